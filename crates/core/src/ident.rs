@@ -1,0 +1,449 @@
+//! Country identifiers: one path segment naming a country in any common way, resolved locally to its
+//! canonical alpha-2 code from an index built once from the bundled data.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+
+use crate::country::CountryCode;
+use crate::dataset;
+
+/// Longest identifier accepted, in bytes: the longest official name in the data set is under 60.
+pub const MAX_IDENTIFIER_BYTES: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentError {
+    #[error("`{input}` is not a valid country identifier: {reason}")]
+    Invalid { input: String, reason: &'static str },
+    #[error("no country is known as `{input}`")]
+    Unknown { input: String },
+    #[error("`{input}` could name more than one country: {}", list(candidates))]
+    Ambiguous {
+        input: String,
+        candidates: Vec<Candidate>,
+    },
+}
+
+fn list(candidates: &[Candidate]) -> String {
+    candidates
+        .iter()
+        .map(|c| format!("{} ({})", c.name, c.code))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A country an ambiguous identifier could mean.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Candidate {
+    #[schema(value_type = String, example = "CG")]
+    pub code: CountryCode,
+    pub name: String,
+}
+
+/// How a name is known, best first: an exact match on a better tier wins over one on a worse tier, so
+/// `sudan` is Sudan although a translation of South Sudan reads the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    English,
+    AltSpelling,
+    Native,
+    Translation,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    cca2: String,
+    cca3: String,
+    #[serde(default)]
+    ccn3: String,
+    #[serde(default)]
+    cioc: String,
+    name: EntryName,
+    #[serde(default, rename = "altSpellings")]
+    alt_spellings: Vec<String>,
+    #[serde(default)]
+    translations: HashMap<String, NamePair>,
+}
+
+#[derive(Deserialize)]
+struct EntryName {
+    common: String,
+    official: String,
+    #[serde(default, rename = "nativeName")]
+    native: HashMap<String, NamePair>,
+}
+
+#[derive(Deserialize)]
+struct NamePair {
+    #[serde(default)]
+    common: String,
+    #[serde(default)]
+    official: String,
+}
+
+/// The identifier index: codes, and every name normalised (lowercase, no accents, words separated by one
+/// space).
+pub struct CountryIndex {
+    countries: Vec<(CountryCode, String)>,
+    codes: HashMap<String, usize>,
+    exact: HashMap<String, Vec<(Tier, usize)>>,
+    /// Every name as ` words `, for whole-word partial matches.
+    names: Vec<(String, Tier, usize)>,
+}
+
+static INDEX: OnceLock<CountryIndex> = OnceLock::new();
+
+/// The index of the bundled data set, built on first use.
+pub fn index() -> &'static CountryIndex {
+    INDEX.get_or_init(|| CountryIndex::from_json(dataset::COUNTRIES_V31_JSON))
+}
+
+impl CountryIndex {
+    pub fn from_json(json: &str) -> Self {
+        let entries: Vec<Entry> = serde_json::from_str(json).expect("the data set has the v3.1 shape");
+        let mut index = CountryIndex {
+            countries: Vec::with_capacity(entries.len()),
+            codes: HashMap::new(),
+            exact: HashMap::new(),
+            names: Vec::new(),
+        };
+        for (i, e) in entries.iter().enumerate() {
+            let code: CountryCode = e.cca2.parse().expect("cca2 is alpha-2");
+            index.countries.push((code, e.name.common.clone()));
+            for (kind, value) in [("a2", &e.cca2), ("a3", &e.cca3), ("ioc", &e.cioc)] {
+                if !value.is_empty() {
+                    index
+                        .codes
+                        .entry(format!("{kind}:{}", value.to_ascii_lowercase()))
+                        .or_insert(i);
+                }
+            }
+            if !e.ccn3.is_empty() {
+                index.codes.insert(format!("num:{:0>3}", e.ccn3), i);
+            }
+            index.add(&e.name.common, Tier::English, i);
+            index.add(&e.name.official, Tier::English, i);
+            for alt in &e.alt_spellings {
+                index.add(alt, Tier::AltSpelling, i);
+            }
+            for pair in e.name.native.values() {
+                index.add(&pair.common, Tier::Native, i);
+                index.add(&pair.official, Tier::Native, i);
+            }
+            for pair in e.translations.values() {
+                index.add(&pair.common, Tier::Translation, i);
+                index.add(&pair.official, Tier::Translation, i);
+            }
+        }
+        index
+    }
+
+    fn add(&mut self, name: &str, tier: Tier, i: usize) {
+        let key = normalize(name);
+        if key.is_empty() {
+            return;
+        }
+        let hits = self.exact.entry(key.clone()).or_default();
+        if !hits.contains(&(tier, i)) {
+            hits.push((tier, i));
+            self.names.push((format!(" {key} "), tier, i));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.countries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.countries.is_empty()
+    }
+
+    /// Every canonical code, in data set order.
+    pub fn codes(&self) -> impl Iterator<Item = CountryCode> + '_ {
+        self.countries.iter().map(|(c, _)| *c)
+    }
+
+    /// The English common name of a country in the index.
+    pub fn common_name(&self, code: CountryCode) -> Option<&str> {
+        self.countries
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// Resolves an identifier (already percent-decoded) to its canonical alpha-2 code.
+    pub fn resolve(&self, input: &str) -> Result<CountryCode, IdentError> {
+        validate(input)?;
+        let key = normalize(input);
+        if key.is_empty() {
+            return Err(invalid(input, "it has no letters or digits"));
+        }
+        if let Some(i) = self.by_code(&key) {
+            return Ok(self.countries[i].0);
+        }
+        if key.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdentError::Unknown {
+                input: input.to_string(),
+            });
+        }
+        if let Some(hits) = self.exact.get(&key) {
+            return self.decide(input, hits.iter().copied());
+        }
+        let padded = format!(" {key} ");
+        let partial = self
+            .names
+            .iter()
+            .filter(|(name, _, _)| name.contains(&padded))
+            .map(|(_, tier, i)| (*tier, *i));
+        self.decide(input, partial)
+    }
+
+    fn by_code(&self, key: &str) -> Option<usize> {
+        let b = key.as_bytes();
+        if b.iter().all(u8::is_ascii_digit) && (1..=3).contains(&b.len()) {
+            return self.codes.get(&format!("num:{key:0>3}")).copied();
+        }
+        if !b.iter().all(u8::is_ascii_alphabetic) {
+            return None;
+        }
+        match b.len() {
+            2 => self.codes.get(&format!("a2:{key}")).copied(),
+            3 => self
+                .codes
+                .get(&format!("a3:{key}"))
+                .or_else(|| self.codes.get(&format!("ioc:{key}")))
+                .copied(),
+            _ => None,
+        }
+    }
+
+    /// The countries named on the best tier that has any: one is the answer, several are ambiguous.
+    fn decide(
+        &self,
+        input: &str,
+        hits: impl Iterator<Item = (Tier, usize)>,
+    ) -> Result<CountryCode, IdentError> {
+        let hits: Vec<(Tier, usize)> = hits.collect();
+        let Some(best) = hits.iter().map(|(t, _)| *t).min() else {
+            return Err(IdentError::Unknown {
+                input: input.to_string(),
+            });
+        };
+        let mut found: Vec<usize> = hits
+            .iter()
+            .filter(|(t, _)| *t == best)
+            .map(|(_, i)| *i)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        if let [one] = found[..] {
+            return Ok(self.countries[one].0);
+        }
+        let candidates = found
+            .into_iter()
+            .map(|i| Candidate {
+                code: self.countries[i].0,
+                name: self.countries[i].1.clone(),
+            })
+            .collect();
+        Err(IdentError::Ambiguous {
+            input: input.to_string(),
+            candidates,
+        })
+    }
+}
+
+fn invalid(input: &str, reason: &'static str) -> IdentError {
+    // Hostile input is echoed back in error bodies and logs: keep it short and printable.
+    let shown: String = input
+        .chars()
+        .take(40)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    IdentError::Invalid {
+        input: shown,
+        reason,
+    }
+}
+
+fn validate(input: &str) -> Result<(), IdentError> {
+    if input.trim().is_empty() {
+        return Err(invalid(input, "it is empty"));
+    }
+    if input.len() > MAX_IDENTIFIER_BYTES {
+        return Err(invalid(input, "it is longer than 100 bytes"));
+    }
+    if input.chars().any(char::is_control) {
+        return Err(invalid(input, "it contains control characters"));
+    }
+    if input.contains("..") || input.contains('/') || input.contains('\\') {
+        return Err(invalid(input, "it contains a path separator or `..`"));
+    }
+    let allowed = |c: char| {
+        c.is_alphanumeric()
+            || is_combining_mark(c)
+            || matches!(c, ' ' | '-' | '_' | '\'' | '’' | '.' | ',' | '(' | ')')
+    };
+    if !input.chars().all(allowed) {
+        return Err(invalid(
+            input,
+            "only letters, digits, spaces, dashes, apostrophes, dots, commas and parentheses are allowed",
+        ));
+    }
+    Ok(())
+}
+
+/// Lowercase, accents stripped, every run of other characters (dashes, apostrophes, spaces) one space.
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut gap = false;
+    for c in s.nfkd().filter(|c| !is_combining_mark(*c)) {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn resolve(s: &str) -> Result<String, IdentError> {
+        index().resolve(s).map(|c| c.to_string())
+    }
+
+    #[test]
+    fn normalizes_case_accents_and_separators() {
+        assert_eq!(normalize("Côte d'Ivoire"), "cote d ivoire");
+        assert_eq!(normalize("cote-d-ivoire"), "cote d ivoire");
+        assert_eq!(normalize("  São_Tomé  and Príncipe "), "sao tome and principe");
+    }
+
+    #[test]
+    fn examples_from_the_design() {
+        for (input, code) in [
+            ("PY", "PY"),
+            ("pry", "PY"),
+            ("600", "PY"),
+            ("PAR", "PY"),
+            ("paraguay", "PY"),
+            ("united-states", "US"),
+            ("costa-rica", "CR"),
+            ("cote-d-ivoire", "CI"),
+            ("sao-tome-and-principe", "ST"),
+            ("deutschland", "DE"),
+            ("niger", "NE"),
+            ("sudan", "SD"),
+            ("Republic of Paraguay", "PY"),
+            ("36", "AU"),
+            ("036", "AU"),
+            ("uk", "GB"),
+        ] {
+            assert_eq!(resolve(input).as_deref(), Ok(code), "{input}");
+        }
+    }
+
+    /// Every country of the data set, by every code it has and every name, in several spellings.
+    #[test]
+    fn every_country_resolves_from_its_codes_and_names() {
+        let docs = dataset::documents();
+        assert_eq!(docs.len(), 250);
+        let mut failures = Vec::new();
+        for d in &docs {
+            let code = d["cca2"].as_str().unwrap();
+            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            let mut inputs = vec![s(&d["cca2"]), s(&d["cca3"]), s(&d["ccn3"]), s(&d["cioc"])];
+            for name in [&d["name"]["common"], &d["name"]["official"]] {
+                let name = s(name);
+                inputs.push(name.to_uppercase());
+                inputs.push(name.to_lowercase());
+                inputs.push(normalize(&name).replace(' ', "-"));
+                inputs.push(name.clone());
+            }
+            for input in inputs.into_iter().filter(|i| !i.is_empty()) {
+                match index().resolve(&input) {
+                    Ok(c) if c.as_str() == code => {}
+                    other => failures.push(format!("{input} -> {other:?}, want {code}")),
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Alternate spellings, native and translated names resolve to their country unless the same words
+    /// name another country on the same or a better tier: then the answer is that country or ambiguous.
+    #[test]
+    fn other_names_resolve_or_are_ambiguous() {
+        let docs = dataset::documents();
+        let mut failures = Vec::new();
+        let mut resolved = 0;
+        for d in &docs {
+            let code = d["cca2"].as_str().unwrap();
+            let mut names: Vec<String> = d["altSpellings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect();
+            for group in [&d["name"]["nativeName"], &d["translations"]] {
+                for pair in group.as_object().unwrap().values() {
+                    names.push(pair["common"].as_str().unwrap().to_string());
+                    names.push(pair["official"].as_str().unwrap().to_string());
+                }
+            }
+            for name in names.iter().filter(|n| normalize(n).len() > 0) {
+                match index().resolve(name) {
+                    Ok(c) if c.as_str() == code => resolved += 1,
+                    Ok(_) => {} // a better tier names another country (`sudan`)
+                    Err(IdentError::Ambiguous { candidates, .. })
+                        if candidates.iter().any(|c| c.code.as_str() == code) => {}
+                    Err(IdentError::Invalid { .. }) => {} // a name with characters we refuse
+                    other => failures.push(format!("{name} -> {other:?}, want {code}")),
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(resolved > 10_000, "only {resolved} names resolved");
+    }
+
+    #[test]
+    fn exact_beats_partial_and_partial_can_be_ambiguous() {
+        assert_eq!(resolve("niger").as_deref(), Ok("NE"));
+        assert_eq!(resolve("nigeria").as_deref(), Ok("NG"));
+        match resolve("guinea") {
+            Ok(code) => assert_eq!(code, "GN"),
+            Err(e) => panic!("guinea: {e}"),
+        }
+        match resolve("korea") {
+            Err(IdentError::Ambiguous { candidates, .. }) => {
+                let codes: Vec<_> = candidates.iter().map(|c| c.code.to_string()).collect();
+                assert!(codes.contains(&"KR".into()) && codes.contains(&"KP".into()), "{codes:?}");
+            }
+            other => panic!("korea: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_and_invalid() {
+        assert!(matches!(resolve("atlantis"), Err(IdentError::Unknown { .. })));
+        assert!(matches!(resolve("999"), Err(IdentError::Unknown { .. })));
+        assert!(matches!(resolve("zz"), Err(IdentError::Unknown { .. })));
+        for bad in ["", " ", "..", "a/b", "a\0b", "<script>", "🇵🇾", "😀😀", "---", &"a".repeat(101)] {
+            assert!(
+                matches!(resolve(bad), Err(IdentError::Invalid { .. })),
+                "{bad:?} -> {:?}",
+                resolve(bad)
+            );
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! In-memory adapters: the local default and what the unit tests run on.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter as Governor};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::config::Limit;
+use crate::country::{CountryCode, CountryRecord};
+use crate::ops::{Job, Operation, Revision};
+use crate::ports::{
+    Clock, CountryStore, Created, Decision, JobQueue, LimiterError, OperationStore, QueueError,
+    RateLimiter, RouteGroup, StoreError,
+};
+
+/// Both stores in one mutex-guarded map each; every method is one critical section, which is what
+/// makes `create_operation` and the conditional writes atomic.
+#[derive(Default)]
+pub struct MemoryStore {
+    countries: Mutex<HashMap<CountryCode, CountryRecord>>,
+    operations: Mutex<HashMap<CountryCode, Vec<Operation>>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl CountryStore for MemoryStore {
+    async fn get_country(&self, code: CountryCode) -> Result<Option<CountryRecord>, StoreError> {
+        Ok(self.countries.lock().unwrap().get(&code).cloned())
+    }
+
+    async fn put_country(&self, record: &CountryRecord) -> Result<bool, StoreError> {
+        let mut countries = self.countries.lock().unwrap();
+        match countries.get(&record.code) {
+            Some(stored) if stored.version >= record.version => Ok(false),
+            _ => {
+                countries.insert(record.code, record.clone());
+                Ok(true)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl OperationStore for MemoryStore {
+    async fn create_operation(
+        &self,
+        op: &Operation,
+        stuck_before: DateTime<Utc>,
+    ) -> Result<Created, StoreError> {
+        let mut all = self.operations.lock().unwrap();
+        let ops = all.entry(op.country).or_default();
+        if let Some(holder) = ops.iter().find(|o| o.blocks_new_fetch(stuck_before)) {
+            return Ok(Created::InFlight(holder.clone()));
+        }
+        let superseded = ops.iter().rev().find(|o| !o.state.is_final()).cloned();
+        ops.push(op.clone());
+        Ok(Created::New { superseded })
+    }
+
+    async fn get_operation(
+        &self,
+        country: CountryCode,
+        request_id: Uuid,
+    ) -> Result<Option<Operation>, StoreError> {
+        let all = self.operations.lock().unwrap();
+        Ok(all
+            .get(&country)
+            .and_then(|ops| ops.iter().find(|o| o.request_id == request_id))
+            .cloned())
+    }
+
+    async fn update_operation(&self, op: &Operation, expected: Revision) -> Result<bool, StoreError> {
+        let mut all = self.operations.lock().unwrap();
+        let stored = all
+            .get_mut(&op.country)
+            .and_then(|ops| ops.iter_mut().find(|o| o.request_id == op.request_id));
+        match stored {
+            Some(stored) if stored.revision() == expected => {
+                *stored = op.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_operations(
+        &self,
+        country: CountryCode,
+        limit: usize,
+    ) -> Result<Vec<Operation>, StoreError> {
+        let all = self.operations.lock().unwrap();
+        let mut ops: Vec<Operation> = all.get(&country).cloned().unwrap_or_default();
+        ops.sort_by(|a, b| b.request_id.cmp(&a.request_id));
+        ops.truncate(limit);
+        Ok(ops)
+    }
+}
+
+/// A queue that hands jobs to an in-process worker loop through a channel.
+pub struct MemoryQueue {
+    tx: mpsc::UnboundedSender<Job>,
+}
+
+impl MemoryQueue {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<Job>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (MemoryQueue { tx }, rx)
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn enqueue(&self, job: &Job) -> Result<(), QueueError> {
+        self.tx
+            .send(job.clone())
+            .map_err(|_| QueueError("the in-process queue is closed (shutting down)".into()))
+    }
+}
+
+type Keyed =
+    Governor<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
+
+/// GCRA rate limits per client IP and route group, in this process only (governor).
+pub struct MemoryLimiter {
+    fetch: (Limit, Keyed),
+    read: (Limit, Keyed),
+    checks: AtomicU64,
+}
+
+impl MemoryLimiter {
+    pub fn new(fetch: Limit, read: Limit) -> Self {
+        let keyed = |l: Limit| {
+            let burst = NonZeroU32::new(l.requests).expect("limits are above zero");
+            let quota = Quota::with_period(l.interval())
+                .expect("a non-zero interval")
+                .allow_burst(burst);
+            (l, Governor::keyed(quota).with_middleware::<StateInformationMiddleware>())
+        };
+        MemoryLimiter {
+            fetch: keyed(fetch),
+            read: keyed(read),
+            checks: AtomicU64::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryLimiter {
+    async fn check(&self, client: IpAddr, group: RouteGroup) -> Result<Decision, LimiterError> {
+        let (limit, limiter) = match group {
+            RouteGroup::Fetch => &self.fetch,
+            RouteGroup::Read => &self.read,
+        };
+        // Forget idle clients now and then, so the maps do not grow with every address ever seen.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            self.fetch.1.retain_recent();
+            self.read.1.retain_recent();
+        }
+        let per = limit.interval();
+        Ok(match limiter.check_key(&client) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                Decision {
+                    allowed: true,
+                    limit: limit.requests,
+                    remaining,
+                    reset_after: per * (limit.requests - remaining),
+                    retry_after: std::time::Duration::ZERO,
+                }
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Decision {
+                    allowed: false,
+                    limit: limit.requests,
+                    remaining: 0,
+                    reset_after: per * limit.requests,
+                    retry_after: wait,
+                }
+            }
+        })
+    }
+}
+
+/// A clock the tests move by hand.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        ManualClock(Mutex::new(start))
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        *self.0.lock().unwrap() += chrono::Duration::from_std(by).unwrap();
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn record(version: i64) -> CountryRecord {
+        CountryRecord {
+            code: "PY".parse().unwrap(),
+            document: serde_json::json!({"v": version}),
+            raw: serde_json::json!({}),
+            source: "test".into(),
+            fetched_at: DateTime::from_timestamp_millis(version).unwrap(),
+            version,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_older_document_never_replaces_a_newer_one() {
+        let store = MemoryStore::new();
+        assert!(store.put_country(&record(2)).await.unwrap());
+        assert!(!store.put_country(&record(1)).await.unwrap());
+        assert!(!store.put_country(&record(2)).await.unwrap());
+        let code = "PY".parse().unwrap();
+        assert_eq!(store.get_country(code).await.unwrap().unwrap().version, 2);
+        assert!(store.put_country(&record(3)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn one_operation_in_flight_per_country() {
+        let store = MemoryStore::new();
+        let now = Utc::now();
+        let code = "PY".parse().unwrap();
+        let first = Operation::new(code, now);
+        let old = now - chrono::Duration::minutes(1);
+        assert_eq!(
+            store.create_operation(&first, old).await.unwrap(),
+            Created::New { superseded: None }
+        );
+        let second = Operation::new(code, now);
+        assert_eq!(
+            store.create_operation(&second, old).await.unwrap(),
+            Created::InFlight(first.clone())
+        );
+        // Past the stuck age the holder is superseded.
+        let later = now + chrono::Duration::minutes(1);
+        assert_eq!(
+            store.create_operation(&second, later).await.unwrap(),
+            Created::New {
+                superseded: Some(first.clone())
+            }
+        );
+        let listed = store.list_operations(code, 10).await.unwrap();
+        assert_eq!(listed[0].request_id, second.request_id);
+        assert_eq!(listed.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn updates_are_conditional_on_the_revision() {
+        let store = MemoryStore::new();
+        let mut op = Operation::new("PY".parse().unwrap(), Utc::now());
+        store.create_operation(&op, Utc::now()).await.unwrap();
+        let read = op.revision();
+        op.start(Utc::now()).unwrap();
+        assert!(store.update_operation(&op, read).await.unwrap());
+        assert!(!store.update_operation(&op, read).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn limiter_admits_its_limit_then_denies_with_a_wait() {
+        let limiter = MemoryLimiter::new(
+            Limit::new(3, Duration::from_secs(60)),
+            Limit::new(100, Duration::from_secs(60)),
+        );
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let mut remaining = vec![];
+        for _ in 0..3 {
+            let d = limiter.check(ip, RouteGroup::Fetch).await.unwrap();
+            assert!(d.allowed);
+            remaining.push(d.remaining);
+        }
+        assert_eq!(remaining, [2, 1, 0]);
+        let denied = limiter.check(ip, RouteGroup::Fetch).await.unwrap();
+        assert!(!denied.allowed);
+        assert!(denied.retry_after > Duration::from_secs(15), "{denied:?}");
+        // Other groups and other clients have their own budgets.
+        assert!(limiter.check(ip, RouteGroup::Read).await.unwrap().allowed);
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        assert!(limiter.check(other, RouteGroup::Fetch).await.unwrap().allowed);
+    }
+}

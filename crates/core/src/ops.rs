@@ -1,0 +1,275 @@
+//! Fetch operations: their states, the transitions between them, and when one stops blocking new fetches.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::country::CountryCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OpState {
+    Queued,
+    Running,
+    Succeeded,
+    NotFound,
+    Failed,
+}
+
+impl OpState {
+    pub fn is_final(self) -> bool {
+        matches!(self, OpState::Succeeded | OpState::NotFound | OpState::Failed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpState::Queued => "queued",
+            OpState::Running => "running",
+            OpState::Succeeded => "succeeded",
+            OpState::NotFound => "not_found",
+            OpState::Failed => "failed",
+        }
+    }
+}
+
+/// One request to fetch a country from the upstream, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Operation {
+    /// Time-ordered (UUID v7), so sorting by it sorts by request time.
+    pub request_id: Uuid,
+    #[schema(value_type = String, example = "PY")]
+    pub country: CountryCode,
+    pub state: OpState,
+    pub requested_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Upstream calls made so far.
+    pub attempts: u32,
+    /// The last failure's message: the final error, or the one that will be retried.
+    pub error: Option<String>,
+    /// The upstream kind that answered (`bundled`, `v3.1`, `v5`).
+    pub source: Option<String>,
+}
+
+/// The part of an operation a conditional write compares: two writers that read the same operation
+/// cannot both move it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revision {
+    pub state: OpState,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("operation {request_id} is {from:?} and cannot become {to:?}")]
+pub struct TransitionError {
+    pub request_id: Uuid,
+    pub from: OpState,
+    pub to: OpState,
+}
+
+impl Operation {
+    pub fn new(country: CountryCode, now: DateTime<Utc>) -> Self {
+        Operation {
+            request_id: Uuid::now_v7(),
+            country,
+            state: OpState::Queued,
+            requested_at: now,
+            started_at: None,
+            finished_at: None,
+            attempts: 0,
+            error: None,
+            source: None,
+        }
+    }
+
+    pub fn revision(&self) -> Revision {
+        Revision {
+            state: self.state,
+            attempts: self.attempts,
+        }
+    }
+
+    /// When it last moved: a queued or running operation idle longer than the stuck age no longer blocks.
+    pub fn last_activity(&self) -> DateTime<Utc> {
+        self.started_at
+            .map_or(self.requested_at, |s| s.max(self.requested_at))
+    }
+
+    /// Whether it holds the country's one in-flight slot: queued or running, and not stuck.
+    pub fn blocks_new_fetch(&self, stuck_before: DateTime<Utc>) -> bool {
+        !self.state.is_final() && self.last_activity() >= stuck_before
+    }
+
+    fn transition(&mut self, to: OpState) -> Result<(), TransitionError> {
+        let allowed = match (self.state, to) {
+            (OpState::Queued | OpState::Running, OpState::Running) => true,
+            (OpState::Running, OpState::Queued) => true,
+            (OpState::Queued | OpState::Running, OpState::Failed) => true,
+            (OpState::Running, OpState::Succeeded | OpState::NotFound) => true,
+            _ => false,
+        };
+        if !allowed {
+            return Err(TransitionError {
+                request_id: self.request_id,
+                from: self.state,
+                to,
+            });
+        }
+        self.state = to;
+        Ok(())
+    }
+
+    /// A worker takes it: one more upstream attempt. A `running` operation can be taken over, because
+    /// a job is only delivered again once the worker that had it is gone (SQS visibility timeout).
+    pub fn start(&mut self, now: DateTime<Utc>) -> Result<(), TransitionError> {
+        self.transition(OpState::Running)?;
+        self.attempts += 1;
+        self.started_at = Some(now);
+        Ok(())
+    }
+
+    pub fn succeed(&mut self, now: DateTime<Utc>, source: &str) -> Result<(), TransitionError> {
+        self.transition(OpState::Succeeded)?;
+        self.finished_at = Some(now);
+        self.source = Some(source.to_string());
+        self.error = None;
+        Ok(())
+    }
+
+    pub fn not_found(&mut self, now: DateTime<Utc>, message: String) -> Result<(), TransitionError> {
+        self.transition(OpState::NotFound)?;
+        self.finished_at = Some(now);
+        self.error = Some(message);
+        Ok(())
+    }
+
+    pub fn fail(&mut self, now: DateTime<Utc>, message: String) -> Result<(), TransitionError> {
+        self.transition(OpState::Failed)?;
+        self.finished_at = Some(now);
+        self.error = Some(message);
+        Ok(())
+    }
+
+    /// A retryable failure: back in the queue, the error kept so that status shows why it waits.
+    pub fn requeue(&mut self, message: String) -> Result<(), TransitionError> {
+        self.transition(OpState::Queued)?;
+        self.error = Some(message);
+        Ok(())
+    }
+}
+
+/// The message a fetch puts on the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub request_id: Uuid,
+    pub country: CountryCode,
+}
+
+impl From<&Operation> for Job {
+    fn from(op: &Operation) -> Self {
+        Job {
+            request_id: op.request_id,
+            country: op.country,
+        }
+    }
+}
+
+/// Delay before retry number `attempt` (1-based): exponential from `base`, capped at `max`, and never
+/// sooner than the upstream asked for.
+pub fn backoff(
+    attempt: u32,
+    base: Duration,
+    max: Duration,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    exp.min(max).max(retry_after.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op() -> Operation {
+        Operation::new("PY".parse().unwrap(), Utc::now())
+    }
+
+    #[test]
+    fn happy_path() {
+        let mut o = op();
+        let now = Utc::now();
+        o.start(now).unwrap();
+        assert_eq!((o.state, o.attempts), (OpState::Running, 1));
+        o.succeed(now, "bundled").unwrap();
+        assert_eq!(o.state, OpState::Succeeded);
+        assert_eq!(o.source.as_deref(), Some("bundled"));
+        assert!(o.finished_at.is_some());
+    }
+
+    #[test]
+    fn retry_then_fail() {
+        let mut o = op();
+        let now = Utc::now();
+        o.start(now).unwrap();
+        o.requeue("upstream 503".into()).unwrap();
+        assert_eq!(o.state, OpState::Queued);
+        o.start(now).unwrap();
+        assert_eq!(o.attempts, 2);
+        o.fail(now, "gave up".into()).unwrap();
+        assert_eq!(o.error.as_deref(), Some("gave up"));
+    }
+
+    #[test]
+    fn final_states_are_final() {
+        let now = Utc::now();
+        for finish in [
+            |o: &mut Operation, n| o.succeed(n, "x"),
+            |o: &mut Operation, n| o.not_found(n, "x".into()),
+            |o: &mut Operation, n| o.fail(n, "x".into()),
+        ] {
+            let mut o = op();
+            o.start(now).unwrap();
+            finish(&mut o, now).unwrap();
+            assert!(o.state.is_final());
+            assert!(o.start(now).is_err());
+            assert!(o.requeue("x".into()).is_err());
+            assert!(o.succeed(now, "x").is_err());
+            assert!(o.fail(now, "x".into()).is_err());
+        }
+    }
+
+    #[test]
+    fn only_a_running_operation_can_succeed_or_requeue() {
+        let now = Utc::now();
+        let mut o = op();
+        assert!(o.succeed(now, "x").is_err());
+        assert!(o.not_found(now, "x".into()).is_err());
+        assert!(o.requeue("x".into()).is_err());
+        // A queued operation can be abandoned as failed (stuck, or its job could not be enqueued).
+        assert!(o.fail(now, "x".into()).is_ok());
+    }
+
+    #[test]
+    fn stuck_operations_stop_blocking() {
+        let now = Utc::now();
+        let mut o = op();
+        o.requested_at = now - chrono::Duration::minutes(20);
+        assert!(o.blocks_new_fetch(now - chrono::Duration::minutes(30)));
+        assert!(!o.blocks_new_fetch(now - chrono::Duration::minutes(15)));
+        o.start(now).unwrap();
+        assert!(o.blocks_new_fetch(now - chrono::Duration::minutes(15)));
+        o.succeed(now, "x").unwrap();
+        assert!(!o.blocks_new_fetch(now - chrono::Duration::minutes(30)));
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let s = Duration::from_secs;
+        assert_eq!(backoff(1, s(2), s(60), None), s(2));
+        assert_eq!(backoff(3, s(2), s(60), None), s(8));
+        assert_eq!(backoff(30, s(2), s(60), None), s(60));
+        assert_eq!(backoff(1, s(2), s(60), Some(s(30))), s(30));
+    }
+}

@@ -1,0 +1,146 @@
+//! The ports: what the use cases need from the outside world, as small traits the adapters implement.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::country::{CountryCode, CountryRecord, Fetched};
+use crate::ops::{Job, Operation, Revision};
+
+/// A storage failure: the dependency is down or refused the request. Conflicts are not errors; the
+/// methods report them in their return values.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreError(pub String);
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("queue: {0}")]
+pub struct QueueError(pub String);
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("rate limiter: {0}")]
+pub struct LimiterError(pub String);
+
+/// What `create_operation` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// Stored; `superseded` is a stuck operation that held the country's in-flight slot until now.
+    New { superseded: Option<Operation> },
+    /// Another operation holds the slot: it is returned and nothing was written.
+    InFlight(Operation),
+}
+
+#[async_trait]
+pub trait CountryStore: Send + Sync {
+    async fn get_country(&self, code: CountryCode) -> Result<Option<CountryRecord>, StoreError>;
+    /// Stores `record` unless one with the same or a newer version is there; returns whether it wrote.
+    async fn put_country(&self, record: &CountryRecord) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait OperationStore: Send + Sync {
+    /// Stores a new `queued` operation, atomically with the rule that a country has at most one
+    /// operation in flight: one is in flight while it is queued or running and moved at or after
+    /// `stuck_before`.
+    async fn create_operation(
+        &self,
+        op: &Operation,
+        stuck_before: DateTime<Utc>,
+    ) -> Result<Created, StoreError>;
+    async fn get_operation(
+        &self,
+        country: CountryCode,
+        request_id: Uuid,
+    ) -> Result<Option<Operation>, StoreError>;
+    /// Replaces the stored operation if it is still at `expected`; returns whether it wrote.
+    async fn update_operation(
+        &self,
+        op: &Operation,
+        expected: Revision,
+    ) -> Result<bool, StoreError>;
+    /// The country's operations, newest first, at most `limit`, expired ones left out.
+    async fn list_operations(
+        &self,
+        country: CountryCode,
+        limit: usize,
+    ) -> Result<Vec<Operation>, StoreError>;
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn enqueue(&self, job: &Job) -> Result<(), QueueError>;
+}
+
+/// Why an upstream call failed, which decides what becomes of the operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    /// The upstream has no such country: final.
+    #[error("not found upstream: {0}")]
+    NotFound(String),
+    /// Worth another try later (timeouts, connection errors, 429, 5xx).
+    #[error("{message}")]
+    Retryable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Will not get better by retrying (401, 403, 410, an unreadable payload).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+#[async_trait]
+pub trait Upstream: Send + Sync {
+    /// `bundled`, `v3.1` or `v5`: recorded as the source of what it returns.
+    fn kind(&self) -> &'static str;
+    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError>;
+}
+
+/// Which limit a request counts against: fetches cost upstream quota, so they are limited harder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteGroup {
+    Fetch,
+    Read,
+}
+
+impl RouteGroup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteGroup::Fetch => "fetch",
+            RouteGroup::Read => "read",
+        }
+    }
+}
+
+/// A limiter's answer for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Requests allowed per window.
+    pub limit: u32,
+    /// Requests left right now, after this one.
+    pub remaining: u32,
+    /// Until the full limit is available again.
+    pub reset_after: Duration,
+    /// When denied: until the next request would be admitted.
+    pub retry_after: Duration,
+}
+
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    async fn check(&self, client: IpAddr, group: RouteGroup) -> Result<Decision, LimiterError>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
