@@ -1,0 +1,215 @@
+//! The HTTP plumbing both clients share: timeouts, a cap on the response size, and the classification of
+//! every failure into not found, retryable or permanent.
+
+use std::time::{Duration, SystemTime};
+
+use countries_core::ports::UpstreamError;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    pub connect_timeout: Duration,
+    /// For the whole exchange, body included.
+    pub timeout: Duration,
+    pub max_bytes: usize,
+}
+
+pub(crate) struct Http {
+    client: reqwest::Client,
+    max_bytes: usize,
+}
+
+impl Http {
+    pub(crate) fn new(s: &HttpSettings) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(s.connect_timeout)
+            .timeout(s.timeout)
+            .user_agent(concat!("country-data-service/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Http {
+            client,
+            max_bytes: s.max_bytes,
+        })
+    }
+
+    /// GETs `url` and returns its JSON body, or the classified failure.
+    pub(crate) async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<Value, UpstreamError> {
+        let mut request = self.client.get(url).header("accept", "application/json");
+        if let Some(key) = bearer {
+            request = request.bearer_auth(key);
+        }
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > self.max_bytes {
+                return Err(UpstreamError::Permanent(format!(
+                    "upstream response is larger than {} bytes",
+                    self.max_bytes
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        classify(status, &headers, &body)
+    }
+}
+
+fn transport(e: reqwest::Error) -> UpstreamError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    UpstreamError::Retryable {
+        message: format!("upstream {what}: {}", without_url(&e)),
+        retry_after: None,
+    }
+}
+
+/// The error's own words, without the URL (it can carry a host operators prefer not to publish).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(&format!(" for url ({url})"), "");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<Value, UpstreamError> {
+    if status.is_success() {
+        return serde_json::from_slice(body).map_err(|e| {
+            UpstreamError::Permanent(format!(
+                "upstream sent a payload that cannot be read ({e}): {}",
+                snippet(body)
+            ))
+        });
+    }
+    let message = format!("upstream HTTP {}: {}", status.as_u16(), message_of(body));
+    Err(match status {
+        StatusCode::NOT_FOUND => UpstreamError::NotFound(message),
+        StatusCode::TOO_MANY_REQUESTS => UpstreamError::Retryable {
+            message,
+            retry_after: retry_after(headers),
+        },
+        StatusCode::REQUEST_TIMEOUT => UpstreamError::Retryable {
+            message,
+            retry_after: None,
+        },
+        s if s.is_server_error() => UpstreamError::Retryable {
+            message,
+            retry_after: retry_after(headers),
+        },
+        _ => UpstreamError::Permanent(message),
+    })
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// The upstream's own message: from a JSON error envelope, an HTML page's title, or the text itself.
+pub(crate) fn message_of(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body)
+        && let Some(m) = json_message(&v)
+    {
+        return m;
+    }
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    if let (Some(start), Some(end)) = (lower.find("<title>"), lower.find("</title>"))
+        && start + 7 <= end
+    {
+        return format!("HTML page \"{}\"", text[start + 7..end].trim());
+    }
+    snippet(body)
+}
+
+/// `errors[0].message` (v5), `message` (v3.1), or `error`.
+pub(crate) fn json_message(v: &Value) -> Option<String> {
+    v["errors"][0]["message"]
+        .as_str()
+        .or(v["message"].as_str())
+        .or(v["error"].as_str())
+        .map(str::to_string)
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".into();
+    }
+    let cut: String = text.chars().take(160).collect();
+    if cut.len() < text.len() { format!("{cut}…") } else { cut }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn err(status: u16, headers: &[(&'static str, &str)], body: &str) -> UpstreamError {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        classify(StatusCode::from_u16(status).unwrap(), &map, body.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn classifies_statuses() {
+        assert!(matches!(err(404, &[], r#"{"status":404,"message":"Not Found"}"#), UpstreamError::NotFound(m) if m.ends_with("Not Found")));
+        for s in [400, 401, 403, 405, 410] {
+            assert!(matches!(err(s, &[], "{}"), UpstreamError::Permanent(_)), "{s}");
+        }
+        for s in [408, 500, 502, 503, 504] {
+            assert!(matches!(err(s, &[], ""), UpstreamError::Retryable { .. }), "{s}");
+        }
+        assert_eq!(
+            err(429, &[("retry-after", "7")], "slow down"),
+            UpstreamError::Retryable {
+                message: "upstream HTTP 429: slow down".into(),
+                retry_after: Some(Duration::from_secs(7))
+            }
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        match err(503, &[("retry-after", &later)], "") {
+            UpstreamError::Retryable { retry_after: Some(d), .. } => assert!(d > Duration::from_secs(100)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn keeps_the_upstream_message() {
+        assert_eq!(
+            err(401, &[], r#"{"errors":[{"message":"Authorization key required."}]}"#).to_string(),
+            "upstream HTTP 401: Authorization key required."
+        );
+        assert_eq!(
+            err(502, &[], "<html><head><title>502 Bad Gateway</title></head></html>").to_string(),
+            "upstream HTTP 502: HTML page \"502 Bad Gateway\""
+        );
+        assert!(matches!(
+            classify(StatusCode::OK, &HeaderMap::new(), b"<html>oops</html>"),
+            Err(UpstreamError::Permanent(m)) if m.contains("cannot be read")
+        ));
+    }
+}

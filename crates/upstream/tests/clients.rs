@@ -1,0 +1,143 @@
+//! The clients against the REST Countries stand-in over loopback.
+
+use std::time::Duration;
+
+use countries_core::country::{CountryCode, from_v5, from_v31};
+use countries_core::ports::{Upstream, UpstreamError};
+use countries_stub::{Fault, Stub, StubOptions, v5view::to_v5};
+use countries_upstream::{Bundled, HttpSettings, V5, V31};
+
+const KEY: &str = "rc_test_key";
+
+fn settings() -> HttpSettings {
+    HttpSettings {
+        connect_timeout: Duration::from_millis(500),
+        timeout: Duration::from_millis(800),
+        max_bytes: 1024 * 1024,
+    }
+}
+
+fn py() -> CountryCode {
+    "PY".parse().unwrap()
+}
+
+fn bundled_doc(code: &str) -> serde_json::Value {
+    countries_core::dataset::documents()
+        .into_iter()
+        .find(|d| d["cca2"] == code)
+        .unwrap()
+}
+
+async fn stub() -> Stub {
+    Stub::start(StubOptions {
+        api_key: Some(KEY.into()),
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn v31_fetches_and_completes_the_document() {
+    let stub = stub().await;
+    let client = V31::new(&stub.v31_base(), &settings()).unwrap();
+    let got = client.fetch(py()).await.unwrap();
+    assert_eq!(got.source, "v3.1");
+    assert_eq!(got.document, from_v31(&bundled_doc("PY")));
+    assert_eq!(got.raw, bundled_doc("PY"));
+    assert_eq!(stub.requests(), 1);
+}
+
+#[tokio::test]
+async fn v5_fetches_with_the_key_and_maps_onto_v31() {
+    let stub = stub().await;
+    let client = V5::new(&stub.v5_base(), KEY, &settings()).unwrap();
+    let got = client.fetch(py()).await.unwrap();
+    assert_eq!(got.source, "v5");
+    assert_eq!(got.document["name"]["common"], "Paraguay");
+    assert_eq!(got.document, from_v5(&to_v5(&bundled_doc("PY"))));
+    assert_eq!(got.raw["codes"]["alpha_2"], "PY");
+}
+
+#[tokio::test]
+async fn v5_without_a_valid_key_is_permanent() {
+    let stub = stub().await;
+    for (key, message) in [("", "Authorization key required."), ("wrong", "Invalid API key.")] {
+        let client = V5::new(&stub.v5_base(), key, &settings()).unwrap();
+        match client.fetch(py()).await {
+            // reqwest sends `Bearer ` for an empty key, which the stand-in reads as no key.
+            Err(UpstreamError::Permanent(m)) => assert!(m.contains("401"), "{m}"),
+            other => panic!("{key}: {other:?} (want {message})"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_codes_are_not_found() {
+    let stub = stub().await;
+    let xx: CountryCode = "XX".parse().unwrap();
+    let v31 = V31::new(&stub.v31_base(), &settings()).unwrap();
+    let v5 = V5::new(&stub.v5_base(), KEY, &settings()).unwrap();
+    assert!(matches!(v31.fetch(xx).await, Err(UpstreamError::NotFound(m)) if m.contains("Not Found")));
+    assert!(matches!(v5.fetch(xx).await, Err(UpstreamError::NotFound(m)) if m.contains("No countries found")));
+    assert!(matches!(Bundled::new().fetch(xx).await, Err(UpstreamError::NotFound(_))));
+}
+
+/// Every injected fault, through both clients, lands in the right class.
+#[tokio::test]
+async fn faults_are_classified() {
+    let stub = stub().await;
+    let v31 = V31::new(&stub.v31_base(), &settings()).unwrap();
+    let v5 = V5::new(&stub.v5_base(), KEY, &settings()).unwrap();
+    let clients: [&dyn Upstream; 2] = [&v31, &v5];
+    for client in clients {
+        let cases: Vec<(Fault, fn(&Result<_, UpstreamError>) -> bool)> = vec![
+            (Fault::Status { status: 503 }, |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("503"))),
+            (Fault::Status { status: 500 }, |r| matches!(r, Err(UpstreamError::Retryable { .. }))),
+            (Fault::Status { status: 401 }, |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("401"))),
+            (Fault::Status { status: 403 }, |r| matches!(r, Err(UpstreamError::Permanent(_)))),
+            (Fault::Status { status: 410 }, |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("Injected HTTP 410"))),
+            (Fault::Html { status: 502 }, |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("HTML page"))),
+            (Fault::Malformed, |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("cannot be read"))),
+            (Fault::Truncated, |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("cannot be read"))),
+            (Fault::RateLimited { retry_after: 3 }, |r| matches!(r, Err(UpstreamError::Retryable { retry_after: Some(d), .. }) if *d == Duration::from_secs(3))),
+            (Fault::Hang, |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("timed out"))),
+            (Fault::Latency { ms: 100 }, |r| r.is_ok()),
+        ];
+        for (fault, ok) in cases {
+            stub.push_faults([fault.clone()]);
+            let result = client.fetch(py()).await.map(|_| ());
+            assert!(ok(&result), "{} {fault:?}: {result:?}", client.kind());
+        }
+    }
+}
+
+#[tokio::test]
+async fn responses_over_the_cap_are_refused() {
+    let stub = stub().await;
+    let small = HttpSettings {
+        max_bytes: 512,
+        ..settings()
+    };
+    let client = V31::new(&stub.v31_base(), &small).unwrap();
+    assert!(matches!(client.fetch(py()).await, Err(UpstreamError::Permanent(m)) if m.contains("larger than 512")));
+}
+
+#[tokio::test]
+async fn a_closed_port_is_retryable() {
+    let stub = stub().await;
+    let url = stub.v31_base();
+    drop(stub);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let client = V31::new(&url, &settings()).unwrap();
+    assert!(matches!(client.fetch(py()).await, Err(UpstreamError::Retryable { message, .. }) if message.contains("could not connect")));
+}
+
+#[tokio::test]
+async fn bundled_serves_every_country() {
+    let bundled = Bundled::new();
+    for code in countries_core::ident::index().codes() {
+        let got = bundled.fetch(code).await.unwrap();
+        assert_eq!(got.document["cca2"], code.as_str());
+        assert_eq!(got.source, "bundled");
+    }
+}
