@@ -1,0 +1,113 @@
+//! Every error the API answers with, mapped once to a status and the `{"Code", "Message"}` body.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use countries_core::ident::Candidate;
+use countries_core::{IdentError, ServiceError};
+use serde::Serialize;
+use tracing::error;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
+    #[error("the path segment is not a valid country identifier: {0}")]
+    BadPath(String),
+    #[error("too many requests: try again in {} s", .retry_after.as_secs().max(1))]
+    RateLimited { retry_after: Duration },
+    #[error("the rate limiter is unavailable")]
+    LimiterUnavailable,
+    #[error("no route for {0}")]
+    NoRoute(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct ErrorBody {
+    /// A stable, machine-readable code: `InvalidCountry`, `AmbiguousCountry`, `UnknownCountry`,
+    /// `CountryNotFetched`, `InvalidParameter`, `RateLimited`, `NotFound`, `MethodNotAllowed`,
+    /// `ServiceUnavailable`.
+    #[schema(example = "UnknownCountry")]
+    pub code: &'static str,
+    #[schema(example = "no country is known as `atlantis`")]
+    pub message: String,
+    /// With `AmbiguousCountry`: the countries the identifier could mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<Candidate>>,
+    /// With `CountryNotFetched`: the URL that fetches it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/fetch/PY")]
+    pub fetch_url: Option<String>,
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Service(ServiceError::Ident(IdentError::Invalid { .. })) | ApiError::BadPath(_) => {
+                (StatusCode::BAD_REQUEST, "InvalidCountry")
+            }
+            ApiError::Service(ServiceError::Ident(IdentError::Ambiguous { .. })) => {
+                (StatusCode::BAD_REQUEST, "AmbiguousCountry")
+            }
+            ApiError::Service(ServiceError::Ident(IdentError::Unknown { .. })) => {
+                (StatusCode::NOT_FOUND, "UnknownCountry")
+            }
+            ApiError::Service(ServiceError::NotFetched { .. }) => (StatusCode::NOT_FOUND, "CountryNotFetched"),
+            ApiError::Service(ServiceError::Store(_) | ServiceError::Queue(_)) | ApiError::LimiterUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+            }
+            ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameter"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
+            ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "NotFound"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            // Our fault: the details go to the log, the client gets a plain message.
+            error!(error = %self, "request failed");
+        }
+        let message = match &self {
+            ApiError::Service(ServiceError::Store(_) | ServiceError::Queue(_)) => {
+                "the service cannot reach its storage or queue; try again shortly".to_string()
+            }
+            other => other.to_string(),
+        };
+        let candidates = match &self {
+            ApiError::Service(ServiceError::Ident(IdentError::Ambiguous { candidates, .. })) => {
+                Some(candidates.clone())
+            }
+            _ => None,
+        };
+        let fetch_url = match &self {
+            ApiError::Service(ServiceError::NotFetched { code }) => Some(format!("/fetch/{code}")),
+            _ => None,
+        };
+        let body = ErrorBody {
+            code,
+            message,
+            candidates,
+            fetch_url,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after } = self {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

@@ -1,0 +1,343 @@
+//! The router in-process, on the in-memory adapters and the bundled upstream.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use countries_api::{AppState, ClientIp, LimiterPolicy, router};
+use countries_core::config::Limit;
+use countries_core::country::{CountryCode, Fetched};
+use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
+use countries_core::ports::{
+    Decision, LimiterError, RateLimiter, RouteGroup, SystemClock, Upstream, UpstreamError,
+};
+use countries_core::{Job, Service, Settings};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tower::ServiceExt;
+
+struct App {
+    router: Router,
+    service: Arc<Service>,
+    jobs: UnboundedReceiver<Job>,
+}
+
+/// The bundled data set as an upstream, without depending on the upstream crate.
+struct Dataset;
+
+#[async_trait]
+impl Upstream for Dataset {
+    fn kind(&self) -> &'static str {
+        "bundled"
+    }
+    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
+        let raw = countries_core::dataset::documents()
+            .into_iter()
+            .find(|d| d["cca2"] == code.as_str())
+            .ok_or_else(|| UpstreamError::NotFound(code.to_string()))?;
+        Ok(Fetched {
+            document: countries_core::country::from_v31(&raw),
+            raw,
+            source: "bundled".into(),
+        })
+    }
+}
+
+fn app_with(limiter: Arc<dyn RateLimiter>, policy: LimiterPolicy) -> App {
+    let store = Arc::new(MemoryStore::new());
+    let (queue, jobs) = MemoryQueue::new();
+    let service = Arc::new(Service {
+        index: countries_core::ident::index(),
+        countries: store.clone(),
+        operations: store,
+        queue: Arc::new(queue),
+        upstream: Arc::new(Dataset),
+        clock: Arc::new(SystemClock),
+        settings: Settings::default(),
+    });
+    let router = router(AppState {
+        service: service.clone(),
+        limiter,
+        limiter_policy: policy,
+        base_path: String::new(),
+    });
+    App {
+        router,
+        service,
+        jobs,
+    }
+}
+
+fn app() -> App {
+    let generous = Limit::new(10_000, Duration::from_secs(60));
+    app_with(Arc::new(MemoryLimiter::new(generous, generous)), LimiterPolicy::Open)
+}
+
+async fn call_from(router: &Router, method: Method, uri: &str, headers: &[(&str, &str)], ip: &str) -> (StatusCode, HeaderMap, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(Body::empty()).unwrap();
+    req.extensions_mut().insert(ClientIp(ip.parse::<IpAddr>().unwrap()));
+    let response = router.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {bytes:?}"))
+    };
+    (status, headers, body)
+}
+
+async fn get(router: &Router, uri: &str) -> (StatusCode, HeaderMap, Value) {
+    call_from(router, Method::GET, uri, &[], "192.0.2.10").await
+}
+
+/// Runs every queued job, as the worker would.
+async fn drain(app: &mut App) {
+    while let Ok(job) = app.jobs.try_recv() {
+        app.service.process_job(&job).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn fetch_then_status_then_country() {
+    let mut app = app();
+    let (status, headers, body) = get(&app.router, "/fetch/costa-rica").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(headers["location"], "/status/CR");
+    assert_eq!(body["country"], "CR");
+    assert_eq!(body["state"], "queued");
+    assert_eq!(body["deduplicated"], false);
+    assert_eq!(body["status_url"], "/status/CR");
+    let request_id = body["request_id"].as_str().unwrap().to_string();
+
+    let (_, _, again) = get(&app.router, "/fetch/CRI").await;
+    assert_eq!((again["deduplicated"].as_bool(), again["request_id"].as_str()), (Some(true), Some(request_id.as_str())));
+
+    drain(&mut app).await;
+    let (status, _, body) = get(&app.router, "/status/cr").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["country"], "CR");
+    let op = &body["operations"][0];
+    assert_eq!(op["request_id"], request_id.as_str());
+    assert_eq!(op["state"], "succeeded");
+    assert_eq!(op["attempts"], 1);
+    assert_eq!(op["source"], "bundled");
+    for key in ["requested_at", "started_at", "finished_at", "error"] {
+        assert!(op.get(key).is_some(), "{key}");
+    }
+
+    let (status, headers, doc) = get(&app.router, "/country/Costa%20Rica").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["name"]["common"], "Costa Rica");
+    assert_eq!(doc.as_object().unwrap().len(), 35);
+    assert_eq!(headers["x-country-source"], "bundled");
+    assert!(headers.contains_key("last-modified"));
+    let etag = headers["etag"].to_str().unwrap().to_string();
+
+    let (status, headers, body) =
+        call_from(&app.router, Method::GET, "/country/CR", &[("if-none-match", &etag)], "192.0.2.10").await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert_eq!(headers["etag"], etag.as_str());
+    assert_eq!(body, Value::Null);
+
+    let (status, _, doc) = get(&app.router, "/country/CR?fields=name,capital").await;
+    assert_eq!(status, StatusCode::OK);
+    let keys: Vec<_> = doc.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["name", "capital"]);
+
+    let (status, _, fresh) = get(&app.router, "/fetch/CR").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fresh["state"], "fresh");
+    assert_eq!(fresh["country_url"], "/country/CR");
+    let (status, _, forced) = call_from(&app.router, Method::POST, "/fetch/CR?force=true", &[], "192.0.2.10").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_ne!(forced["request_id"], request_id.as_str());
+}
+
+#[tokio::test]
+async fn errors_have_the_right_status_and_body() {
+    let app = app();
+    for (uri, status, code) in [
+        ("/country/PY", 404, "CountryNotFetched"),
+        ("/country/atlantis", 404, "UnknownCountry"),
+        ("/country/%00", 400, "InvalidCountry"),
+        ("/country/%FF%FE", 400, "InvalidCountry"),
+        ("/fetch/korea", 400, "AmbiguousCountry"),
+        ("/fetch/PY?force=maybe", 400, "InvalidParameter"),
+        ("/status/PY?limit=0", 400, "InvalidParameter"),
+        ("/status/PY?limit=101", 400, "InvalidParameter"),
+        ("/status/PY?limit=ten", 400, "InvalidParameter"),
+        ("/country/PY?fields=name,secret", 400, "InvalidParameter"),
+        ("/country/PY?fields=", 400, "InvalidParameter"),
+        ("/nowhere", 404, "NotFound"),
+        ("/country/a/b", 404, "NotFound"),
+        ("/country/", 404, "NotFound"),
+    ] {
+        let (got, _, body) = get(&app.router, uri).await;
+        assert_eq!(got.as_u16(), status, "{uri}: {body}");
+        assert_eq!(body["Code"], code, "{uri}: {body}");
+        assert!(body["Message"].as_str().is_some_and(|m| !m.is_empty()), "{uri}");
+    }
+    let (_, _, body) = get(&app.router, "/country/PY").await;
+    assert_eq!(body["FetchUrl"], "/fetch/PY");
+    let (_, _, body) = get(&app.router, "/fetch/korea").await;
+    let codes: Vec<&str> = body["Candidates"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"KR") && codes.contains(&"KP"), "{body}");
+    let (status, _, body) = call_from(&app.router, Method::DELETE, "/country/PY", &[], "192.0.2.10").await;
+    assert_eq!((status, body["Code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("MethodNotAllowed")));
+}
+
+#[tokio::test]
+async fn status_lists_newest_first_with_a_limit() {
+    let mut app = app();
+    for _ in 0..3 {
+        get(&app.router, "/fetch/PY?force=1").await;
+        drain(&mut app).await;
+    }
+    let (_, _, body) = get(&app.router, "/status/paraguay").await;
+    let ops = body["operations"].as_array().unwrap();
+    assert_eq!(ops.len(), 3);
+    let ids: Vec<&str> = ops.iter().map(|o| o["request_id"].as_str().unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(ids, sorted, "newest first");
+    let (_, _, body) = get(&app.router, "/status/PY?limit=2").await;
+    assert_eq!(body["operations"].as_array().unwrap().len(), 2);
+    let (status, _, body) = get(&app.router, "/status/US").await;
+    assert_eq!((status, body["operations"].as_array().unwrap().len()), (StatusCode::OK, 0));
+}
+
+/// At least 50 hostile identifiers on every route: always 400 or 404 with the error body, never a 5xx.
+#[tokio::test]
+async fn hostile_identifiers_never_cause_a_server_error() {
+    let app = app();
+    let long = "a".repeat(101);
+    let hostile: Vec<String> = [
+        "%00", "%0A", "%0D%0A", "..", "...", ".", "%2E%2E", "..%2F..%2Fetc%2Fpasswd", "%2F", "%5C",
+        "a%2Fb", "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "%22%3E%3Cimg%20src%3Dx%3E", "'%20OR%201%3D1--",
+        "%27%3B%20DROP%20TABLE%20countries%3B--", "%F0%9F%98%80", "%F0%9F%87%B5%F0%9F%87%BE", "%FF",
+        "%C0%AF", "%ED%A0%80", "%E2%80%8B", "%E2%80%AE", "%EF%BB%BF", "%7B%7B7*7%7D%7D", "%24%7Bjndi%3Aldap%3A%2F%2Fx%7D",
+        "%25", "%2525", "%20", "%09", "---", "___", "()", ",,,", "''", "%E3%80%80", &long,
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "0", "000", "9999", "-1", "1e3", "0x25", "ZZ", "ZZZ", "xx-yy", "null", "undefined", "NaN",
+        "true", "%00PY", "PY%00", "P%00Y", "united%00states", "C%3A%5Cwindows", "%2e%2e%2f", "%u002e",
+        "@", "%40admin", "*", "%2A", "?", "%3F%3F", "%23", "%26", "%7C%7Cls", "%60id%60", "%24(id)",
+        "robots.txt", "index.html", "..%00", "%E2%80%A8", "%CC%81%CC%81", "atlantis", "narnia",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert!(hostile.len() >= 50);
+    for id in &hostile {
+        for route in ["fetch", "country", "status"] {
+            let uri = format!("/{route}/{id}");
+            let (status, _, body) = get(&app.router, &uri).await;
+            assert!(
+                status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND,
+                "{uri}: {status} {body}"
+            );
+            assert!(body["Code"].is_string() && body["Message"].is_string(), "{uri}: {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_limiter_answers_429_past_the_limit() {
+    let limiter = Arc::new(MemoryLimiter::new(
+        Limit::new(2, Duration::from_secs(60)),
+        Limit::new(3, Duration::from_secs(60)),
+    ));
+    let app = app_with(limiter, LimiterPolicy::Open);
+    let mut statuses = vec![];
+    for _ in 0..3 {
+        let (status, headers, body) = call_from(&app.router, Method::GET, "/fetch/PY", &[], "198.51.100.7").await;
+        statuses.push(status.as_u16());
+        assert_eq!(headers["ratelimit-limit"], "2");
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["Code"], "RateLimited");
+            let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&retry), "{retry}");
+            assert_eq!(headers["ratelimit-remaining"], "0");
+        }
+    }
+    assert_eq!(statuses, [202, 202, 429]);
+    // Reads have their own, larger budget; another client is not affected.
+    let (status, headers, _) = call_from(&app.router, Method::GET, "/status/PY", &[], "198.51.100.7").await;
+    assert_eq!((status, headers["ratelimit-remaining"].to_str().unwrap()), (StatusCode::OK, "2"));
+    let (status, _, _) = call_from(&app.router, Method::GET, "/fetch/PY", &[], "198.51.100.8").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Health and the OpenAPI document are not limited.
+    let (_, headers, _) = get(&app.router, "/health").await;
+    assert!(!headers.contains_key("ratelimit-limit"));
+}
+
+struct Down;
+
+#[async_trait]
+impl RateLimiter for Down {
+    async fn check(&self, _: IpAddr, _: RouteGroup) -> Result<Decision, LimiterError> {
+        Err(LimiterError("connection refused".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_limiter_that_is_down_follows_the_policy() {
+    let open = app_with(Arc::new(Down), LimiterPolicy::Open);
+    assert_eq!(get(&open.router, "/fetch/PY").await.0, StatusCode::ACCEPTED);
+    let closed = app_with(Arc::new(Down), LimiterPolicy::Closed);
+    let (status, _, body) = get(&closed.router, "/fetch/PY").await;
+    assert_eq!((status, body["Code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("ServiceUnavailable")));
+}
+
+#[tokio::test]
+async fn openapi_covers_every_route_and_error() {
+    let app = app();
+    let (status, _, doc) = get(&app.router, "/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (path, methods) in [
+        ("/fetch/{country}", &["get", "post"][..]),
+        ("/country/{country}", &["get"]),
+        ("/status/{country}", &["get"]),
+        ("/health", &["get"]),
+        ("/openapi.json", &["get"]),
+    ] {
+        for m in methods {
+            let op = &doc["paths"][path][m];
+            assert!(op.is_object(), "{m} {path} missing");
+            let responses = op["responses"].as_object().unwrap();
+            for (code, response) in responses {
+                if code.starts_with('4') || code.starts_with('5') {
+                    let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/ErrorBody", "{m} {path} {code}");
+                }
+            }
+        }
+    }
+    for schema in ["ErrorBody", "FetchAccepted", "FetchFresh", "StatusBody", "Operation", "OpState", "Candidate"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    let params: Vec<&str> = doc["paths"]["/country/{country}"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["country", "fields", "If-None-Match"]);
+}
+
+#[tokio::test]
+async fn health_answers() {
+    let (status, _, body) = get(&app().router, "/health").await;
+    assert_eq!((status, body["status"].as_str(), body["upstream"].as_str()), (StatusCode::OK, Some("ok"), Some("bundled")));
+}
