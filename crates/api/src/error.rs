@@ -18,7 +18,7 @@ pub enum ApiError {
     InvalidParameter { name: &'static str, reason: String },
     #[error("the path segment is not a valid country identifier: {0}")]
     BadPath(String),
-    #[error("too many requests: try again in {} s", .retry_after.as_secs().max(1))]
+    #[error("too many requests: try again in {} s", whole_seconds(*.retry_after))]
     RateLimited { retry_after: Duration },
     #[error("the rate limiter is unavailable")]
     LimiterUnavailable,
@@ -26,6 +26,11 @@ pub enum ApiError {
     NoRoute(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+}
+
+/// Seconds to wait, rounded up: a client that waits this long is admitted.
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs_f64().ceil().max(1.0) as u64
 }
 
 /// The body of every error response.
@@ -51,17 +56,19 @@ pub struct ErrorBody {
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::Service(ServiceError::Ident(IdentError::Invalid { .. })) | ApiError::BadPath(_) => {
-                (StatusCode::BAD_REQUEST, "InvalidCountry")
-            }
+            ApiError::Service(ServiceError::Ident(IdentError::Invalid { .. }))
+            | ApiError::BadPath(_) => (StatusCode::BAD_REQUEST, "InvalidCountry"),
             ApiError::Service(ServiceError::Ident(IdentError::Ambiguous { .. })) => {
                 (StatusCode::BAD_REQUEST, "AmbiguousCountry")
             }
             ApiError::Service(ServiceError::Ident(IdentError::Unknown { .. })) => {
                 (StatusCode::NOT_FOUND, "UnknownCountry")
             }
-            ApiError::Service(ServiceError::NotFetched { .. }) => (StatusCode::NOT_FOUND, "CountryNotFetched"),
-            ApiError::Service(ServiceError::Store(_) | ServiceError::Queue(_)) | ApiError::LimiterUnavailable => {
+            ApiError::Service(ServiceError::NotFetched { .. }) => {
+                (StatusCode::NOT_FOUND, "CountryNotFetched")
+            }
+            ApiError::Service(ServiceError::Store(_) | ServiceError::Queue(_))
+            | ApiError::LimiterUnavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
             }
             ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameter"),
@@ -86,9 +93,9 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let candidates = match &self {
-            ApiError::Service(ServiceError::Ident(IdentError::Ambiguous { candidates, .. })) => {
-                Some(candidates.clone())
-            }
+            ApiError::Service(ServiceError::Ident(IdentError::Ambiguous {
+                candidates, ..
+            })) => Some(candidates.clone()),
             _ => None,
         };
         let fetch_url = match &self {
@@ -103,10 +110,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::RateLimited { retry_after } = self {
-            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                .insert(header::RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after)));
         }
         response
     }

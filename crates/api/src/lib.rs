@@ -7,15 +7,15 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use countries_core::Service;
 use countries_core::config::{self, ConfigError, Source};
 use countries_core::ports::{RateLimiter, RouteGroup};
-use countries_core::Service;
 use tracing::{Instrument, info, info_span, warn};
 use utoipa::OpenApi;
 
@@ -33,10 +33,12 @@ pub enum LimiterPolicy {
 impl LimiterPolicy {
     /// `RATE_LIMIT_ON_ERROR`: `open` (default) or `closed`.
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        Ok(match config::choice_or(src, "RATE_LIMIT_ON_ERROR", &["open", "closed"], "open")? {
-            "closed" => LimiterPolicy::Closed,
-            _ => LimiterPolicy::Open,
-        })
+        Ok(
+            match config::choice_or(src, "RATE_LIMIT_ON_ERROR", &["open", "closed"], "open")? {
+                "closed" => LimiterPolicy::Closed,
+                _ => LimiterPolicy::Open,
+            },
+        )
     }
 }
 
@@ -55,9 +57,13 @@ pub struct AppState {
 pub struct ClientIp(pub IpAddr);
 
 pub fn router(state: AppState) -> Router {
-    let limited = |group: RouteGroup| middleware::from_fn_with_state((state.clone(), group), rate_limit);
+    let limited =
+        |group: RouteGroup| middleware::from_fn_with_state((state.clone(), group), rate_limit);
     let fetch = Router::new()
-        .route("/fetch/{country}", get(routes::fetch).post(routes::fetch_post))
+        .route(
+            "/fetch/{country}",
+            get(routes::fetch).post(routes::fetch_post),
+        )
         .route_layer(limited(RouteGroup::Fetch));
     let read = Router::new()
         .route("/country/{country}", get(routes::country))
@@ -133,7 +139,11 @@ async fn request_log(req: Request, next: Next) -> Response {
     let started = Instant::now();
     async move {
         let mut response = next.run(req).await;
-        info!(status = response.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request done");
+        info!(
+            status = response.status().as_u16(),
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "request done"
+        );
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", v);
         }
@@ -159,5 +169,9 @@ pub struct ApiDoc;
 /// The OpenAPI document, generated from the code once per process.
 pub fn openapi_json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"))
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    })
 }

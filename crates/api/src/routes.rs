@@ -140,7 +140,12 @@ pub async fn fetch(
                 deduplicated,
                 status_url,
             };
-            (StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(body)).into_response()
+            (
+                StatusCode::ACCEPTED,
+                [(header::LOCATION, location)],
+                Json(body),
+            )
+                .into_response()
         }
         FetchOutcome::Fresh {
             code,
@@ -177,7 +182,11 @@ pub async fn fetch(
         (status = 503, description = "`ServiceUnavailable`", body = ErrorBody),
     )
 )]
-pub async fn fetch_post(state: State<AppState>, country: CountryParam, query: Params) -> Result<Response, ApiError> {
+pub async fn fetch_post(
+    state: State<AppState>,
+    country: CountryParam,
+    query: Params,
+) -> Result<Response, ApiError> {
     fetch(state, country, query).await
 }
 
@@ -233,7 +242,10 @@ pub async fn country(
         cache_headers,
         [
             (header::CONTENT_TYPE, "application/json".to_string()),
-            (header::HeaderName::from_static("x-country-source"), record.source),
+            (
+                header::HeaderName::from_static("x-country-source"),
+                record.source,
+            ),
         ],
         body,
     )
@@ -256,12 +268,20 @@ fn fields(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, ApiEr
             reason: "name at least one field".into(),
         });
     }
-    let unknown: Vec<&str> = wanted.iter().map(String::as_str).filter(|f| !is_v31_key(f)).collect();
+    let unknown: Vec<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !is_v31_key(f))
+        .collect();
     if !unknown.is_empty() {
         let known: Vec<&str> = V31_KEYS.iter().map(|(k, _)| *k).collect();
         return Err(ApiError::InvalidParameter {
             name: "fields",
-            reason: format!("unknown field(s) {}; known: {}", unknown.join(", "), known.join(", ")),
+            reason: format!(
+                "unknown field(s) {}; known: {}",
+                unknown.join(", "),
+                known.join(", ")
+            ),
         });
     }
     Ok(Some(wanted))

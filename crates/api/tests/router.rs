@@ -75,16 +75,26 @@ fn app_with(limiter: Arc<dyn RateLimiter>, policy: LimiterPolicy) -> App {
 
 fn app() -> App {
     let generous = Limit::new(10_000, Duration::from_secs(60));
-    app_with(Arc::new(MemoryLimiter::new(generous, generous)), LimiterPolicy::Open)
+    app_with(
+        Arc::new(MemoryLimiter::new(generous, generous)),
+        LimiterPolicy::Open,
+    )
 }
 
-async fn call_from(router: &Router, method: Method, uri: &str, headers: &[(&str, &str)], ip: &str) -> (StatusCode, HeaderMap, Value) {
+async fn call_from(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    ip: &str,
+) -> (StatusCode, HeaderMap, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
     let mut req = req.body(Body::empty()).unwrap();
-    req.extensions_mut().insert(ClientIp(ip.parse::<IpAddr>().unwrap()));
+    req.extensions_mut()
+        .insert(ClientIp(ip.parse::<IpAddr>().unwrap()));
     let response = router.clone().oneshot(req).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -92,7 +102,8 @@ async fn call_from(router: &Router, method: Method, uri: &str, headers: &[(&str,
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {bytes:?}"))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {bytes:?}"))
     };
     (status, headers, body)
 }
@@ -121,7 +132,13 @@ async fn fetch_then_status_then_country() {
     let request_id = body["request_id"].as_str().unwrap().to_string();
 
     let (_, _, again) = get(&app.router, "/fetch/CRI").await;
-    assert_eq!((again["deduplicated"].as_bool(), again["request_id"].as_str()), (Some(true), Some(request_id.as_str())));
+    assert_eq!(
+        (
+            again["deduplicated"].as_bool(),
+            again["request_id"].as_str()
+        ),
+        (Some(true), Some(request_id.as_str()))
+    );
 
     drain(&mut app).await;
     let (status, _, body) = get(&app.router, "/status/cr").await;
@@ -144,8 +161,14 @@ async fn fetch_then_status_then_country() {
     assert!(headers.contains_key("last-modified"));
     let etag = headers["etag"].to_str().unwrap().to_string();
 
-    let (status, headers, body) =
-        call_from(&app.router, Method::GET, "/country/CR", &[("if-none-match", &etag)], "192.0.2.10").await;
+    let (status, headers, body) = call_from(
+        &app.router,
+        Method::GET,
+        "/country/CR",
+        &[("if-none-match", &etag)],
+        "192.0.2.10",
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
     assert_eq!(headers["etag"], etag.as_str());
     assert_eq!(body, Value::Null);
@@ -159,7 +182,14 @@ async fn fetch_then_status_then_country() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fresh["state"], "fresh");
     assert_eq!(fresh["country_url"], "/country/CR");
-    let (status, _, forced) = call_from(&app.router, Method::POST, "/fetch/CR?force=true", &[], "192.0.2.10").await;
+    let (status, _, forced) = call_from(
+        &app.router,
+        Method::POST,
+        "/fetch/CR?force=true",
+        &[],
+        "192.0.2.10",
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_ne!(forced["request_id"], request_id.as_str());
 }
@@ -186,15 +216,33 @@ async fn errors_have_the_right_status_and_body() {
         let (got, _, body) = get(&app.router, uri).await;
         assert_eq!(got.as_u16(), status, "{uri}: {body}");
         assert_eq!(body["Code"], code, "{uri}: {body}");
-        assert!(body["Message"].as_str().is_some_and(|m| !m.is_empty()), "{uri}");
+        assert!(
+            body["Message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{uri}"
+        );
     }
     let (_, _, body) = get(&app.router, "/country/PY").await;
     assert_eq!(body["FetchUrl"], "/fetch/PY");
     let (_, _, body) = get(&app.router, "/fetch/korea").await;
-    let codes: Vec<&str> = body["Candidates"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = body["Candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"KR") && codes.contains(&"KP"), "{body}");
-    let (status, _, body) = call_from(&app.router, Method::DELETE, "/country/PY", &[], "192.0.2.10").await;
-    assert_eq!((status, body["Code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("MethodNotAllowed")));
+    let (status, _, body) = call_from(
+        &app.router,
+        Method::DELETE,
+        "/country/PY",
+        &[],
+        "192.0.2.10",
+    )
+    .await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("MethodNotAllowed"))
+    );
 }
 
 #[tokio::test]
@@ -207,14 +255,20 @@ async fn status_lists_newest_first_with_a_limit() {
     let (_, _, body) = get(&app.router, "/status/paraguay").await;
     let ops = body["operations"].as_array().unwrap();
     assert_eq!(ops.len(), 3);
-    let ids: Vec<&str> = ops.iter().map(|o| o["request_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = ops
+        .iter()
+        .map(|o| o["request_id"].as_str().unwrap())
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(ids, sorted, "newest first");
     let (_, _, body) = get(&app.router, "/status/PY?limit=2").await;
     assert_eq!(body["operations"].as_array().unwrap().len(), 2);
     let (status, _, body) = get(&app.router, "/status/US").await;
-    assert_eq!((status, body["operations"].as_array().unwrap().len()), (StatusCode::OK, 0));
+    assert_eq!(
+        (status, body["operations"].as_array().unwrap().len()),
+        (StatusCode::OK, 0)
+    );
 }
 
 /// At least 50 hostile identifiers on every route: always 400 or 404 with the error body, never a 5xx.
@@ -246,7 +300,10 @@ async fn hostile_identifiers_never_cause_a_server_error() {
                 status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND,
                 "{uri}: {status} {body}"
             );
-            assert!(body["Code"].is_string() && body["Message"].is_string(), "{uri}: {body}");
+            assert!(
+                body["Code"].is_string() && body["Message"].is_string(),
+                "{uri}: {body}"
+            );
         }
     }
 }
@@ -260,7 +317,8 @@ async fn the_limiter_answers_429_past_the_limit() {
     let app = app_with(limiter, LimiterPolicy::Open);
     let mut statuses = vec![];
     for _ in 0..3 {
-        let (status, headers, body) = call_from(&app.router, Method::GET, "/fetch/PY", &[], "198.51.100.7").await;
+        let (status, headers, body) =
+            call_from(&app.router, Method::GET, "/fetch/PY", &[], "198.51.100.7").await;
         statuses.push(status.as_u16());
         assert_eq!(headers["ratelimit-limit"], "2");
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -272,9 +330,14 @@ async fn the_limiter_answers_429_past_the_limit() {
     }
     assert_eq!(statuses, [202, 202, 429]);
     // Reads have their own, larger budget; another client is not affected.
-    let (status, headers, _) = call_from(&app.router, Method::GET, "/status/PY", &[], "198.51.100.7").await;
-    assert_eq!((status, headers["ratelimit-remaining"].to_str().unwrap()), (StatusCode::OK, "2"));
-    let (status, _, _) = call_from(&app.router, Method::GET, "/fetch/PY", &[], "198.51.100.8").await;
+    let (status, headers, _) =
+        call_from(&app.router, Method::GET, "/status/PY", &[], "198.51.100.7").await;
+    assert_eq!(
+        (status, headers["ratelimit-remaining"].to_str().unwrap()),
+        (StatusCode::OK, "2")
+    );
+    let (status, _, _) =
+        call_from(&app.router, Method::GET, "/fetch/PY", &[], "198.51.100.8").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     // Health and the OpenAPI document are not limited.
     let (_, headers, _) = get(&app.router, "/health").await;
@@ -296,7 +359,10 @@ async fn a_limiter_that_is_down_follows_the_policy() {
     assert_eq!(get(&open.router, "/fetch/PY").await.0, StatusCode::ACCEPTED);
     let closed = app_with(Arc::new(Down), LimiterPolicy::Closed);
     let (status, _, body) = get(&closed.router, "/fetch/PY").await;
-    assert_eq!((status, body["Code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("ServiceUnavailable")));
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("ServiceUnavailable"))
+    );
 }
 
 #[tokio::test]
@@ -319,12 +385,23 @@ async fn openapi_covers_every_route_and_error() {
             for (code, response) in responses {
                 if code.starts_with('4') || code.starts_with('5') {
                     let schema = &response["content"]["application/json"]["schema"]["$ref"];
-                    assert_eq!(schema, "#/components/schemas/ErrorBody", "{m} {path} {code}");
+                    assert_eq!(
+                        schema, "#/components/schemas/ErrorBody",
+                        "{m} {path} {code}"
+                    );
                 }
             }
         }
     }
-    for schema in ["ErrorBody", "FetchAccepted", "FetchFresh", "StatusBody", "Operation", "OpState", "Candidate"] {
+    for schema in [
+        "ErrorBody",
+        "FetchAccepted",
+        "FetchFresh",
+        "StatusBody",
+        "Operation",
+        "OpState",
+        "Candidate",
+    ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
     let params: Vec<&str> = doc["paths"]["/country/{country}"]["get"]["parameters"]
@@ -339,5 +416,8 @@ async fn openapi_covers_every_route_and_error() {
 #[tokio::test]
 async fn health_answers() {
     let (status, _, body) = get(&app().router, "/health").await;
-    assert_eq!((status, body["status"].as_str(), body["upstream"].as_str()), (StatusCode::OK, Some("ok"), Some("bundled")));
+    assert_eq!(
+        (status, body["status"].as_str(), body["upstream"].as_str()),
+        (StatusCode::OK, Some("ok"), Some("bundled"))
+    );
 }

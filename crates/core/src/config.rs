@@ -49,7 +49,11 @@ where
 }
 
 /// A duration such as `24h`, `90s` or `1h 30m`, or `default` when unset.
-pub fn duration_or(src: &dyn Source, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+pub fn duration_or(
+    src: &dyn Source,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     Ok(parse_or::<humantime::Duration>(src, name, default.into())?.into())
 }
 
@@ -126,6 +130,9 @@ impl FromStr for Limit {
         if requests == 0 || window.is_zero() {
             return Err("requests and window must be above zero".into());
         }
+        if (window / requests).is_zero() {
+            return Err("more than one request per nanosecond cannot be measured".into());
+        }
         Ok(Limit { requests, window })
     }
 }
@@ -163,19 +170,23 @@ mod tests {
             "10/1m".parse::<Limit>().unwrap().interval(),
             Duration::from_secs(6)
         );
-        for bad in ["10", "0/1m", "10/0s", "x/1m", "10/soon"] {
+        for bad in ["10", "0/1m", "10/0s", "x/1m", "10/soon", "2000000000/1s"] {
             assert!(bad.parse::<Limit>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn errors_name_the_variable() {
-        let e = duration_or(&env(&[("FRESH_FOR", "soon")]), "FRESH_FOR", Duration::ZERO).unwrap_err();
+        let e =
+            duration_or(&env(&[("FRESH_FOR", "soon")]), "FRESH_FOR", Duration::ZERO).unwrap_err();
         assert_eq!(e.var, "FRESH_FOR");
         assert!(e.to_string().starts_with("invalid FRESH_FOR=`soon`"), "{e}");
         let e = choice_or(&env(&[("MODE", "x")]), "MODE", &["a", "b"], "a").unwrap_err();
         assert!(e.to_string().contains("expected one of a, b"));
-        assert_eq!(choice_or(&env(&[("MODE", "B")]), "MODE", &["a", "b"], "a"), Ok("b"));
+        assert_eq!(
+            choice_or(&env(&[("MODE", "B")]), "MODE", &["a", "b"], "a"),
+            Ok("b")
+        );
         assert_eq!(parse_or(&env(&[]), "N", 3u32), Ok(3));
     }
 }

@@ -22,9 +22,10 @@ impl FromStr for CountryCode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.as_bytes() {
-            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
-                Ok(CountryCode([a.to_ascii_uppercase(), b.to_ascii_uppercase()]))
-            }
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Ok(CountryCode([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+            ])),
             _ => Err(format!("`{s}` is not an alpha-2 country code")),
         }
     }

@@ -102,7 +102,8 @@ pub fn index() -> &'static CountryIndex {
 
 impl CountryIndex {
     pub fn from_json(json: &str) -> Self {
-        let entries: Vec<Entry> = serde_json::from_str(json).expect("the data set has the v3.1 shape");
+        let entries: Vec<Entry> =
+            serde_json::from_str(json).expect("the data set has the v3.1 shape");
         let mut index = CountryIndex {
             countries: Vec::with_capacity(entries.len()),
             codes: HashMap::new(),
@@ -326,7 +327,10 @@ mod tests {
     fn normalizes_case_accents_and_separators() {
         assert_eq!(normalize("Côte d'Ivoire"), "cote d ivoire");
         assert_eq!(normalize("cote-d-ivoire"), "cote d ivoire");
-        assert_eq!(normalize("  São_Tomé  and Príncipe "), "sao tome and principe");
+        assert_eq!(
+            normalize("  São_Tomé  and Príncipe "),
+            "sao tome and principe"
+        );
     }
 
     #[test]
@@ -401,7 +405,7 @@ mod tests {
                     names.push(pair["official"].as_str().unwrap().to_string());
                 }
             }
-            for name in names.iter().filter(|n| normalize(n).len() > 0) {
+            for name in names.iter().filter(|n| !normalize(n).is_empty()) {
                 match index().resolve(name) {
                     Ok(c) if c.as_str() == code => resolved += 1,
                     Ok(_) => {} // a better tier names another country (`sudan`)
@@ -427,7 +431,10 @@ mod tests {
         match resolve("korea") {
             Err(IdentError::Ambiguous { candidates, .. }) => {
                 let codes: Vec<_> = candidates.iter().map(|c| c.code.to_string()).collect();
-                assert!(codes.contains(&"KR".into()) && codes.contains(&"KP".into()), "{codes:?}");
+                assert!(
+                    codes.contains(&"KR".into()) && codes.contains(&"KP".into()),
+                    "{codes:?}"
+                );
             }
             other => panic!("korea: {other:?}"),
         }
@@ -435,10 +442,24 @@ mod tests {
 
     #[test]
     fn unknown_and_invalid() {
-        assert!(matches!(resolve("atlantis"), Err(IdentError::Unknown { .. })));
+        assert!(matches!(
+            resolve("atlantis"),
+            Err(IdentError::Unknown { .. })
+        ));
         assert!(matches!(resolve("999"), Err(IdentError::Unknown { .. })));
         assert!(matches!(resolve("zz"), Err(IdentError::Unknown { .. })));
-        for bad in ["", " ", "..", "a/b", "a\0b", "<script>", "🇵🇾", "😀😀", "---", &"a".repeat(101)] {
+        for bad in [
+            "",
+            " ",
+            "..",
+            "a/b",
+            "a\0b",
+            "<script>",
+            "🇵🇾",
+            "😀😀",
+            "---",
+            &"a".repeat(101),
+        ] {
             assert!(
                 matches!(resolve(bad), Err(IdentError::Invalid { .. })),
                 "{bad:?} -> {:?}",

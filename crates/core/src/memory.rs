@@ -84,7 +84,11 @@ impl OperationStore for MemoryStore {
             .cloned())
     }
 
-    async fn update_operation(&self, op: &Operation, expected: Revision) -> Result<bool, StoreError> {
+    async fn update_operation(
+        &self,
+        op: &Operation,
+        expected: Revision,
+    ) -> Result<bool, StoreError> {
         let mut all = self.operations.lock().unwrap();
         let stored = all
             .get_mut(&op.country)
@@ -105,7 +109,7 @@ impl OperationStore for MemoryStore {
     ) -> Result<Vec<Operation>, StoreError> {
         let all = self.operations.lock().unwrap();
         let mut ops: Vec<Operation> = all.get(&country).cloned().unwrap_or_default();
-        ops.sort_by(|a, b| b.request_id.cmp(&a.request_id));
+        ops.sort_by_key(|o| std::cmp::Reverse(o.request_id));
         ops.truncate(limit);
         Ok(ops)
     }
@@ -149,7 +153,10 @@ impl MemoryLimiter {
             let quota = Quota::with_period(l.interval())
                 .expect("a non-zero interval")
                 .allow_burst(burst);
-            (l, Governor::keyed(quota).with_middleware::<StateInformationMiddleware>())
+            (
+                l,
+                Governor::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            )
         };
         MemoryLimiter {
             fetch: keyed(fetch),
@@ -303,6 +310,12 @@ mod tests {
         // Other groups and other clients have their own budgets.
         assert!(limiter.check(ip, RouteGroup::Read).await.unwrap().allowed);
         let other: IpAddr = "192.0.2.2".parse().unwrap();
-        assert!(limiter.check(other, RouteGroup::Fetch).await.unwrap().allowed);
+        assert!(
+            limiter
+                .check(other, RouteGroup::Fetch)
+                .await
+                .unwrap()
+                .allowed
+        );
     }
 }

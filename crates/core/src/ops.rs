@@ -20,7 +20,10 @@ pub enum OpState {
 
 impl OpState {
     pub fn is_final(self) -> bool {
-        matches!(self, OpState::Succeeded | OpState::NotFound | OpState::Failed)
+        matches!(
+            self,
+            OpState::Succeeded | OpState::NotFound | OpState::Failed
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -103,13 +106,16 @@ impl Operation {
     }
 
     fn transition(&mut self, to: OpState) -> Result<(), TransitionError> {
-        let allowed = match (self.state, to) {
-            (OpState::Queued | OpState::Running, OpState::Running) => true,
-            (OpState::Running, OpState::Queued) => true,
-            (OpState::Queued | OpState::Running, OpState::Failed) => true,
-            (OpState::Running, OpState::Succeeded | OpState::NotFound) => true,
-            _ => false,
-        };
+        let allowed = matches!(
+            (self.state, to),
+            (
+                OpState::Queued | OpState::Running,
+                OpState::Running | OpState::Failed
+            ) | (
+                OpState::Running,
+                OpState::Queued | OpState::Succeeded | OpState::NotFound
+            )
+        );
         if !allowed {
             return Err(TransitionError {
                 request_id: self.request_id,
@@ -138,7 +144,11 @@ impl Operation {
         Ok(())
     }
 
-    pub fn not_found(&mut self, now: DateTime<Utc>, message: String) -> Result<(), TransitionError> {
+    pub fn not_found(
+        &mut self,
+        now: DateTime<Utc>,
+        message: String,
+    ) -> Result<(), TransitionError> {
         self.transition(OpState::NotFound)?;
         self.finished_at = Some(now);
         self.error = Some(message);

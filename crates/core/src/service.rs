@@ -75,10 +75,7 @@ pub enum ServiceError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FetchOutcome {
     /// A job is (or already was) on its way.
-    Accepted {
-        op: Operation,
-        deduplicated: bool,
-    },
+    Accepted { op: Operation, deduplicated: bool },
     /// The stored document is fresh: nothing was queued.
     Fresh {
         code: CountryCode,
@@ -121,7 +118,11 @@ impl Service {
         self.clock.now() - chrono(self.settings.stuck_after)
     }
 
-    pub async fn request_fetch(&self, input: &str, force: bool) -> Result<FetchOutcome, ServiceError> {
+    pub async fn request_fetch(
+        &self,
+        input: &str,
+        force: bool,
+    ) -> Result<FetchOutcome, ServiceError> {
         let code = self.resolve(input)?;
         let stuck_before = self.stuck_before();
         // Only the newest operation can be in flight: a new one is created only when none is.
@@ -159,7 +160,9 @@ impl Service {
                     failed
                         .fail(self.clock.now(), format!("could not enqueue the job: {e}"))
                         .expect("a new operation can fail");
-                    self.operations.update_operation(&failed, op.revision()).await?;
+                    self.operations
+                        .update_operation(&failed, op.revision())
+                        .await?;
                     return Err(e.into());
                 }
                 info!(country = %code, request_id = %op.request_id, "fetch queued");
@@ -180,8 +183,12 @@ impl Service {
         );
         if stuck.fail(self.clock.now(), message).is_ok() {
             match self.operations.update_operation(&stuck, expected).await {
-                Ok(_) => warn!(country = %stuck.country, request_id = %stuck.request_id, "stuck operation abandoned"),
-                Err(e) => warn!(country = %stuck.country, request_id = %stuck.request_id, error = %e, "could not mark a stuck operation failed"),
+                Ok(_) => {
+                    warn!(country = %stuck.country, request_id = %stuck.request_id, "stuck operation abandoned")
+                }
+                Err(e) => {
+                    warn!(country = %stuck.country, request_id = %stuck.request_id, error = %e, "could not mark a stuck operation failed")
+                }
             }
         }
     }
@@ -219,7 +226,8 @@ impl Service {
         }
         let read = op.revision();
         let started = self.clock.now();
-        op.start(started).expect("a queued or running operation can start");
+        op.start(started)
+            .expect("a queued or running operation can start");
         if !self.operations.update_operation(&op, read).await? {
             return Ok(JobOutcome::Skipped("taken by another worker"));
         }
@@ -233,21 +241,23 @@ impl Service {
                 if !self.countries.put_country(&record).await? {
                     info!(country = %job.country, "a newer document is already stored");
                 }
-                op.succeed(now, &source).map(|_| JobOutcome::Finished(OpState::Succeeded))
+                op.succeed(now, &source)
+                    .map(|_| JobOutcome::Finished(OpState::Succeeded))
             }
             Err(UpstreamError::NotFound(m)) => op
                 .not_found(now, m)
                 .map(|_| JobOutcome::Finished(OpState::NotFound)),
-            Err(UpstreamError::Permanent(m)) => {
-                op.fail(now, m).map(|_| JobOutcome::Finished(OpState::Failed))
-            }
+            Err(UpstreamError::Permanent(m)) => op
+                .fail(now, m)
+                .map(|_| JobOutcome::Finished(OpState::Failed)),
             Err(UpstreamError::Retryable {
                 message,
                 retry_after,
             }) => {
                 if op.attempts >= self.settings.max_attempts {
                     let m = format!("gave up after {} attempts: {message}", op.attempts);
-                    op.fail(now, m).map(|_| JobOutcome::Finished(OpState::Failed))
+                    op.fail(now, m)
+                        .map(|_| JobOutcome::Finished(OpState::Failed))
                 } else {
                     let after = ops::backoff(
                         op.attempts,
@@ -440,19 +450,31 @@ mod tests {
         );
         let (_, ops) = f.service.status("py", 1).await.unwrap();
         assert_eq!(ops[0].attempts, 5);
-        assert_eq!(ops[0].error.as_deref(), Some("gave up after 5 attempts: 503 #4"));
+        assert_eq!(
+            ops[0].error.as_deref(),
+            Some("gave up after 5 attempts: 503 #4")
+        );
     }
 
     #[tokio::test]
     async fn not_found_and_permanent_failures_finish_at_once() {
         for (result, state) in [
-            (Err(UpstreamError::NotFound("no match".into())), OpState::NotFound),
-            (Err(UpstreamError::Permanent("401: key".into())), OpState::Failed),
+            (
+                Err(UpstreamError::NotFound("no match".into())),
+                OpState::NotFound,
+            ),
+            (
+                Err(UpstreamError::Permanent("401: key".into())),
+                OpState::Failed,
+            ),
         ] {
             let mut f = fixture(vec![result]);
             accepted(&f, "py", false).await;
             let job = f.jobs.try_recv().unwrap();
-            assert_eq!(f.service.process_job(&job).await.unwrap(), JobOutcome::Finished(state));
+            assert_eq!(
+                f.service.process_job(&job).await.unwrap(),
+                JobOutcome::Finished(state)
+            );
             let (_, ops) = f.service.status("py", 1).await.unwrap();
             assert_eq!((ops[0].state, ops[0].attempts), (state, 1));
             assert!(ops[0].error.is_some());
@@ -510,7 +532,10 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
         let s = Settings::from_source(&env).unwrap();
-        assert_eq!((s.fresh_for, s.max_attempts), (Duration::from_secs(3600), 3));
+        assert_eq!(
+            (s.fresh_for, s.max_attempts),
+            (Duration::from_secs(3600), 3)
+        );
         let bad: std::collections::HashMap<String, String> =
             [("MAX_ATTEMPTS".to_string(), "0".to_string())].into();
         assert_eq!(Settings::from_source(&bad).unwrap_err().var, "MAX_ATTEMPTS");

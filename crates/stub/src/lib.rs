@@ -202,7 +202,8 @@ async fn inject_faults(State(s): State<Arc<StubState>>, req: Request, next: Next
     let Some(fault) = s.next_fault() else {
         return next.run(req).await;
     };
-    let status = |code: u16| StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        |code: u16| StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match fault {
         Fault::Status { status: code } => (
             status(code),
@@ -285,7 +286,8 @@ fn v5_envelope(objects: Vec<Value>, total: usize, limit: usize, offset: usize) -
 }
 
 fn eq_ci(v: &Value, s: &str) -> bool {
-    v.as_str().is_some_and(|v| !v.is_empty() && v.eq_ignore_ascii_case(s))
+    v.as_str()
+        .is_some_and(|v| !v.is_empty() && v.eq_ignore_ascii_case(s))
 }
 
 async fn v5_lookup(
@@ -298,9 +300,18 @@ async fn v5_lookup(
         "codes.ccn3" => &|d| &d["codes"]["ccn3"],
         "codes.cioc" => &|d| &d["codes"]["cioc"],
         "names.common" => &|d| &d["names"]["common"],
-        _ => return v5_error(StatusCode::NOT_FOUND, &format!("Unknown property `{property}`.")),
+        _ => {
+            return v5_error(
+                StatusCode::NOT_FOUND,
+                &format!("Unknown property `{property}`."),
+            );
+        }
     };
-    let found: Vec<Value> = s.v5.iter().filter(|d| eq_ci(field(d), &value)).cloned().collect();
+    let found: Vec<Value> =
+        s.v5.iter()
+            .filter(|d| eq_ci(field(d), &value))
+            .cloned()
+            .collect();
     if found.is_empty() {
         return v5_error(StatusCode::NOT_FOUND, "No countries found.");
     }
@@ -319,23 +330,22 @@ async fn v5_name_search(State(s): State<Arc<StubState>>, Query(q): Query<V5Query
     let Some(needle) = q.q.map(|q| q.to_lowercase()).filter(|q| !q.is_empty()) else {
         return v5_error(StatusCode::BAD_REQUEST, "Parameter `q` is required.");
     };
-    let found: Vec<Value> = s
-        .v5
-        .iter()
-        .filter(|d| {
-            let names = &d["names"];
-            [&names["common"], &names["official"]]
-                .into_iter()
-                .chain(names["alternates"].as_array().into_iter().flatten())
-                .filter_map(Value::as_str)
-                .any(|n| n.to_lowercase().contains(&needle))
-        })
-        .map(|d| {
-            let mut d = d.clone();
-            d["_match"] = json!({"field": "names", "score": 1.0});
-            d
-        })
-        .collect();
+    let found: Vec<Value> =
+        s.v5.iter()
+            .filter(|d| {
+                let names = &d["names"];
+                [&names["common"], &names["official"]]
+                    .into_iter()
+                    .chain(names["alternates"].as_array().into_iter().flatten())
+                    .filter_map(Value::as_str)
+                    .any(|n| n.to_lowercase().contains(&needle))
+            })
+            .map(|d| {
+                let mut d = d.clone();
+                d["_match"] = json!({"field": "names", "score": 1.0});
+                d
+            })
+            .collect();
     if found.is_empty() {
         return v5_error(StatusCode::NOT_FOUND, "No countries found.");
     }
@@ -358,7 +368,11 @@ fn page(all: Vec<Value>, limit: Option<usize>, offset: Option<usize>) -> Respons
 }
 
 fn v31_not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({"status": 404, "message": "Not Found"}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"status": 404, "message": "Not Found"})),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -385,10 +399,11 @@ async fn v31_alpha(
     Path(code): Path<String>,
     Query(q): Query<V31Query>,
 ) -> Response {
-    let found = s
-        .v31
-        .iter()
-        .find(|d| ["cca2", "cca3", "ccn3", "cioc"].iter().any(|k| eq_ci(&d[*k], &code)));
+    let found = s.v31.iter().find(|d| {
+        ["cca2", "cca3", "ccn3", "cioc"]
+            .iter()
+            .any(|k| eq_ci(&d[*k], &code))
+    });
     match (found, q.fields) {
         (None, _) => v31_not_found(),
         (Some(d), Some(fields)) => Json(select(d, &fields)).into_response(),
@@ -412,7 +427,11 @@ async fn v31_name(
                 .filter_map(Value::as_str)
                 .any(|n| {
                     let n = n.to_lowercase();
-                    if full { n == needle } else { n.contains(&needle) }
+                    if full {
+                        n == needle
+                    } else {
+                        n.contains(&needle)
+                    }
                 })
         })
         .cloned()

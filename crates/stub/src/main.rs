@@ -25,7 +25,9 @@ async fn main() {
         .unwrap_or_else(|e| exit(&format!("cannot listen on {bind}:{port}: {e}")));
     let addr = listener.local_addr().expect("bound");
     println!("REST Countries stand-in on http://{addr}");
-    println!("  v3.1: http://{addr}/v3.1   v5: http://{addr}/countries/v5   faults: POST http://{addr}/_stub/faults");
+    println!(
+        "  v3.1: http://{addr}/v3.1   v5: http://{addr}/countries/v5   faults: POST http://{addr}/_stub/faults"
+    );
     let shutdown = async {
         tokio::signal::ctrl_c().await.ok();
     };

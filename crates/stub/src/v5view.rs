@@ -51,7 +51,11 @@ pub fn to_v5(d: &Value) -> Value {
     let str_or_empty = |v: &Value| json!(v.as_str().unwrap_or_default());
     let mut flag = Map::new();
     flag.insert("emoji".into(), d["flag"].clone());
-    for (to, from) in [("url_png", "png"), ("url_svg", "svg"), ("description", "alt")] {
+    for (to, from) in [
+        ("url_png", "png"),
+        ("url_svg", "svg"),
+        ("description", "alt"),
+    ] {
         if let Some(s) = d["flags"][from].as_str() {
             flag.insert(to.into(), json!(s));
         }
@@ -129,7 +133,12 @@ mod tests {
                 }
             }
         }
-        assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures[..failures.len().min(30)].join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} differences:\n{}",
+            failures.len(),
+            failures[..failures.len().min(30)].join("\n")
+        );
     }
 
     /// Equal as JSON, numbers compared by value (`180` and `180.0` are the same area), and an empty value
@@ -140,7 +149,10 @@ mod tests {
             (Value::Object(x), Value::Object(y)) => {
                 let keys = x.keys().chain(y.keys());
                 keys.into_iter().all(|k| {
-                    let (v, w) = (x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null));
+                    let (v, w) = (
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                    );
                     (empty(v) && empty(w)) || same(v, w)
                 })
             }

@@ -36,11 +36,9 @@ impl Upstream for Bundled {
     }
 
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
-        let raw = self
-            .docs()
-            .get(&code)
-            .cloned()
-            .ok_or_else(|| UpstreamError::NotFound(format!("{code} is not in the bundled data set")))?;
+        let raw = self.docs().get(&code).cloned().ok_or_else(|| {
+            UpstreamError::NotFound(format!("{code} is not in the bundled data set"))
+        })?;
         Ok(Fetched {
             document: from_v31(&raw),
             raw,

@@ -36,7 +36,11 @@ impl Http {
     }
 
     /// GETs `url` and returns its JSON body, or the classified failure.
-    pub(crate) async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<Value, UpstreamError> {
+    pub(crate) async fn get_json(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+    ) -> Result<Value, UpstreamError> {
         let mut request = self.client.get(url).header("accept", "application/json");
         if let Some(key) = bearer {
             request = request.bearer_auth(key);
@@ -87,7 +91,11 @@ fn without_url(e: &reqwest::Error) -> String {
     text
 }
 
-pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<Value, UpstreamError> {
+pub(crate) fn classify(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, UpstreamError> {
     if status.is_success() {
         return serde_json::from_slice(body).map_err(|e| {
             UpstreamError::Permanent(format!(
@@ -158,7 +166,11 @@ fn snippet(body: &[u8]) -> String {
         return "(empty body)".into();
     }
     let cut: String = text.chars().take(160).collect();
-    if cut.len() < text.len() { format!("{cut}…") } else { cut }
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
 }
 
 #[cfg(test)]
@@ -176,12 +188,20 @@ mod tests {
 
     #[test]
     fn classifies_statuses() {
-        assert!(matches!(err(404, &[], r#"{"status":404,"message":"Not Found"}"#), UpstreamError::NotFound(m) if m.ends_with("Not Found")));
+        assert!(
+            matches!(err(404, &[], r#"{"status":404,"message":"Not Found"}"#), UpstreamError::NotFound(m) if m.ends_with("Not Found"))
+        );
         for s in [400, 401, 403, 405, 410] {
-            assert!(matches!(err(s, &[], "{}"), UpstreamError::Permanent(_)), "{s}");
+            assert!(
+                matches!(err(s, &[], "{}"), UpstreamError::Permanent(_)),
+                "{s}"
+            );
         }
         for s in [408, 500, 502, 503, 504] {
-            assert!(matches!(err(s, &[], ""), UpstreamError::Retryable { .. }), "{s}");
+            assert!(
+                matches!(err(s, &[], ""), UpstreamError::Retryable { .. }),
+                "{s}"
+            );
         }
         assert_eq!(
             err(429, &[("retry-after", "7")], "slow down"),
@@ -192,7 +212,10 @@ mod tests {
         );
         let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
         match err(503, &[("retry-after", &later)], "") {
-            UpstreamError::Retryable { retry_after: Some(d), .. } => assert!(d > Duration::from_secs(100)),
+            UpstreamError::Retryable {
+                retry_after: Some(d),
+                ..
+            } => assert!(d > Duration::from_secs(100)),
             other => panic!("{other:?}"),
         }
     }
@@ -200,11 +223,21 @@ mod tests {
     #[test]
     fn keeps_the_upstream_message() {
         assert_eq!(
-            err(401, &[], r#"{"errors":[{"message":"Authorization key required."}]}"#).to_string(),
+            err(
+                401,
+                &[],
+                r#"{"errors":[{"message":"Authorization key required."}]}"#
+            )
+            .to_string(),
             "upstream HTTP 401: Authorization key required."
         );
         assert_eq!(
-            err(502, &[], "<html><head><title>502 Bad Gateway</title></head></html>").to_string(),
+            err(
+                502,
+                &[],
+                "<html><head><title>502 Bad Gateway</title></head></html>"
+            )
+            .to_string(),
             "upstream HTTP 502: HTML page \"502 Bad Gateway\""
         );
         assert!(matches!(

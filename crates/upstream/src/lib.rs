@@ -25,8 +25,15 @@ pub const V5_DEFAULT_URL: &str = "https://api.restcountries.com/countries/v5";
 #[derive(Clone, PartialEq, Eq)]
 pub enum UpstreamConfig {
     Bundled,
-    V31 { base_url: String, http: HttpSettings },
-    V5 { base_url: String, api_key: String, http: HttpSettings },
+    V31 {
+        base_url: String,
+        http: HttpSettings,
+    },
+    V5 {
+        base_url: String,
+        api_key: String,
+        http: HttpSettings,
+    },
 }
 
 impl std::fmt::Debug for UpstreamConfig {
@@ -45,9 +52,16 @@ impl UpstreamConfig {
     /// `UPSTREAM_CONNECT_TIMEOUT`, `UPSTREAM_TIMEOUT`, `UPSTREAM_MAX_BYTES`.
     /// `api_key` overrides `REST_COUNTRIES_API_KEY` (the Lambdas read it from Secrets Manager).
     pub fn from_source(src: &dyn Source, api_key: Option<String>) -> Result<Self, ConfigError> {
-        let kind = config::choice_or(src, "COUNTRIES_UPSTREAM", &["bundled", "v3.1", "v5"], "bundled")?;
+        let kind = config::choice_or(
+            src,
+            "COUNTRIES_UPSTREAM",
+            &["bundled", "v3.1", "v5"],
+            "bundled",
+        )?;
         let http = HttpSettings::from_source(src)?;
-        let url = src.var("REST_COUNTRIES_URL").map(|u| u.trim_end_matches('/').to_string());
+        let url = src
+            .var("REST_COUNTRIES_URL")
+            .map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = &url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
@@ -84,7 +98,11 @@ impl UpstreamConfig {
         Ok(match self {
             UpstreamConfig::Bundled => Arc::new(Bundled::new()),
             UpstreamConfig::V31 { base_url, http } => Arc::new(V31::new(base_url, http)?),
-            UpstreamConfig::V5 { base_url, api_key, http } => Arc::new(V5::new(base_url, api_key, http)?),
+            UpstreamConfig::V5 {
+                base_url,
+                api_key,
+                http,
+            } => Arc::new(V5::new(base_url, api_key, http)?),
         })
     }
 }
@@ -93,7 +111,11 @@ impl HttpSettings {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let d = HttpSettings::default();
         Ok(HttpSettings {
-            connect_timeout: config::duration_or(src, "UPSTREAM_CONNECT_TIMEOUT", d.connect_timeout)?,
+            connect_timeout: config::duration_or(
+                src,
+                "UPSTREAM_CONNECT_TIMEOUT",
+                d.connect_timeout,
+            )?,
             timeout: config::duration_or(src, "UPSTREAM_TIMEOUT", d.timeout)?,
             max_bytes: config::parse_or(src, "UPSTREAM_MAX_BYTES", d.max_bytes)?,
         })

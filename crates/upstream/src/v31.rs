@@ -41,9 +41,15 @@ impl Upstream for V31 {
         };
         let raw = candidates
             .iter()
-            .find(|d| d["cca2"].as_str().is_some_and(|c| c.eq_ignore_ascii_case(code.as_str())))
+            .find(|d| {
+                d["cca2"]
+                    .as_str()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(code.as_str()))
+            })
             .cloned()
-            .ok_or_else(|| UpstreamError::NotFound(format!("the v3.1 upstream has no country {code}")))?;
+            .ok_or_else(|| {
+                UpstreamError::NotFound(format!("the v3.1 upstream has no country {code}"))
+            })?;
         Ok(Fetched {
             document: from_v31(&raw),
             raw,

@@ -33,8 +33,11 @@ impl Upstream for V5 {
         let url = format!("{}/codes.alpha_2/{code}", self.base_url);
         let body = self.http.get_json(&url, Some(&self.api_key)).await?;
         // An error envelope can come back with 200 (`"success": false`).
-        if body["success"] == Value::Bool(false) || body["errors"].as_array().is_some_and(|e| !e.is_empty()) {
-            let m = json_message(&body).unwrap_or_else(|| "error envelope without a message".into());
+        if body["success"] == Value::Bool(false)
+            || body["errors"].as_array().is_some_and(|e| !e.is_empty())
+        {
+            let m =
+                json_message(&body).unwrap_or_else(|| "error envelope without a message".into());
             return Err(UpstreamError::Permanent(format!("upstream error: {m}")));
         }
         let Some(objects) = body["data"]["objects"].as_array() else {
@@ -44,9 +47,15 @@ impl Upstream for V5 {
         };
         let mut raw = objects
             .iter()
-            .find(|d| d["codes"]["alpha_2"].as_str().is_some_and(|c| c.eq_ignore_ascii_case(code.as_str())))
+            .find(|d| {
+                d["codes"]["alpha_2"]
+                    .as_str()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(code.as_str()))
+            })
             .cloned()
-            .ok_or_else(|| UpstreamError::NotFound(format!("the v5 upstream has no country {code}")))?;
+            .ok_or_else(|| {
+                UpstreamError::NotFound(format!("the v5 upstream has no country {code}"))
+            })?;
         if let Some(obj) = raw.as_object_mut() {
             obj.remove("_match");
             obj.remove("_meta");

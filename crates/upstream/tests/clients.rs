@@ -61,7 +61,10 @@ async fn v5_fetches_with_the_key_and_maps_onto_v31() {
 #[tokio::test]
 async fn v5_without_a_valid_key_is_permanent() {
     let stub = stub().await;
-    for (key, message) in [("", "Authorization key required."), ("wrong", "Invalid API key.")] {
+    for (key, message) in [
+        ("", "Authorization key required."),
+        ("wrong", "Invalid API key."),
+    ] {
         let client = V5::new(&stub.v5_base(), key, &settings()).unwrap();
         match client.fetch(py()).await {
             // reqwest sends `Bearer ` for an empty key, which the stand-in reads as no key.
@@ -77,10 +80,19 @@ async fn unknown_codes_are_not_found() {
     let xx: CountryCode = "XX".parse().unwrap();
     let v31 = V31::new(&stub.v31_base(), &settings()).unwrap();
     let v5 = V5::new(&stub.v5_base(), KEY, &settings()).unwrap();
-    assert!(matches!(v31.fetch(xx).await, Err(UpstreamError::NotFound(m)) if m.contains("Not Found")));
-    assert!(matches!(v5.fetch(xx).await, Err(UpstreamError::NotFound(m)) if m.contains("No countries found")));
-    assert!(matches!(Bundled::new().fetch(xx).await, Err(UpstreamError::NotFound(_))));
+    assert!(
+        matches!(v31.fetch(xx).await, Err(UpstreamError::NotFound(m)) if m.contains("Not Found"))
+    );
+    assert!(
+        matches!(v5.fetch(xx).await, Err(UpstreamError::NotFound(m)) if m.contains("No countries found"))
+    );
+    assert!(matches!(
+        Bundled::new().fetch(xx).await,
+        Err(UpstreamError::NotFound(_))
+    ));
 }
+
+type Check = fn(&Result<(), UpstreamError>) -> bool;
 
 /// Every injected fault, through both clients, lands in the right class.
 #[tokio::test]
@@ -90,17 +102,45 @@ async fn faults_are_classified() {
     let v5 = V5::new(&stub.v5_base(), KEY, &settings()).unwrap();
     let clients: [&dyn Upstream; 2] = [&v31, &v5];
     for client in clients {
-        let cases: Vec<(Fault, fn(&Result<_, UpstreamError>) -> bool)> = vec![
-            (Fault::Status { status: 503 }, |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("503"))),
-            (Fault::Status { status: 500 }, |r| matches!(r, Err(UpstreamError::Retryable { .. }))),
-            (Fault::Status { status: 401 }, |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("401"))),
-            (Fault::Status { status: 403 }, |r| matches!(r, Err(UpstreamError::Permanent(_)))),
-            (Fault::Status { status: 410 }, |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("Injected HTTP 410"))),
-            (Fault::Html { status: 502 }, |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("HTML page"))),
-            (Fault::Malformed, |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("cannot be read"))),
-            (Fault::Truncated, |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("cannot be read"))),
-            (Fault::RateLimited { retry_after: 3 }, |r| matches!(r, Err(UpstreamError::Retryable { retry_after: Some(d), .. }) if *d == Duration::from_secs(3))),
-            (Fault::Hang, |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("timed out"))),
+        let cases: Vec<(Fault, Check)> = vec![
+            (
+                Fault::Status { status: 503 },
+                |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("503")),
+            ),
+            (Fault::Status { status: 500 }, |r| {
+                matches!(r, Err(UpstreamError::Retryable { .. }))
+            }),
+            (
+                Fault::Status { status: 401 },
+                |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("401")),
+            ),
+            (Fault::Status { status: 403 }, |r| {
+                matches!(r, Err(UpstreamError::Permanent(_)))
+            }),
+            (
+                Fault::Status { status: 410 },
+                |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("Injected HTTP 410")),
+            ),
+            (
+                Fault::Html { status: 502 },
+                |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("HTML page")),
+            ),
+            (
+                Fault::Malformed,
+                |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("cannot be read")),
+            ),
+            (
+                Fault::Truncated,
+                |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("cannot be read")),
+            ),
+            (
+                Fault::RateLimited { retry_after: 3 },
+                |r| matches!(r, Err(UpstreamError::Retryable { retry_after: Some(d), .. }) if *d == Duration::from_secs(3)),
+            ),
+            (
+                Fault::Hang,
+                |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("timed out")),
+            ),
             (Fault::Latency { ms: 100 }, |r| r.is_ok()),
         ];
         for (fault, ok) in cases {
@@ -119,7 +159,9 @@ async fn responses_over_the_cap_are_refused() {
         ..settings()
     };
     let client = V31::new(&stub.v31_base(), &small).unwrap();
-    assert!(matches!(client.fetch(py()).await, Err(UpstreamError::Permanent(m)) if m.contains("larger than 512")));
+    assert!(
+        matches!(client.fetch(py()).await, Err(UpstreamError::Permanent(m)) if m.contains("larger than 512"))
+    );
 }
 
 #[tokio::test]
@@ -129,7 +171,9 @@ async fn a_closed_port_is_retryable() {
     drop(stub);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let client = V31::new(&url, &settings()).unwrap();
-    assert!(matches!(client.fetch(py()).await, Err(UpstreamError::Retryable { message, .. }) if message.contains("could not connect")));
+    assert!(
+        matches!(client.fetch(py()).await, Err(UpstreamError::Retryable { message, .. }) if message.contains("could not connect"))
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,111 @@
+//! In-process latency of `GET /country/{id}` through the whole router (rate limiter, identifier
+//! resolution, store read, serialisation, ETag), on the in-memory adapters. Reports p50, p99 and
+//! throughput; `cargo bench -p countries-api --bench country_latency` (`make bench`).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use countries_api::{AppState, ClientIp, LimiterPolicy, router};
+use countries_core::config::Limit;
+use countries_core::country::{CountryRecord, Fetched, from_v31};
+use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
+use countries_core::ports::{CountryStore, SystemClock, Upstream, UpstreamError};
+use countries_core::{CountryCode, Service, Settings};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct NoUpstream;
+
+#[async_trait::async_trait]
+impl Upstream for NoUpstream {
+    fn kind(&self) -> &'static str {
+        "none"
+    }
+    async fn fetch(&self, _: CountryCode) -> Result<Fetched, UpstreamError> {
+        Err(UpstreamError::Permanent("not used".into()))
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let store = Arc::new(MemoryStore::new());
+    for doc in countries_core::dataset::documents() {
+        let code: CountryCode = doc["cca2"].as_str().unwrap().parse().unwrap();
+        let fetched = Fetched {
+            document: from_v31(&doc),
+            raw: doc,
+            source: "bundled".into(),
+        };
+        store
+            .put_country(&CountryRecord::new(code, fetched, chrono::Utc::now()))
+            .await
+            .unwrap();
+    }
+    let (queue, _jobs) = MemoryQueue::new();
+    let service = Arc::new(Service {
+        index: countries_core::ident::index(),
+        countries: store.clone(),
+        operations: store,
+        queue: Arc::new(queue),
+        upstream: Arc::new(NoUpstream),
+        clock: Arc::new(SystemClock),
+        settings: Settings::default(),
+    });
+    let unlimited = Limit::new(1_000_000, Duration::from_secs(1));
+    let app = router(AppState {
+        service,
+        limiter: Arc::new(MemoryLimiter::new(unlimited, unlimited)),
+        limiter_policy: LimiterPolicy::Open,
+        base_path: String::new(),
+    });
+
+    for (label, paths) in [
+        ("by code (/country/PY)", vec!["/country/PY"]),
+        ("by name (/country/costa-rica)", vec!["/country/costa-rica"]),
+        (
+            "mixed (code, alpha-3, name, fields)",
+            vec![
+                "/country/PY",
+                "/country/DEU",
+                "/country/united-states",
+                "/country/JP?fields=name,capital",
+            ],
+        ),
+    ] {
+        let iterations = 20_000;
+        let mut samples = Vec::with_capacity(iterations);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        for i in 0..iterations + 1_000 {
+            let mut req = Request::get(paths[i % paths.len()])
+                .body(Body::empty())
+                .unwrap();
+            req.extensions_mut().insert(ClientIp(ip));
+            let started = Instant::now();
+            let response = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let elapsed = started.elapsed();
+            assert!(!body.is_empty());
+            if i >= 1_000 {
+                samples.push(elapsed); // the first 1,000 warm up
+            }
+        }
+        let total: Duration = samples.iter().sum();
+        samples.sort_unstable();
+        println!(
+            "country_latency {label}: n={} p50={:.1}µs p99={:.1}µs max={:.1}µs throughput={:.0} req/s (one core)",
+            samples.len(),
+            percentile(&samples, 0.50).as_secs_f64() * 1e6,
+            percentile(&samples, 0.99).as_secs_f64() * 1e6,
+            samples.last().unwrap().as_secs_f64() * 1e6,
+            samples.len() as f64 / total.as_secs_f64(),
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! The in-process worker loop: takes jobs from the in-process queue, runs a bounded number at once,
+//! re-queues retryable failures after their backoff, and on shutdown finishes the jobs it started.
+
+use std::sync::Arc;
+
+use countries_core::ports::JobQueue;
+use countries_core::service::JobOutcome;
+use countries_core::{Job, Service};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+
+pub async fn run(
+    service: Arc<Service>,
+    queue: Arc<dyn JobQueue>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    concurrency: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let mut running = JoinSet::new();
+    loop {
+        let job = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            job = jobs.recv() => match job { Some(job) => job, None => break },
+        };
+        let permit = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => {
+                warn!(country = %job.country, request_id = %job.request_id, "stopping before this job started");
+                break;
+            }
+            permit = slots.clone().acquire_owned() => permit.expect("never closed"),
+        };
+        while running.try_join_next().is_some() {}
+        let service = service.clone();
+        let queue = queue.clone();
+        running.spawn(async move {
+            let outcome = service.process_job(&job).await;
+            drop(permit);
+            let after = match outcome {
+                Ok(JobOutcome::Retry { after }) => after,
+                Ok(_) => return,
+                Err(e) => {
+                    // The store failed: the job is kept and tried again later.
+                    error!(country = %job.country, request_id = %job.request_id, error = %e, "job failed; retrying");
+                    service.settings.retry_base
+                }
+            };
+            // Detached: a retry waiting for its backoff holds no slot and does not delay shutdown.
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                if let Err(e) = queue.enqueue(&job).await {
+                    warn!(country = %job.country, request_id = %job.request_id, error = %e,
+                          "could not re-queue a retry; the operation stays queued until it counts as stuck");
+                }
+            });
+        });
+    }
+    while running.try_join_next().is_some() {}
+    if !running.is_empty() {
+        info!(in_flight = running.len(), "finishing in-flight jobs");
+    }
+    while let Some(done) = running.join_next().await {
+        if let Err(e) = done {
+            error!(error = %e, "a job task panicked");
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! The local server binary over loopback, fetching from the REST Countries stand-in.
+
+use std::time::Duration;
+
+use countries_stub::{Fault, Stub, StubOptions};
+use e2e::{LocalServer, get, raw_get, wait_final};
+
+const KEY: &str = "rc_e2e_key";
+
+async fn stub() -> Stub {
+    Stub::start(StubOptions {
+        api_key: Some(KEY.into()),
+    })
+    .await
+    .unwrap()
+}
+
+/// A local server on the stand-in's v5 API, with quick retries so that failures end fast.
+fn server_on_v5(stub: &Stub, extra: &[(&str, &str)]) -> LocalServer {
+    let base = stub.v5_base();
+    let mut env = vec![
+        ("COUNTRIES_UPSTREAM", "v5"),
+        ("REST_COUNTRIES_URL", base.as_str()),
+        ("REST_COUNTRIES_API_KEY", KEY),
+        ("MAX_ATTEMPTS", "2"),
+        ("RETRY_BASE_DELAY", "50ms"),
+        ("UPSTREAM_TIMEOUT", "700ms"),
+        ("RATE_LIMIT_FETCH", "1000/1m"),
+        ("RATE_LIMIT_READ", "100000/1m"),
+    ];
+    env.extend_from_slice(extra);
+    LocalServer::start(&env)
+}
+
+async fn fetch_poll_read(server: &LocalServer, input: &str, code: &str, name: &str) {
+    let (status, headers, body) = get(&server.url(&format!("/fetch/{input}"))).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["country"], code);
+    assert_eq!(headers["location"], format!("/status/{code}").as_str());
+    let op = wait_final(server, input, Duration::from_secs(10)).await;
+    assert_eq!(op["state"], "succeeded", "{op}");
+    assert_eq!(op["request_id"], body["request_id"]);
+    let (status, headers, doc) = get(&server.url(&format!("/country/{input}"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["name"]["common"], name);
+    assert_eq!(doc["cca2"], code);
+    assert_eq!(
+        doc.as_object().unwrap().len(),
+        35,
+        "the v3.1 top-level keys"
+    );
+    assert!(headers.contains_key("etag") && headers.contains_key("last-modified"));
+}
+
+#[tokio::test]
+async fn fetch_poll_and_read_by_code_and_by_dashed_name_over_v5() {
+    let stub = stub().await;
+    let server = server_on_v5(&stub, &[]);
+    fetch_poll_read(&server, "PY", "PY", "Paraguay").await;
+    fetch_poll_read(&server, "costa-rica", "CR", "Costa Rica").await;
+    let (_, headers, _) = get(&server.url("/country/CR")).await;
+    assert_eq!(headers["x-country-source"], "v5");
+    assert_eq!(stub.requests(), 2);
+}
+
+#[tokio::test]
+async fn fetch_poll_and_read_over_a_self_hosted_v31() {
+    let stub = stub().await;
+    let base = stub.v31_base();
+    let server = LocalServer::start(&[
+        ("COUNTRIES_UPSTREAM", "v3.1"),
+        ("REST_COUNTRIES_URL", &base),
+    ]);
+    fetch_poll_read(
+        &server,
+        "sao-tome-and-principe",
+        "ST",
+        "São Tomé and Príncipe",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_default_bundled_upstream_needs_nothing() {
+    let server = LocalServer::start(&[]);
+    fetch_poll_read(&server, "paraguay", "PY", "Paraguay").await;
+}
+
+/// Each injected upstream fault ends in the right state, with the right error and number of attempts.
+#[tokio::test]
+async fn each_upstream_fault_ends_in_the_right_state() {
+    let stub = stub().await;
+    let server = server_on_v5(&stub, &[]);
+    let f = |status| Fault::Status { status };
+    // (country, faults for the next calls, final state, attempts, words the error must contain)
+    let cases: Vec<(&str, Vec<Fault>, &str, u64, &str)> = vec![
+        (
+            "AR",
+            vec![f(503), f(503)],
+            "failed",
+            2,
+            "gave up after 2 attempts: upstream HTTP 503",
+        ),
+        ("BO", vec![f(500)], "succeeded", 2, ""),
+        ("BR", vec![f(401)], "failed", 1, "HTTP 401"),
+        ("CL", vec![f(403)], "failed", 1, "HTTP 403"),
+        ("CO", vec![f(410)], "failed", 1, "HTTP 410"),
+        ("EC", vec![f(404)], "not_found", 1, "HTTP 404"),
+        (
+            "GY",
+            vec![Fault::Html { status: 502 }; 2],
+            "failed",
+            2,
+            "HTML page \"502 Bad Gateway\"",
+        ),
+        ("PE", vec![Fault::Malformed], "failed", 1, "cannot be read"),
+        ("SR", vec![Fault::Truncated], "failed", 1, "cannot be read"),
+        (
+            "UY",
+            vec![Fault::RateLimited { retry_after: 1 }],
+            "succeeded",
+            2,
+            "",
+        ),
+        (
+            "VE",
+            vec![Fault::Hang, Fault::Hang],
+            "failed",
+            2,
+            "timed out",
+        ),
+        ("FK", vec![Fault::Latency { ms: 200 }], "succeeded", 1, ""),
+    ];
+    for (country, faults, state, attempts, error) in cases {
+        stub.reset();
+        stub.push_faults(faults.clone());
+        let started = std::time::Instant::now();
+        let (status, _, body) = get(&server.url(&format!("/fetch/{country}"))).await;
+        assert_eq!(status, 202, "{country}: {body}");
+        let op = wait_final(&server, country, Duration::from_secs(15)).await;
+        assert_eq!(op["state"], state, "{country} {faults:?}: {op}");
+        assert_eq!(op["attempts"], attempts, "{country} {faults:?}: {op}");
+        if error.is_empty() {
+            assert!(op["error"].is_null(), "{country}: {op}");
+        } else {
+            let message = op["error"].as_str().unwrap_or_default();
+            assert!(
+                message.contains(error),
+                "{country}: `{message}` lacks `{error}`"
+            );
+        }
+        assert_eq!(stub.requests(), attempts, "{country}: upstream calls");
+        if matches!(faults[0], Fault::RateLimited { .. }) {
+            assert!(
+                started.elapsed() >= Duration::from_secs(1),
+                "Retry-After honoured"
+            );
+        }
+        let (status, _, body) = get(&server.url(&format!("/country/{country}"))).await;
+        let want = if state == "succeeded" { 200 } else { 404 };
+        assert_eq!(status, want, "{country}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn twenty_concurrent_fetches_cause_one_upstream_request() {
+    let stub = stub().await;
+    // The one upstream call is slow, so every request arrives while it is in flight.
+    stub.push_faults([Fault::Latency { ms: 500 }]);
+    let server = server_on_v5(&stub, &[]);
+    let url = server.url("/fetch/paraguay");
+    let calls: Vec<_> = (0..20)
+        .map(|_| tokio::spawn(get_owned(url.clone())))
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    let mut fresh = 0;
+    for call in calls {
+        let (status, body) = call.await.unwrap();
+        match status {
+            202 => {
+                ids.insert(body["request_id"].as_str().unwrap().to_string());
+            }
+            200 => fresh += 1,
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "one operation for all: {ids:?}");
+    assert_eq!(fresh, 0);
+    wait_final(&server, "PY", Duration::from_secs(10)).await;
+    assert_eq!(stub.requests(), 1);
+}
+
+async fn get_owned(url: String) -> (u16, serde_json::Value) {
+    let (status, _, body) = get(&url).await;
+    (status, body)
+}
+
+/// Hostile identifiers sent byte for byte over loopback: 400 or 404 with the error body, never a 5xx.
+#[tokio::test]
+async fn hostile_identifiers_get_a_client_error_with_the_body() {
+    let server = LocalServer::start(&[
+        ("RATE_LIMIT_FETCH", "100000/1m"),
+        ("RATE_LIMIT_READ", "100000/1m"),
+    ]);
+    let long = "x".repeat(150);
+    let hostile = [
+        "..",
+        "../..",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2e%2e",
+        "%2e%2e%2f",
+        ".",
+        "...",
+        "%00",
+        "a%00b",
+        "%0d%0aSet-Cookie:x",
+        "%2F",
+        "%5C",
+        "a%5Cb",
+        "%3Cscript%3Ealert(1)%3C/script%3E",
+        "%3Cimg%20src=x%20onerror=alert(1)%3E",
+        "'%20OR%20'1'='1",
+        "1;DROP%20TABLE%20x",
+        "%F0%9F%98%80",
+        "%F0%9F%87%B5%F0%9F%87%BE",
+        "%FF%FE",
+        "%C0%AE%C0%AE",
+        "%E2%80%8B",
+        "%E2%80%AE",
+        "%EF%BB%BF",
+        "%7B%7B7*7%7D%7D",
+        "$%7Bjndi:ldap://x%7D",
+        "%25",
+        "%252e%252e",
+        "%20%20",
+        "%09",
+        "---",
+        "___",
+        "()",
+        ",",
+        "%22",
+        "%60id%60",
+        "$(id)",
+        "%7C",
+        "%26%26",
+        "~root",
+        "@",
+        "*",
+        "%2A",
+        "%23",
+        "null",
+        "NaN",
+        "-1",
+        "0",
+        "9999",
+        "0x10",
+        "1e9",
+        "ZZ",
+        "ZZZ",
+        "atlantis",
+        "middle-earth",
+        "%E3%80%80",
+        &long,
+        "PY%00",
+        "P%0AY",
+        "korea%00",
+    ];
+    assert!(hostile.len() >= 50, "{}", hostile.len());
+    for id in hostile {
+        for route in ["fetch", "country", "status"] {
+            let path = format!("/{route}/{id}");
+            let (status, body) = raw_get(&server.base, &path).await;
+            assert!(status == 400 || status == 404, "{path}: {status} {body}");
+            let body: serde_json::Value = serde_json::from_str(&body)
+                .unwrap_or_else(|e| panic!("{path}: {status} not JSON ({e}): {body}"));
+            assert!(
+                body["Code"].is_string() && body["Message"].is_string(),
+                "{path}: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_limiter_answers_429_with_retry_after() {
+    let server = LocalServer::start(&[("RATE_LIMIT_FETCH", "3/1m")]);
+    let mut statuses = vec![];
+    for _ in 0..5 {
+        let (status, headers, body) = get(&server.url("/fetch/DE")).await;
+        statuses.push(status);
+        if status == 429 {
+            assert_eq!(body["Code"], "RateLimited");
+            let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=60).contains(&wait));
+            assert_eq!(headers["ratelimit-limit"], "3");
+            assert_eq!(headers["ratelimit-remaining"], "0");
+        }
+    }
+    assert_eq!(&statuses[3..], [429, 429], "{statuses:?}");
+    assert!(
+        statuses[..3].iter().all(|s| *s == 202 || *s == 200),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_jobs_then_stops() {
+    let stub = stub().await;
+    stub.push_faults([Fault::Latency { ms: 800 }]);
+    let server = server_on_v5(&stub, &[("UPSTREAM_TIMEOUT", "5s")]);
+    let (status, _, _) = get(&server.url("/fetch/JP")).await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (clean, log) = server.terminate();
+    assert!(clean, "exit status\n{log}");
+    let processed = log
+        .find("job processed")
+        .unwrap_or_else(|| panic!("job not finished:\n{log}"));
+    let stopping = log.find("no longer accepting requests").unwrap();
+    assert!(
+        stopping < processed,
+        "the job finished after the stop began:\n{log}"
+    );
+    assert!(log.contains("stopped"));
+}
+
+#[test]
+fn a_bad_configuration_value_stops_it_at_start() {
+    for (var, value) in [
+        ("PORT", "eighty"),
+        ("FRESH_FOR", "a day"),
+        ("COUNTRIES_UPSTREAM", "v4"),
+    ] {
+        let out = std::process::Command::new(e2e::binary("countries-local"))
+            .env_clear()
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("invalid {var}=`{value}`")),
+            "{var}: {err}"
+        );
+    }
+}
