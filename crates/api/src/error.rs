@@ -110,9 +110,10 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::RateLimited { retry_after } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(whole_seconds(retry_after)));
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(whole_seconds(retry_after)),
+            );
         }
         response
     }
