@@ -303,7 +303,8 @@ async fn the_limiter_answers_429_with_retry_after() {
     );
 }
 
-#[tokio::test]
+// Multi-threaded: `terminate` blocks this thread while the in-process stand-in must keep answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_jobs_then_stops() {
     let stub = stub().await;
     stub.push_faults([Fault::Latency { ms: 800 }]);
@@ -321,6 +322,7 @@ async fn sigterm_finishes_in_flight_jobs_then_stops() {
         stopping < processed,
         "the job finished after the stop began:\n{log}"
     );
+    assert!(log[processed..].contains("state=\"succeeded\""), "{log}");
     assert!(log.contains("stopped"));
 }
 
