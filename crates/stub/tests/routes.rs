@@ -1,0 +1,139 @@
+//! The stand-in's own routes, as a client sees them over loopback.
+
+use countries_stub::{Fault, Stub, StubOptions};
+use serde_json::Value;
+
+async fn get(url: &str, key: Option<&str>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn v31_routes() {
+    let stub = Stub::start(StubOptions::default()).await.unwrap();
+    let base = stub.v31_base();
+    for code in ["py", "PRY", "600", "PAR"] {
+        let (status, body) = get(&format!("{base}/alpha/{code}"), None).await;
+        assert_eq!(
+            (status, body[0]["cca2"].as_str()),
+            (200, Some("PY")),
+            "{code}"
+        );
+    }
+    let (status, body) = get(&format!("{base}/alpha/PY?fields=cca2,capital"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        serde_json::json!({"cca2": "PY", "capital": ["Asunción"]})
+    );
+    let (status, body) = get(&format!("{base}/alpha/XX"), None).await;
+    assert_eq!(
+        (status, body),
+        (
+            404,
+            serde_json::json!({"status": 404, "message": "Not Found"})
+        )
+    );
+    let (_, body) = get(&format!("{base}/name/niger?fullText=true"), None).await;
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    let (_, body) = get(&format!("{base}/name/niger"), None).await;
+    assert_eq!(body.as_array().unwrap().len(), 2, "Niger and Nigeria");
+    assert_eq!(get(&format!("{base}/all"), None).await.0, 400);
+    let eleven = "a,b,c,d,e,f,g,h,i,j,k";
+    assert_eq!(
+        get(&format!("{base}/all?fields={eleven}"), None).await.0,
+        400
+    );
+    let (status, body) = get(&format!("{base}/all?fields=cca2"), None).await;
+    assert_eq!((status, body.as_array().unwrap().len()), (200, 250));
+    assert_eq!(stub.requests(), 11);
+}
+
+#[tokio::test]
+async fn v5_routes_need_the_key_and_page() {
+    let stub = Stub::start(StubOptions {
+        api_key: Some("k".into()),
+    })
+    .await
+    .unwrap();
+    let base = stub.v5_base();
+    let (status, body) = get(&format!("{base}/codes.alpha_2/PY"), None).await;
+    assert_eq!(
+        (status, body["errors"][0]["message"].as_str()),
+        (401, Some("Authorization key required."))
+    );
+    for lookup in [
+        "codes.alpha_2/py",
+        "codes.alpha_3/PRY",
+        "codes.ccn3/600",
+        "codes.cioc/PAR",
+        "names.common/Paraguay",
+    ] {
+        let (status, body) = get(&format!("{base}/{lookup}"), Some("k")).await;
+        assert_eq!(status, 200, "{lookup}");
+        assert_eq!(
+            body["data"]["objects"][0]["codes"]["alpha_2"], "PY",
+            "{lookup}"
+        );
+        assert_eq!(body["data"]["meta"]["total"], 1);
+    }
+    assert_eq!(
+        get(&format!("{base}/codes.nope/PY"), Some("k")).await.0,
+        404
+    );
+    let (_, body) = get(&format!("{base}/name?q=guinea"), Some("k")).await;
+    let objects = body["data"]["objects"].as_array().unwrap();
+    assert!(objects.len() >= 4 && objects.iter().all(|o| o["_match"].is_object()));
+    let mut seen = 0;
+    for offset in [0, 100, 200] {
+        let (_, body) = get(&format!("{base}?limit=100&offset={offset}"), Some("k")).await;
+        seen += body["data"]["objects"].as_array().unwrap().len();
+        assert_eq!(body["data"]["meta"]["more"], offset == 0 || offset == 100);
+    }
+    assert_eq!(seen, 250);
+    assert_eq!(get(&format!("{base}?limit=101"), Some("k")).await.0, 400);
+}
+
+#[tokio::test]
+async fn faults_are_applied_in_order_then_sticky_and_reset() {
+    let stub = Stub::start(StubOptions::default()).await.unwrap();
+    let url = format!("{}/alpha/PY", stub.v31_base());
+    stub.push_faults([Fault::Status { status: 503 }, Fault::Status { status: 500 }]);
+    stub.set_sticky(Some(Fault::Status { status: 418 }));
+    let mut statuses = vec![];
+    for _ in 0..4 {
+        statuses.push(get(&url, None).await.0);
+    }
+    assert_eq!(statuses, [503, 500, 418, 418]);
+    // Over HTTP too, for cross-process tests.
+    let client = reqwest::Client::new();
+    let reset = client
+        .post(format!("{}/_stub/reset", stub.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 204);
+    assert_eq!(get(&url, None).await.0, 200);
+    let plan = serde_json::json!({"faults": [{"kind": "rate_limited", "retry_after": 9}]});
+    client
+        .post(format!("{}/_stub/faults", stub.url()))
+        .json(&plan)
+        .send()
+        .await
+        .unwrap();
+    let resp = client.get(&url).send().await.unwrap();
+    assert_eq!(
+        (
+            resp.status().as_u16(),
+            resp.headers()["retry-after"].to_str().unwrap()
+        ),
+        (429, "9")
+    );
+    let (_, stats) = get(&format!("{}/_stub/stats", stub.url()), None).await;
+    assert_eq!(stats["requests"], 2);
+}
