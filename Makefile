@@ -13,12 +13,13 @@ run: ## Start the local service on embedded defaults (http://127.0.0.1:3000; POR
 
 test: lint ## Every test: formatting, clippy, unit, router, adapter and end-to-end tests
 	$(CARGO) build --workspace --bins
+	@# moto and redis-server start once for the whole run (installed if missing) and stop on exit.
 	@# nextest (on every machine of this project's kind) runs each test in its own process and writes JUnit.
-	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	./scripts/with-emulators.sh bash -c 'if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast --profile ci; \
 	else \
 		$(CARGO) test --workspace --all-targets --no-fail-fast; \
-	fi
+	fi'
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -1,0 +1,95 @@
+//! The environment the AWS adapters read. Names are shared with Terraform (`terraform/`), and a contract
+//! test holds the two to the same list.
+
+use std::time::Duration;
+
+use countries_core::config::{self, ConfigError, Source};
+
+pub const COUNTRIES_TABLE: &str = "COUNTRIES_TABLE";
+pub const OPERATIONS_TABLE: &str = "OPERATIONS_TABLE";
+pub const OPERATION_RETENTION: &str = "OPERATION_RETENTION";
+pub const FETCH_QUEUE_URL: &str = "FETCH_QUEUE_URL";
+pub const REDIS_URL: &str = "REDIS_URL";
+pub const REDIS_AUTH_SECRET_ID: &str = "REDIS_AUTH_SECRET_ID";
+pub const REDIS_AUTH_TOKEN: &str = "REDIS_AUTH_TOKEN";
+pub const REDIS_CONNECT_TIMEOUT: &str = "REDIS_CONNECT_TIMEOUT";
+pub const REDIS_COMMAND_TIMEOUT: &str = "REDIS_COMMAND_TIMEOUT";
+pub const RATE_LIMIT_KEY_PREFIX: &str = "RATE_LIMIT_KEY_PREFIX";
+pub const REST_COUNTRIES_API_KEY_SECRET_ID: &str = "REST_COUNTRIES_API_KEY_SECRET_ID";
+
+fn required(src: &dyn Source, name: &str) -> Result<String, ConfigError> {
+    src.var(name).ok_or_else(|| ConfigError {
+        var: name.into(),
+        value: String::new(),
+        reason: "must be set".into(),
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub countries: String,
+    pub operations: String,
+    pub retention: Duration,
+}
+
+impl Tables {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Tables {
+            countries: required(src, COUNTRIES_TABLE)?,
+            operations: required(src, OPERATIONS_TABLE)?,
+            retention: config::duration_or(
+                src,
+                OPERATION_RETENTION,
+                Duration::from_secs(30 * 86400),
+            )?,
+        })
+    }
+}
+
+pub fn queue_url(src: &dyn Source) -> Result<String, ConfigError> {
+    let url = required(src, FETCH_QUEUE_URL)?;
+    config::check(
+        FETCH_QUEUE_URL,
+        url.clone(),
+        url.starts_with("http"),
+        "must be the queue's URL",
+    )
+}
+
+/// Redis settings without the AUTH token, which comes from a secret (or `REDIS_AUTH_TOKEN` locally).
+pub struct RedisEnv {
+    pub url: String,
+    pub auth_secret_id: Option<String>,
+    pub auth_token: Option<String>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub key_prefix: String,
+}
+
+impl RedisEnv {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let url = required(src, REDIS_URL)?;
+        let url = config::check(
+            REDIS_URL,
+            url.clone(),
+            url.starts_with("redis://") || url.starts_with("rediss://"),
+            "must start with redis:// or rediss://",
+        )?;
+        Ok(RedisEnv {
+            url,
+            auth_secret_id: src.var(REDIS_AUTH_SECRET_ID),
+            auth_token: src.var(REDIS_AUTH_TOKEN),
+            connect_timeout: config::duration_or(
+                src,
+                REDIS_CONNECT_TIMEOUT,
+                Duration::from_millis(500),
+            )?,
+            command_timeout: config::duration_or(
+                src,
+                REDIS_COMMAND_TIMEOUT,
+                Duration::from_millis(100),
+            )?,
+            key_prefix: src.var(RATE_LIMIT_KEY_PREFIX).unwrap_or_default(),
+        })
+    }
+}

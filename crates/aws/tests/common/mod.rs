@@ -1,0 +1,33 @@
+//! Shared set-up: SDK clients on the emulator that `scripts/with-emulators.sh` started (`make test` runs
+//! the tests under it).
+
+#![allow(dead_code)]
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+
+pub fn endpoint() -> String {
+    std::env::var("TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
+        panic!("TEST_AWS_ENDPOINT is not set: run the tests with scripts/with-emulators.sh (as `make test` does), which starts moto and redis-server")
+    })
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("TEST_REDIS_URL is not set: run the tests with scripts/with-emulators.sh (as `make test` does)")
+    })
+}
+
+pub async fn sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await
+}
+
+/// A name no other test uses, so that tests sharing the emulator do not see each other's data.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}

@@ -1,0 +1,201 @@
+//! The DynamoDB stores against moto in server mode.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use countries_aws::{DynamoStore, provision};
+use countries_core::CountryCode;
+use countries_core::country::CountryRecord;
+use countries_core::ops::{OpState, Operation};
+use countries_core::ports::{CountryStore, Created, OperationStore};
+
+async fn store(retention: Duration) -> DynamoStore {
+    let client = aws_sdk_dynamodb::Client::new(&common::sdk().await);
+    let (countries, operations) = (common::unique("countries"), common::unique("operations"));
+    provision::create_tables(&client, &countries, &operations)
+        .await
+        .unwrap();
+    DynamoStore::new(client, &countries, &operations, retention)
+}
+
+fn py() -> CountryCode {
+    "PY".parse().unwrap()
+}
+
+fn record(version_ms: i64) -> CountryRecord {
+    CountryRecord {
+        code: py(),
+        document: serde_json::json!({"cca2": "PY", "v": version_ms}),
+        raw: serde_json::json!({"codes": {"alpha_2": "PY"}}),
+        source: "v5".into(),
+        fetched_at: chrono::DateTime::from_timestamp_millis(version_ms).unwrap(),
+        version: version_ms,
+    }
+}
+
+#[tokio::test]
+async fn documents_round_trip_and_an_older_one_never_replaces_a_newer_one() {
+    let store = store(Duration::from_secs(3600)).await;
+    assert_eq!(store.get_country(py()).await.unwrap(), None);
+    let newer = record(2_000_000);
+    assert!(store.put_country(&newer).await.unwrap());
+    assert!(
+        !store.put_country(&record(1_000_000)).await.unwrap(),
+        "older"
+    );
+    assert!(!store.put_country(&newer).await.unwrap(), "same version");
+    assert_eq!(store.get_country(py()).await.unwrap(), Some(newer));
+    assert!(store.put_country(&record(3_000_000)).await.unwrap());
+}
+
+#[tokio::test]
+async fn racing_creates_make_one_operation() {
+    let store = Arc::new(store(Duration::from_secs(3600)).await);
+    let now = Utc::now();
+    let stuck_before = now - chrono::Duration::minutes(15);
+    let racers: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let op = Operation::new(py(), now);
+                (
+                    op.request_id,
+                    store.create_operation(&op, stuck_before).await.unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut winners = vec![];
+    let mut holders = vec![];
+    for r in racers {
+        match r.await.unwrap() {
+            (id, Created::New { superseded: None }) => winners.push(id),
+            (_, Created::InFlight(holder)) => holders.push(holder.request_id),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert!(holders.iter().all(|h| *h == winners[0]));
+    assert_eq!(store.list_operations(py(), 100).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_slot_frees_when_the_operation_finishes_or_gets_stuck() {
+    let store = store(Duration::from_secs(3600)).await;
+    let now = Utc::now();
+    let fresh = now - chrono::Duration::minutes(15);
+    let mut first = Operation::new(py(), now);
+    assert_eq!(
+        store.create_operation(&first, fresh).await.unwrap(),
+        Created::New { superseded: None }
+    );
+    // Conditional updates: only from the revision read.
+    let read = first.revision();
+    first.start(now).unwrap();
+    assert!(store.update_operation(&first, read).await.unwrap());
+    assert!(!store.update_operation(&first, read).await.unwrap());
+    let running = first.revision();
+    first.succeed(now, "v5").unwrap();
+    assert!(store.update_operation(&first, running).await.unwrap());
+    assert_eq!(
+        store.get_operation(py(), first.request_id).await.unwrap(),
+        Some(first.clone())
+    );
+
+    let second = Operation::new(py(), now);
+    assert_eq!(
+        store.create_operation(&second, fresh).await.unwrap(),
+        Created::New { superseded: None }
+    );
+    // Past the stuck age, a third supersedes the second.
+    let third = Operation::new(py(), now);
+    let later = now + chrono::Duration::seconds(1);
+    assert_eq!(
+        store.create_operation(&third, later).await.unwrap(),
+        Created::New {
+            superseded: Some(second.clone())
+        }
+    );
+    let listed: Vec<_> = store
+        .list_operations(py(), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.request_id)
+        .collect();
+    assert_eq!(
+        listed,
+        [third.request_id, second.request_id, first.request_id],
+        "newest first"
+    );
+}
+
+#[tokio::test]
+async fn expired_operations_are_hidden() {
+    let store = store(Duration::from_secs(3600)).await;
+    let now = Utc::now();
+    let mut old = Operation::new(py(), now - chrono::Duration::hours(2));
+    old.state = OpState::Failed;
+    // Written through the store, with an expires_at already past.
+    assert!(matches!(
+        store.create_operation(&old, now).await.unwrap(),
+        Created::New { .. }
+    ));
+    let recent = Operation::new(py(), now);
+    store
+        .create_operation(&recent, now - chrono::Duration::minutes(15))
+        .await
+        .unwrap();
+    let listed = store.list_operations(py(), 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|o| o.request_id).collect::<Vec<_>>(),
+        [recent.request_id]
+    );
+    assert_eq!(
+        store.get_operation(py(), old.request_id).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn operations_keep_every_field() {
+    let store = store(Duration::from_secs(3600)).await;
+    let now = Utc::now();
+    let mut op = Operation::new(py(), now);
+    store.create_operation(&op, now).await.unwrap();
+    let read = op.revision();
+    op.start(now).unwrap();
+    op.requeue("upstream HTTP 503: busy".into()).unwrap();
+    assert!(store.update_operation(&op, read).await.unwrap());
+    assert_eq!(
+        store.get_operation(py(), op.request_id).await.unwrap(),
+        Some(op)
+    );
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_reached_is_an_error() {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        "a",
+        "b",
+        Duration::from_secs(60),
+    );
+    let e = store.get_country(py()).await.unwrap_err();
+    assert!(
+        e.to_string().starts_with("store: DynamoDB get country"),
+        "{e}"
+    );
+}

@@ -1,0 +1,254 @@
+//! The Redis limiter against a real redis-server on loopback.
+
+mod common;
+
+use std::net::IpAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use countries_aws::{RedisLimiter, RedisSettings};
+use countries_core::config::Limit;
+use countries_core::ports::{RateLimiter, RouteGroup};
+
+fn settings(url: String) -> RedisSettings {
+    RedisSettings {
+        url,
+        auth_token: None,
+        connect_timeout: Duration::from_millis(300),
+        command_timeout: Duration::from_millis(100),
+        key_prefix: common::unique("test") + ":",
+    }
+}
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::from([203, 0, 113, last])
+}
+
+#[tokio::test]
+async fn admits_exactly_its_limit_under_50_concurrent_callers() {
+    let limiter = Arc::new(
+        RedisLimiter::new(
+            settings(common::redis_url()),
+            Limit::new(10, Duration::from_secs(60)),
+            Limit::new(100, Duration::from_secs(60)),
+        )
+        .unwrap(),
+    );
+    let callers: Vec<_> = (0..50)
+        .map(|_| {
+            let l = limiter.clone();
+            tokio::spawn(async move { l.check(ip(1), RouteGroup::Fetch).await.unwrap() })
+        })
+        .collect();
+    let mut admitted = 0;
+    let mut remaining = vec![];
+    for c in callers {
+        let d = c.await.unwrap();
+        if d.allowed {
+            admitted += 1;
+            remaining.push(d.remaining);
+        } else {
+            assert!(
+                d.retry_after > Duration::ZERO && d.retry_after <= Duration::from_secs(6),
+                "{d:?}"
+            );
+        }
+    }
+    assert_eq!(admitted, 10);
+    remaining.sort_unstable();
+    assert_eq!(remaining, (0..10).collect::<Vec<u32>>());
+    // Another group and another client have their own budgets.
+    assert!(
+        limiter
+            .check(ip(1), RouteGroup::Read)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        limiter
+            .check(ip(2), RouteGroup::Fetch)
+            .await
+            .unwrap()
+            .allowed
+    );
+}
+
+#[tokio::test]
+async fn recovers_after_the_window() {
+    let limiter = RedisLimiter::new(
+        settings(common::redis_url()),
+        Limit::new(5, Duration::from_millis(500)),
+        Limit::new(5, Duration::from_secs(1)),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        assert!(
+            limiter
+                .check(ip(3), RouteGroup::Fetch)
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    let denied = limiter.check(ip(3), RouteGroup::Fetch).await.unwrap();
+    assert!(!denied.allowed);
+    tokio::time::sleep(denied.reset_after + Duration::from_millis(50)).await;
+    for _ in 0..5 {
+        assert!(
+            limiter
+                .check(ip(3), RouteGroup::Fetch)
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn redis_server(port: u16) -> Child {
+    let child = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server (scripts/with-emulators.sh installs it)");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// With its Redis stopped the limiter answers an error within its timeouts (the API then follows its
+/// policy, fail open by default), and it reconnects by itself once Redis is back.
+#[tokio::test]
+async fn a_stopped_redis_fails_fast_and_is_reconnected() {
+    let port = free_port();
+    let mut redis = redis_server(port);
+    let limiter = RedisLimiter::new(
+        settings(format!("redis://127.0.0.1:{port}")),
+        Limit::new(100, Duration::from_secs(60)),
+        Limit::new(100, Duration::from_secs(60)),
+    )
+    .unwrap();
+    assert!(
+        limiter
+            .check(ip(4), RouteGroup::Read)
+            .await
+            .unwrap()
+            .allowed
+    );
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let e = limiter.check(ip(4), RouteGroup::Read).await.unwrap_err();
+        // Bounded by the connect and command timeouts (300 + 100 ms), with room for a loaded machine.
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}: {e}",
+            started.elapsed()
+        );
+    }
+    let mut redis = redis_server(port);
+    let mut recovered = false;
+    for _ in 0..50 {
+        if limiter.check(ip(4), RouteGroup::Read).await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    redis.kill().ok();
+    redis.wait().ok();
+    assert!(recovered, "no reconnect after Redis came back");
+}
+
+/// A Redis that accepts connections and never answers (a hung node) costs at most the timeouts.
+#[tokio::test]
+async fn a_hung_redis_costs_at_most_the_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let limiter = RedisLimiter::new(
+        settings(format!("redis://127.0.0.1:{port}")),
+        Limit::new(1, Duration::from_secs(1)),
+        Limit::new(1, Duration::from_secs(1)),
+    )
+    .unwrap();
+    let started = Instant::now();
+    assert!(limiter.check(ip(5), RouteGroup::Fetch).await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    hold.abort();
+}
+
+#[tokio::test]
+async fn an_auth_token_is_sent() {
+    let port = free_port();
+    let mut redis = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--requirepass",
+            "s3cret",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let limits = (
+        Limit::new(5, Duration::from_secs(1)),
+        Limit::new(5, Duration::from_secs(1)),
+    );
+    let mut with = settings(format!("redis://127.0.0.1:{port}"));
+    with.auth_token = Some("s3cret".into());
+    let ok = RedisLimiter::new(with, limits.0, limits.1)
+        .unwrap()
+        .check(ip(6), RouteGroup::Read)
+        .await;
+    let without = RedisLimiter::new(
+        settings(format!("redis://127.0.0.1:{port}")),
+        limits.0,
+        limits.1,
+    )
+    .unwrap()
+    .check(ip(6), RouteGroup::Read)
+    .await;
+    redis.kill().ok();
+    redis.wait().ok();
+    assert!(ok.is_ok(), "{ok:?}");
+    let e = without.unwrap_err().to_string();
+    assert!(!e.contains("s3cret"));
+}
