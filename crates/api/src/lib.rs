@@ -1,6 +1,7 @@
 //! The HTTP API: one axum router that the local server and the api Lambda both serve.
 
 pub mod error;
+pub mod lambda;
 pub mod routes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -8,78 +8,17 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use countries_api::{AppState, ClientIp, LimiterPolicy, router};
+use countries_api::{ClientIp, LimiterPolicy};
 use countries_core::config::Limit;
-use countries_core::country::{CountryCode, Fetched};
-use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
-use countries_core::ports::{
-    Decision, LimiterError, RateLimiter, RouteGroup, SystemClock, Upstream, UpstreamError,
-};
-use countries_core::{Job, Service, Settings};
+use countries_core::memory::MemoryLimiter;
+use countries_core::ports::{Decision, LimiterError, RateLimiter, RouteGroup};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use tokio::sync::mpsc::UnboundedReceiver;
 use tower::ServiceExt;
 
-struct App {
-    router: Router,
-    service: Arc<Service>,
-    jobs: UnboundedReceiver<Job>,
-}
+mod common;
 
-/// The bundled data set as an upstream, without depending on the upstream crate.
-struct Dataset;
-
-#[async_trait]
-impl Upstream for Dataset {
-    fn kind(&self) -> &'static str {
-        "bundled"
-    }
-    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
-        let raw = countries_core::dataset::documents()
-            .into_iter()
-            .find(|d| d["cca2"] == code.as_str())
-            .ok_or_else(|| UpstreamError::NotFound(code.to_string()))?;
-        Ok(Fetched {
-            document: countries_core::country::from_v31(&raw),
-            raw,
-            source: "bundled".into(),
-        })
-    }
-}
-
-fn app_with(limiter: Arc<dyn RateLimiter>, policy: LimiterPolicy) -> App {
-    let store = Arc::new(MemoryStore::new());
-    let (queue, jobs) = MemoryQueue::new();
-    let service = Arc::new(Service {
-        index: countries_core::ident::index(),
-        countries: store.clone(),
-        operations: store,
-        queue: Arc::new(queue),
-        upstream: Arc::new(Dataset),
-        clock: Arc::new(SystemClock),
-        settings: Settings::default(),
-    });
-    let router = router(AppState {
-        service: service.clone(),
-        limiter,
-        limiter_policy: policy,
-        base_path: String::new(),
-    });
-    App {
-        router,
-        service,
-        jobs,
-    }
-}
-
-fn app() -> App {
-    let generous = Limit::new(10_000, Duration::from_secs(60));
-    app_with(
-        Arc::new(MemoryLimiter::new(generous, generous)),
-        LimiterPolicy::Open,
-    )
-}
+use common::{App, app, app_with};
 
 async fn call_from(
     router: &Router,

@@ -7,6 +7,7 @@ pub mod provision;
 pub mod redis_limiter;
 pub mod secrets;
 pub mod sqs;
+pub mod wiring;
 
 pub use dynamo::DynamoStore;
 pub use redis_limiter::{RedisLimiter, RedisSettings};

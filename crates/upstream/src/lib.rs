@@ -5,6 +5,7 @@
 //! - [`Bundled`]: the data set in the repository; no network.
 
 mod bundled;
+mod elsewhere;
 mod http;
 mod v31;
 mod v5;
@@ -16,6 +17,7 @@ use countries_core::config::{self, ConfigError, Source};
 use countries_core::ports::Upstream;
 
 pub use bundled::Bundled;
+pub use elsewhere::Elsewhere;
 pub use http::HttpSettings;
 pub use v5::V5;
 pub use v31::V31;
