@@ -89,6 +89,9 @@ pub enum FetchOutcome {
 pub enum JobOutcome {
     /// The operation reached this final state: done with the message.
     Finished(OpState),
+    /// Retryable failures used up every attempt: the operation is `failed`. A queue with a dead-letter
+    /// queue keeps such a job there, for investigation and redrive.
+    GaveUp,
     /// A retryable failure: deliver the job again after this delay.
     Retry { after: Duration },
     /// Nothing to do (already finished, taken by another worker, unknown): done with the message.
@@ -257,7 +260,7 @@ impl Service {
                 if op.attempts >= self.settings.max_attempts {
                     let m = format!("gave up after {} attempts: {message}", op.attempts);
                     op.fail(now, m)
-                        .map(|_| JobOutcome::Finished(OpState::Failed))
+                        .map(|_| JobOutcome::GaveUp)
                 } else {
                     let after = ops::backoff(
                         op.attempts,
@@ -444,10 +447,7 @@ mod tests {
             assert!(ops[0].error.as_deref().unwrap().starts_with("503"));
         }
         assert_eq!(delays, [2, 4, 8, 16]);
-        assert_eq!(
-            f.service.process_job(&job).await.unwrap(),
-            JobOutcome::Finished(OpState::Failed)
-        );
+        assert_eq!(f.service.process_job(&job).await.unwrap(), JobOutcome::GaveUp);
         let (_, ops) = f.service.status("py", 1).await.unwrap();
         assert_eq!(ops[0].attempts, 5);
         assert_eq!(

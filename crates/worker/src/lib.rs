@@ -75,6 +75,10 @@ impl Worker {
         };
         match self.service.process_job(&job).await {
             Ok(JobOutcome::Finished(_) | JobOutcome::Skipped(_)) => RecordOutcome::Done,
+            // Failed for good after its retries: on the last delivery, reported so that SQS keeps the job
+            // in the dead-letter queue (and the DLQ alarm tells someone).
+            Ok(JobOutcome::GaveUp) if last => RecordOutcome::Retry,
+            Ok(JobOutcome::GaveUp) => RecordOutcome::Done,
             Ok(JobOutcome::Retry { after }) => {
                 if last {
                     self.give_up(&job, receives).await;
