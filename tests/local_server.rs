@@ -346,3 +346,34 @@ fn a_bad_configuration_value_stops_it_at_start() {
         );
     }
 }
+
+/// `BACKEND=aws`: the same server on DynamoDB and SQS (moto) and Redis, polling SQS in-process.
+#[tokio::test]
+async fn the_aws_backend_runs_on_dynamodb_sqs_and_redis() {
+    let endpoint = e2e::aws_endpoint();
+    let redis = e2e::redis_url();
+    let stub = stub().await;
+    let id = e2e::unique();
+    let queue_url = format!("{endpoint}/123456789012/fetch-{id}");
+    let (countries, operations) = (format!("countries-{id}"), format!("operations-{id}"));
+    let mut env = e2e::aws_env(&endpoint);
+    env.extend([
+        ("BACKEND".to_string(), "aws".to_string()),
+        ("AWS_CREATE_RESOURCES".into(), "true".into()),
+        ("COUNTRIES_TABLE".into(), countries),
+        ("OPERATIONS_TABLE".into(), operations),
+        ("FETCH_QUEUE_URL".into(), queue_url),
+        ("REDIS_URL".into(), redis),
+        ("RATE_LIMIT_KEY_PREFIX".into(), format!("{id}:")),
+        ("COUNTRIES_UPSTREAM".into(), "v5".into()),
+        ("REST_COUNTRIES_URL".into(), stub.v5_base()),
+        ("REST_COUNTRIES_API_KEY".into(), KEY.into()),
+    ]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = LocalServer::start(&env);
+    fetch_poll_read(&server, "uruguay", "UY", "Uruguay").await;
+    let (status, headers, _) = get(&server.url("/status/UY")).await;
+    assert_eq!(status, 200);
+    assert!(headers.contains_key("ratelimit-remaining"));
+    assert_eq!(stub.requests(), 1);
+}

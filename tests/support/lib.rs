@@ -152,3 +152,39 @@ pub async fn wait_final(server: &LocalServer, country: &str, timeout: Duration) 
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// The moto endpoint `scripts/with-emulators.sh` started.
+pub fn aws_endpoint() -> String {
+    std::env::var("TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
+        panic!("TEST_AWS_ENDPOINT is not set: run the tests with scripts/with-emulators.sh (as `make test` does)")
+    })
+}
+
+/// The redis-server `scripts/with-emulators.sh` started.
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("TEST_REDIS_URL is not set: run the tests with scripts/with-emulators.sh (as `make test` does)")
+    })
+}
+
+/// A suffix no other test uses.
+pub fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// The environment an AWS SDK client needs to talk to the emulator.
+pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}

@@ -259,8 +259,7 @@ impl Service {
             }) => {
                 if op.attempts >= self.settings.max_attempts {
                     let m = format!("gave up after {} attempts: {message}", op.attempts);
-                    op.fail(now, m)
-                        .map(|_| JobOutcome::GaveUp)
+                    op.fail(now, m).map(|_| JobOutcome::GaveUp)
                 } else {
                     let after = ops::backoff(
                         op.attempts,
@@ -447,7 +446,10 @@ mod tests {
             assert!(ops[0].error.as_deref().unwrap().starts_with("503"));
         }
         assert_eq!(delays, [2, 4, 8, 16]);
-        assert_eq!(f.service.process_job(&job).await.unwrap(), JobOutcome::GaveUp);
+        assert_eq!(
+            f.service.process_job(&job).await.unwrap(),
+            JobOutcome::GaveUp
+        );
         let (_, ops) = f.service.status("py", 1).await.unwrap();
         assert_eq!(ops[0].attempts, 5);
         assert_eq!(

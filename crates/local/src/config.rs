@@ -10,6 +10,9 @@ use countries_upstream::UpstreamConfig;
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `memory` (default): everything in this process. `aws`: DynamoDB, SQS and (with `REDIS_URL`) Redis,
+    /// at `AWS_ENDPOINT_URL` (an emulator) or in the account the environment's credentials name.
+    pub backend: Backend,
     pub bind: IpAddr,
     pub port: u16,
     pub upstream: UpstreamConfig,
@@ -24,7 +27,15 @@ pub struct Config {
 impl Config {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let concurrency = config::parse_or(src, "WORKER_CONCURRENCY", 4usize)?;
+        let backend = match config::choice_or(src, "BACKEND", &["memory", "aws"], "memory")? {
+            "aws" => Backend::Aws {
+                create_resources: config::parse_or(src, "AWS_CREATE_RESOURCES", false)?,
+                redis: src.var("REDIS_URL").is_some(),
+            },
+            _ => Backend::Memory,
+        };
         Ok(Config {
+            backend,
             bind: config::parse_or(src, "BIND", IpAddr::from([127, 0, 0, 1]))?,
             port: config::parse_or(src, "PORT", 3000u16)?,
             upstream: UpstreamConfig::from_source(src, None)?,
@@ -49,6 +60,17 @@ impl Config {
             json_logs: config::choice_or(src, "LOG_FORMAT", &["text", "json"], "text")? == "json",
         })
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Aws {
+        /// Create the tables and queues first (for emulators; in AWS, Terraform owns them).
+        create_resources: bool,
+        /// Rate limits in Redis (`REDIS_URL`), else in this process.
+        redis: bool,
+    },
 }
 
 #[cfg(test)]
@@ -82,6 +104,8 @@ mod tests {
             ("COUNTRIES_UPSTREAM", "v4"),
             ("RATE_LIMIT_ON_ERROR", "maybe"),
             ("LOG_FORMAT", "xml"),
+            ("BACKEND", "gcp"),
+            ("AWS_CREATE_RESOURCES", "sure"),
             ("UPSTREAM_TIMEOUT", "-1s"),
         ] {
             let e = Config::from_source(&env(&[(var, value)])).unwrap_err();

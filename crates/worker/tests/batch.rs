@@ -101,11 +101,18 @@ async fn a_poison_message_and_an_upstream_failure_are_exactly_the_failures() {
             record("m-de", &de, 1),
         ]))
         .await;
-    let failed: HashSet<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let failed: HashSet<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     assert_eq!(failed, HashSet::from(["m-poison", "m-ar"]));
     assert_eq!(state(&worker, "PY").await.0, OpState::Succeeded);
     assert_eq!(state(&worker, "DE").await.0, OpState::Succeeded);
-    assert_eq!(state(&worker, "AR").await, (OpState::Queued, Some("upstream HTTP 503: down".into())));
+    assert_eq!(
+        state(&worker, "AR").await,
+        (OpState::Queued, Some("upstream HTTP 503: down".into()))
+    );
 }
 
 #[tokio::test]
@@ -117,7 +124,10 @@ async fn a_redelivered_message_changes_nothing() {
     let stored = worker.service.country("PY").await.unwrap();
     let (_, ops) = worker.service.status("PY", 10).await.unwrap();
     let again = worker.handle(event(vec![record("m1", &body, 2)])).await;
-    assert!(again.batch_item_failures.is_empty(), "a duplicate is acknowledged");
+    assert!(
+        again.batch_item_failures.is_empty(),
+        "a duplicate is acknowledged"
+    );
     assert_eq!(worker.service.country("PY").await.unwrap(), stored);
     assert_eq!(worker.service.status("PY", 10).await.unwrap().1, ops);
 }
@@ -127,7 +137,9 @@ async fn the_last_delivery_marks_the_operation_failed_before_the_dlq() {
     let (worker, _jobs) = worker();
     let body = serde_json::to_string(&job_for(&worker, "AR").await).unwrap();
     for receives in 1..=3 {
-        let response = worker.handle(event(vec![record("m-ar", &body, receives)])).await;
+        let response = worker
+            .handle(event(vec![record("m-ar", &body, receives)]))
+            .await;
         assert_eq!(response.batch_item_failures.len(), 1, "delivery {receives}");
     }
     let (state, error) = state(&worker, "AR").await;
@@ -145,5 +157,8 @@ async fn the_receive_count_ends_an_operation_whose_attempts_lag() {
     assert_eq!(response.batch_item_failures.len(), 1);
     let (state, error) = state(&worker, "AR").await;
     assert_eq!(state, OpState::Failed);
-    assert!(error.unwrap().contains("gave up after 3 deliveries"), "dead-letter queue");
+    assert!(
+        error.unwrap().contains("gave up after 3 deliveries"),
+        "dead-letter queue"
+    );
 }
