@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests: start a built binary, talk to it over loopback.
 
+pub mod runtime;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
