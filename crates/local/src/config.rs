@@ -105,12 +105,13 @@ mod tests {
             ("RATE_LIMIT_ON_ERROR", "maybe"),
             ("LOG_FORMAT", "xml"),
             ("BACKEND", "gcp"),
-            ("AWS_CREATE_RESOURCES", "sure"),
             ("UPSTREAM_TIMEOUT", "-1s"),
         ] {
             let e = Config::from_source(&env(&[(var, value)])).unwrap_err();
             assert_eq!(e.var, var, "{e}");
         }
+        let e = Config::from_source(&env(&[("BACKEND", "aws"), ("AWS_CREATE_RESOURCES", "sure")])).unwrap_err();
+        assert_eq!(e.var, "AWS_CREATE_RESOURCES");
         let e = Config::from_source(&env(&[("COUNTRIES_UPSTREAM", "v5")])).unwrap_err();
         assert_eq!(e.var, "REST_COUNTRIES_API_KEY");
         let e = Config::from_source(&env(&[("COUNTRIES_UPSTREAM", "v3.1")])).unwrap_err();
