@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt bench stub clean
+.PHONY: help run test lint fmt bench build stub clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ fmt: ## Format the code
 
 bench: ## In-process latency of /country (p50, p99)
 	$(CARGO) bench -p countries-api --bench country_latency
+
+build: ## Lambda zips in target/lambda/*/bootstrap.zip (arm64 where possible, else x86_64)
+	./scripts/build-lambdas.sh
 
 stub: ## Start the REST Countries stand-in on 127.0.0.1:8099 (STUB_PORT, STUB_API_KEY)
 	$(CARGO) run --quiet -p countries-stub --bin countries-stub

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod lambda;
+pub mod metrics;
 pub mod routes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -101,6 +102,7 @@ async fn rate_limit(
         Ok(d) => d,
         Err(e) => {
             warn!(error = %e, group = group.as_str(), policy = ?app.limiter_policy, "rate limiter unavailable");
+            metrics::count("RateLimiterUnavailable");
             return match app.limiter_policy {
                 LimiterPolicy::Open => next.run(req).await,
                 LimiterPolicy::Closed => ApiError::LimiterUnavailable.into_response(),

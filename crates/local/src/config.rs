@@ -110,7 +110,11 @@ mod tests {
             let e = Config::from_source(&env(&[(var, value)])).unwrap_err();
             assert_eq!(e.var, var, "{e}");
         }
-        let e = Config::from_source(&env(&[("BACKEND", "aws"), ("AWS_CREATE_RESOURCES", "sure")])).unwrap_err();
+        let e = Config::from_source(&env(&[
+            ("BACKEND", "aws"),
+            ("AWS_CREATE_RESOURCES", "sure"),
+        ]))
+        .unwrap_err();
         assert_eq!(e.var, "AWS_CREATE_RESOURCES");
         let e = Config::from_source(&env(&[("COUNTRIES_UPSTREAM", "v5")])).unwrap_err();
         assert_eq!(e.var, "REST_COUNTRIES_API_KEY");

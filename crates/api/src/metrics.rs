@@ -1,0 +1,50 @@
+//! Metrics as CloudWatch embedded metric format (EMF) lines on stdout: in Lambda, CloudWatch Logs turns
+//! them into metrics with no client, no network call and no extra latency; locally they are log lines.
+
+use std::io::Write;
+
+/// The namespace the alarms and the dashboard read (`terraform/modules/monitoring`).
+pub const NAMESPACE: &str = "CountryDataService";
+
+/// One EMF record counting `name` once, with the function name as its dimension.
+pub fn count_line(name: &str, function: &str, timestamp_ms: i64) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": [{"Name": name, "Unit": "Count"}]
+            }]
+        },
+        "Function": function,
+        name: 1
+    })
+    .to_string()
+}
+
+pub fn count(name: &str) {
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+    let line = count_line(name, &function, chrono::Utc::now().timestamp_millis());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").ok();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_emf_record_names_its_metric_and_dimension() {
+        let line: serde_json::Value = serde_json::from_str(&super::count_line(
+            "RateLimiterUnavailable",
+            "api",
+            1_700_000_000_000,
+        ))
+        .unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "CountryDataService");
+        assert_eq!(directive["Metrics"][0]["Name"], "RateLimiterUnavailable");
+        assert_eq!(line["Function"], "api");
+        assert_eq!(line["RateLimiterUnavailable"], 1);
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+    }
+}
