@@ -1,14 +1,11 @@
 //! Country identifiers: one path segment naming a country in any common way, resolved locally to its
 //! canonical alpha-2 code from an index built once from the bundled data.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
-use serde::{Deserialize, Serialize};
-use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+use serde::Serialize;
+use unicode_normalization::char::is_combining_mark;
 
 use crate::country::CountryCode;
-use crate::dataset;
+pub use crate::normalize::normalize;
 
 /// Longest identifier accepted, in bytes: the longest official name in the data set is under 60.
 pub const MAX_IDENTIFIER_BYTES: usize = 100;
@@ -42,115 +39,48 @@ pub struct Candidate {
     pub name: String,
 }
 
+/// The tables `build.rs` generates from the data set.
+mod tables {
+    include!(concat!(env!("OUT_DIR"), "/index.rs"));
+}
+
 /// How a name is known, best first: an exact match on a better tier wins over one on a worse tier, so
-/// `sudan` is Sudan although a translation of South Sudan reads the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Tier {
-    English,
-    AltSpelling,
-    Native,
-    Translation,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    cca2: String,
-    cca3: String,
-    #[serde(default)]
-    ccn3: String,
-    #[serde(default)]
-    cioc: String,
-    name: EntryName,
-    #[serde(default, rename = "altSpellings")]
-    alt_spellings: Vec<String>,
-    #[serde(default)]
-    translations: HashMap<String, NamePair>,
-}
-
-#[derive(Deserialize)]
-struct EntryName {
-    common: String,
-    official: String,
-    #[serde(default, rename = "nativeName")]
-    native: HashMap<String, NamePair>,
-}
-
-#[derive(Deserialize)]
-struct NamePair {
-    #[serde(default)]
-    common: String,
-    #[serde(default)]
-    official: String,
-}
+/// `sudan` is Sudan although a translation of South Sudan reads the same. 0: English common and official
+/// names, 1: alternate spellings, 2: native names, 3: translations.
+type Tier = u8;
 
 /// The identifier index: codes, and every name normalised (lowercase, no accents, words separated by one
-/// space).
+/// space), built at compile time (`build.rs`) into static tables.
 pub struct CountryIndex {
-    countries: Vec<(CountryCode, String)>,
-    codes: HashMap<String, usize>,
-    exact: HashMap<String, Vec<(Tier, usize)>>,
-    /// Every name as ` words `, for whole-word partial matches.
-    names: Vec<(String, Tier, usize)>,
+    countries: &'static [(&'static str, &'static str)],
+    codes: &'static [(&'static str, u16)],
+    names: &'static [(&'static str, Tier, u16)],
 }
 
-static INDEX: OnceLock<CountryIndex> = OnceLock::new();
+static INDEX: CountryIndex = CountryIndex {
+    countries: &tables::COUNTRIES,
+    codes: &tables::CODES,
+    names: &tables::NAMES,
+};
 
-/// The index of the bundled data set, built on first use.
+/// The index of the bundled data set.
 pub fn index() -> &'static CountryIndex {
-    INDEX.get_or_init(|| CountryIndex::from_json(dataset::COUNTRIES_V31_JSON))
+    &INDEX
+}
+
+/// Whether `key`'s words stand, whole and in order, inside `name`'s.
+fn contains_words(name: &str, key: &str) -> bool {
+    name.match_indices(key).any(|(at, _)| {
+        let before = at == 0 || name.as_bytes()[at - 1] == b' ';
+        let end = at + key.len();
+        let after = end == name.len() || name.as_bytes()[end] == b' ';
+        before && after
+    })
 }
 
 impl CountryIndex {
-    pub fn from_json(json: &str) -> Self {
-        let entries: Vec<Entry> =
-            serde_json::from_str(json).expect("the data set has the v3.1 shape");
-        let mut index = CountryIndex {
-            countries: Vec::with_capacity(entries.len()),
-            codes: HashMap::new(),
-            exact: HashMap::new(),
-            names: Vec::new(),
-        };
-        for (i, e) in entries.iter().enumerate() {
-            let code: CountryCode = e.cca2.parse().expect("cca2 is alpha-2");
-            index.countries.push((code, e.name.common.clone()));
-            for (kind, value) in [("a2", &e.cca2), ("a3", &e.cca3), ("ioc", &e.cioc)] {
-                if !value.is_empty() {
-                    index
-                        .codes
-                        .entry(format!("{kind}:{}", value.to_ascii_lowercase()))
-                        .or_insert(i);
-                }
-            }
-            if !e.ccn3.is_empty() {
-                index.codes.insert(format!("num:{:0>3}", e.ccn3), i);
-            }
-            index.add(&e.name.common, Tier::English, i);
-            index.add(&e.name.official, Tier::English, i);
-            for alt in &e.alt_spellings {
-                index.add(alt, Tier::AltSpelling, i);
-            }
-            for pair in e.name.native.values() {
-                index.add(&pair.common, Tier::Native, i);
-                index.add(&pair.official, Tier::Native, i);
-            }
-            for pair in e.translations.values() {
-                index.add(&pair.common, Tier::Translation, i);
-                index.add(&pair.official, Tier::Translation, i);
-            }
-        }
-        index
-    }
-
-    fn add(&mut self, name: &str, tier: Tier, i: usize) {
-        let key = normalize(name);
-        if key.is_empty() {
-            return;
-        }
-        let hits = self.exact.entry(key.clone()).or_default();
-        if !hits.contains(&(tier, i)) {
-            hits.push((tier, i));
-            self.names.push((format!(" {key} "), tier, i));
-        }
+    fn code(&self, i: usize) -> CountryCode {
+        self.countries[i].0.parse().expect("cca2 is alpha-2")
     }
 
     pub fn len(&self) -> usize {
@@ -163,15 +93,15 @@ impl CountryIndex {
 
     /// Every canonical code, in data set order.
     pub fn codes(&self) -> impl Iterator<Item = CountryCode> + '_ {
-        self.countries.iter().map(|(c, _)| *c)
+        (0..self.countries.len()).map(|i| self.code(i))
     }
 
     /// The English common name of a country in the index.
     pub fn common_name(&self, code: CountryCode) -> Option<&str> {
         self.countries
             .iter()
-            .find(|(c, _)| *c == code)
-            .map(|(_, n)| n.as_str())
+            .find(|(c, _)| *c == code.as_str())
+            .map(|(_, n)| *n)
     }
 
     /// Resolves an identifier (already percent-decoded) to its canonical alpha-2 code.
@@ -182,40 +112,46 @@ impl CountryIndex {
             return Err(invalid(input, "it has no letters or digits"));
         }
         if let Some(i) = self.by_code(&key) {
-            return Ok(self.countries[i].0);
+            return Ok(self.code(i));
         }
         if key.bytes().all(|b| b.is_ascii_digit()) {
             return Err(IdentError::Unknown {
                 input: input.to_string(),
             });
         }
-        if let Some(hits) = self.exact.get(&key) {
-            return self.decide(input, hits.iter().copied());
+        let from = self.names.partition_point(|(n, _, _)| *n < key.as_str());
+        let exact = self.names[from..].iter().take_while(|(n, _, _)| *n == key);
+        if exact.clone().next().is_some() {
+            return self.decide(input, exact.map(|(_, t, i)| (*t, usize::from(*i))));
         }
-        let padded = format!(" {key} ");
         let partial = self
             .names
             .iter()
-            .filter(|(name, _, _)| name.contains(&padded))
-            .map(|(_, tier, i)| (*tier, *i));
+            .filter(|(name, _, _)| contains_words(name, &key))
+            .map(|(_, t, i)| (*t, usize::from(*i)));
         self.decide(input, partial)
+    }
+
+    fn lookup(&self, key: &str) -> Option<usize> {
+        self.codes
+            .binary_search_by(|(k, _)| (*k).cmp(key))
+            .ok()
+            .map(|at| usize::from(self.codes[at].1))
     }
 
     fn by_code(&self, key: &str) -> Option<usize> {
         let b = key.as_bytes();
         if b.iter().all(u8::is_ascii_digit) && (1..=3).contains(&b.len()) {
-            return self.codes.get(&format!("num:{key:0>3}")).copied();
+            return self.lookup(&format!("num:{key:0>3}"));
         }
         if !b.iter().all(u8::is_ascii_alphabetic) {
             return None;
         }
         match b.len() {
-            2 => self.codes.get(&format!("a2:{key}")).copied(),
+            2 => self.lookup(&format!("a2:{key}")),
             3 => self
-                .codes
-                .get(&format!("a3:{key}"))
-                .or_else(|| self.codes.get(&format!("ioc:{key}")))
-                .copied(),
+                .lookup(&format!("a3:{key}"))
+                .or_else(|| self.lookup(&format!("ioc:{key}"))),
             _ => None,
         }
     }
@@ -240,13 +176,13 @@ impl CountryIndex {
         found.sort_unstable();
         found.dedup();
         if let [one] = found[..] {
-            return Ok(self.countries[one].0);
+            return Ok(self.code(one));
         }
         let candidates = found
             .into_iter()
             .map(|i| Candidate {
-                code: self.countries[i].0,
-                name: self.countries[i].1.clone(),
+                code: self.code(i),
+                name: self.countries[i].1.to_string(),
             })
             .collect();
         Err(IdentError::Ambiguous {
@@ -296,31 +232,23 @@ fn validate(input: &str) -> Result<(), IdentError> {
     Ok(())
 }
 
-/// Lowercase, accents stripped, every run of other characters (dashes, apostrophes, spaces) one space.
-pub fn normalize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut gap = false;
-    for c in s.nfkd().filter(|c| !is_combining_mark(*c)) {
-        if c.is_alphanumeric() {
-            if gap && !out.is_empty() {
-                out.push(' ');
-            }
-            gap = false;
-            out.extend(c.to_lowercase());
-        } else {
-            gap = true;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset;
     use serde_json::Value;
 
     fn resolve(s: &str) -> Result<String, IdentError> {
         index().resolve(s).map(|c| c.to_string())
+    }
+
+    #[test]
+    fn whole_words_only() {
+        assert!(contains_words("republic of the congo", "congo"));
+        assert!(contains_words("congo", "congo"));
+        assert!(contains_words("the congo republic", "congo"));
+        assert!(!contains_words("congolese", "congo"));
+        assert!(!contains_words("brazzaville congo x", "ongo"));
     }
 
     #[test]

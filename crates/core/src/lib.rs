@@ -6,6 +6,7 @@ pub mod country;
 pub mod dataset;
 pub mod ident;
 pub mod memory;
+pub mod normalize;
 pub mod ops;
 pub mod ports;
 pub mod service;
