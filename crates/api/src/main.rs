@@ -12,14 +12,7 @@ use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    countries_aws::wiring::init_lambda_logs();
     let state = build().await.unwrap_or_else(|e| {
         eprintln!("api-lambda: {e}");
         std::process::exit(2)

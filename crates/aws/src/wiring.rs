@@ -80,3 +80,16 @@ impl Aws {
         })
     }
 }
+
+/// JSON logs, one object per line, with the fields of the current span: in Lambda that span carries the
+/// AWS request id of the invocation. `RUST_LOG` sets the level (default `info`).
+pub fn init_lambda_logs() {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+}

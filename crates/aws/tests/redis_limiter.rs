@@ -252,3 +252,72 @@ async fn an_auth_token_is_sent() {
     let e = without.unwrap_err().to_string();
     assert!(!e.contains("s3cret"));
 }
+
+/// `rediss://`: in-transit encryption as ElastiCache offers it, against a redis-server with TLS and a
+/// throwaway self-signed certificate (`#insecure` skips verifying it; ElastiCache's is publicly trusted).
+#[tokio::test]
+async fn rediss_connects_over_tls() {
+    let dir = std::env::temp_dir().join(common::unique("redis-tls"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(made.success());
+    let port = free_port();
+    let mut redis = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--tls-port",
+            &port.to_string(),
+        ])
+        .arg("--tls-cert-file")
+        .arg(&cert)
+        .arg("--tls-key-file")
+        .arg(&key)
+        .args(["--tls-auth-clients", "no", "--requirepass", "tok"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut s = settings(format!("rediss://127.0.0.1:{port}/#insecure"));
+    s.auth_token = Some("tok".into());
+    let limiter = RedisLimiter::new(
+        s,
+        Limit::new(2, Duration::from_secs(60)),
+        Limit::new(2, Duration::from_secs(60)),
+    )
+    .unwrap();
+    let decision = limiter.check(ip(7), RouteGroup::Fetch).await;
+    redis.kill().ok();
+    redis.wait().ok();
+    std::fs::remove_dir_all(&dir).ok();
+    let decision = decision.expect("a decision over TLS");
+    assert!(decision.allowed && decision.remaining == 1, "{decision:?}");
+}

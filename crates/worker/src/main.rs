@@ -12,14 +12,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    countries_aws::wiring::init_lambda_logs();
     let worker = Arc::new(build().await.unwrap_or_else(|e| {
         // An init error: Lambda reports it and retries the start; the message names what is wrong.
         eprintln!("worker-lambda: {e}");
