@@ -25,7 +25,7 @@ if [ -z "$arch" ]; then
   fi
 fi
 flag=$([ "$arch" = arm64 ] && echo --arm64 || echo --x86-64)
-cargo lambda build --release "$flag" --output-format zip --bin api-lambda --bin worker-lambda
+cargo lambda build --profile lambda-release "$flag" --output-format zip --bin api-lambda --bin worker-lambda
 echo "$arch" > target/lambda/ARCH
 for f in api-lambda worker-lambda; do
   printf '%s: %s bytes (%s)\n' "target/lambda/$f/bootstrap.zip" "$(stat -c %s "target/lambda/$f/bootstrap.zip")" "$arch"
