@@ -114,18 +114,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn redis_server(port: u16) -> Child {
+/// A redis-server of this test's own on loopback, without persistence, with `args` (which name its
+/// port), once it accepts connections on `port`.
+fn redis_server_with(port: u16, args: &[&str]) -> Child {
     let child = Command::new("redis-server")
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(args)
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server (scripts/with-emulators.sh installs it)");
@@ -136,6 +130,10 @@ fn redis_server(port: u16) -> Child {
         std::thread::sleep(Duration::from_millis(20));
     }
     child
+}
+
+fn redis_server(port: u16) -> Child {
+    redis_server_with(port, &["--port", &port.to_string()])
 }
 
 /// With its Redis stopped the limiter answers an error within its timeouts (the API then follows its
@@ -213,21 +211,10 @@ async fn a_hung_redis_costs_at_most_the_timeout() {
 #[tokio::test]
 async fn an_auth_token_is_sent() {
     let port = free_port();
-    let mut redis = Command::new("redis-server")
-        .args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--requirepass",
-            "s3cret",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut redis = redis_server_with(
+        port,
+        &["--port", &port.to_string(), "--requirepass", "s3cret"],
+    );
     let limits = (
         Limit::new(5, Duration::from_secs(1)),
         Limit::new(5, Duration::from_secs(1)),
@@ -281,31 +268,23 @@ async fn rediss_connects_over_tls() {
         .expect("openssl");
     assert!(made.success());
     let port = free_port();
-    let mut redis = Command::new("redis-server")
-        .args([
-            "--port",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--tls-port",
-            &port.to_string(),
-        ])
-        .arg("--tls-cert-file")
-        .arg(&cert)
-        .arg("--tls-key-file")
-        .arg(&key)
-        .args(["--tls-auth-clients", "no", "--requirepass", "tok"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let port_arg = port.to_string();
+    let tls = [
+        "--port",
+        "0",
+        "--tls-port",
+        &port_arg,
+        "--tls-cert-file",
+        cert,
+        "--tls-key-file",
+        key,
+        "--tls-auth-clients",
+        "no",
+        "--requirepass",
+        "tok",
+    ];
+    let mut redis = redis_server_with(port, &tls);
     let mut s = settings(format!("rediss://127.0.0.1:{port}/#insecure"));
     s.auth_token = Some("tok".into());
     let limiter = RedisLimiter::new(
