@@ -3,15 +3,26 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help run test lint fmt bench build stub clean
+# Infrastructure targets act on one environment and one stack: ENV=dev|prod, STACK=service|pipeline.
+ENV ?= dev
+STACK ?= service
+TERRAFORM ?= terraform
+TF = $(TERRAFORM) -chdir=terraform/$(STACK)
+TFVARS = $(CURDIR)/terraform/environments/$(ENV)$(if $(filter pipeline,$(STACK)),.pipeline).tfvars
+PLAN = $(CURDIR)/target/terraform/$(ENV)-$(STACK).tfplan
+# The service stack deploys the zips `make build` made, for the architecture it built.
+TF_VARS = $(if $(filter service,$(STACK)),-var 'lambda_dir=$(CURDIR)/target/lambda' -var "lambda_architecture=$$(cat $(CURDIR)/target/lambda/ARCH)")
+
+.PHONY: help run test lint fmt bench build stub clean check-infra smoke-test \
+	bootstrap-state init-infra plan-infra apply-infra destroy-infra deploy infra-env
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run: ## Start the local service on embedded defaults (http://127.0.0.1:3000; PORT, BIND and the README's variables)
 	$(CARGO) run --quiet -p countries-local --bin countries-local
 
-test: lint ## Every test: formatting, clippy, unit, router, adapter and end-to-end tests
+test: lint check-infra ## Every test: formatting, clippy, terraform checks, unit, router, adapter, contract and end-to-end tests
 	$(CARGO) build --workspace --bins
 	@# moto and redis-server start once for the whole run (installed if missing) and stop on exit.
 	@# nextest (on every machine of this project's kind) runs each test in its own process and writes JUnit.
@@ -25,8 +36,12 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-fmt: ## Format the code
+fmt: ## Format the code (Rust, and Terraform when a terraform CLI is installed)
 	$(CARGO) fmt --all
+	@if command -v $(TERRAFORM) >/dev/null; then $(TERRAFORM) fmt -recursive terraform; fi
+
+check-infra: ## Offline Terraform checks: fmt -check and checkov (the HCL/code contract is a cargo test)
+	./scripts/check-terraform.sh
 
 bench: ## In-process latency of /country (p50, p99)
 	$(CARGO) bench -p countries-api --bench country_latency
@@ -39,3 +54,44 @@ stub: ## Start the REST Countries stand-in on 127.0.0.1:8099 (STUB_PORT, STUB_AP
 
 clean: ## Remove build output
 	$(CARGO) clean
+
+smoke-test: ## Smoke-test a deployment: ENV=dev|prod (or URL=http://... for any running service)
+	@url="$(URL)"; if [ -z "$$url" ]; then \
+		$(MAKE) --no-print-directory init-infra STACK=service ENV=$(ENV) >/dev/null && \
+		url="$$($(TERRAFORM) -chdir=terraform/service output -raw api_url)"; fi; \
+	./scripts/smoke-test.py "$$url"
+
+infra-env:
+	@case "$(ENV)" in dev|prod) ;; *) echo "ENV must be dev or prod, not '$(ENV)'" >&2; exit 2;; esac
+	@case "$(STACK)" in service|pipeline) ;; *) echo "STACK must be service or pipeline, not '$(STACK)'" >&2; exit 2;; esac
+	@command -v $(TERRAFORM) >/dev/null || { echo "needs the terraform CLI (>= 1.11) and AWS credentials" >&2; exit 2; }
+
+bootstrap-state: infra-env ## Create the S3 state bucket of ENV (once per account and environment)
+	$(TERRAFORM) -chdir=terraform/bootstrap init -input=false
+	$(TERRAFORM) -chdir=terraform/bootstrap workspace select -or-create $(ENV)
+	$(TERRAFORM) -chdir=terraform/bootstrap apply -input=false -var environment=$(ENV)
+
+init-infra: infra-env ## terraform init of STACK (service|pipeline) against ENV's state bucket
+	account="$$(aws sts get-caller-identity --query Account --output text)" && \
+	$(TF) init -input=false -reconfigure \
+		-backend-config=$(CURDIR)/terraform/environments/$(ENV).backend.hcl \
+		-backend-config="bucket=countries-tfstate-$$account-$(ENV)" \
+		-backend-config="key=$(STACK).tfstate"
+
+plan-infra: init-infra ## Plan STACK for ENV and save the plan (target/terraform/)
+	@if [ "$(STACK)" = service ] && [ ! -f target/lambda/ARCH ]; then echo "no Lambda zips: run make build first" >&2; exit 2; fi
+	mkdir -p target/terraform
+	$(TF) plan -input=false -var-file=$(TFVARS) $(TF_VARS) -out=$(PLAN)
+
+apply-infra: infra-env ## Apply the plan plan-infra saved for ENV and STACK (nothing else)
+	@test -f $(PLAN) || { echo "no saved plan $(PLAN): run make plan-infra ENV=$(ENV) STACK=$(STACK)" >&2; exit 2; }
+	$(TF) apply -input=false $(PLAN)
+	rm -f $(PLAN)
+
+destroy-infra: init-infra ## Destroy STACK of ENV (asks for confirmation; prod tables refuse while protected)
+	$(TF) destroy -var-file=$(TFVARS) $(TF_VARS)
+
+deploy: ## Build the zips, plan and apply the service for ENV
+	$(MAKE) build
+	$(MAKE) plan-infra STACK=service ENV=$(ENV)
+	$(MAKE) apply-infra STACK=service ENV=$(ENV)

@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests: start a built binary, talk to it over loopback.
 
+pub mod hcl_eval;
 pub mod runtime;
 
 use std::io::{BufRead, BufReader};

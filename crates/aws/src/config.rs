@@ -56,6 +56,22 @@ pub fn queue_url(src: &dyn Source) -> Result<String, ConfigError> {
     )
 }
 
+/// The tables and the queue every AWS composition (both Lambdas, the local server in AWS mode) uses.
+#[derive(Debug, Clone)]
+pub struct AwsEnv {
+    pub tables: Tables,
+    pub queue_url: String,
+}
+
+impl AwsEnv {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(AwsEnv {
+            tables: Tables::from_source(src)?,
+            queue_url: queue_url(src)?,
+        })
+    }
+}
+
 /// Redis settings without the AUTH token, which comes from a secret (or `REDIS_AUTH_TOKEN` locally).
 pub struct RedisEnv {
     pub url: String,

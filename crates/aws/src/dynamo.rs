@@ -23,6 +23,19 @@ use uuid::Uuid;
 
 /// Well under DynamoDB's 400 KB item limit; a country with its raw v5 document is about 20 KB.
 const MAX_ITEM_BYTES: usize = 350 * 1024;
+/// The tables' key and TTL attribute names. terraform/modules/data declares the same, and
+/// tests/infra_contract.rs holds the two together.
+pub mod keys {
+    /// Countries table: partition key (S), the canonical alpha-2 code.
+    pub const CODE: &str = "code";
+    /// Operations table: partition key (S), the country's code.
+    pub const COUNTRY: &str = "country";
+    /// Operations table: sort key (S), `op#<uuid v7>` or `inflight`.
+    pub const SORT: &str = "sk";
+    /// Operations table: the TTL attribute (N, epoch seconds).
+    pub const EXPIRES_AT: &str = "expires_at";
+}
+
 const INFLIGHT: &str = "inflight";
 const OP_PREFIX: &str = "op#";
 
@@ -79,7 +92,7 @@ fn bad(what: &str) -> StoreError {
 }
 
 fn is_expired(item: &Item, now: DateTime<Utc>) -> bool {
-    get_n::<i64>(item, "expires_at").is_some_and(|at| at <= now.timestamp())
+    get_n::<i64>(item, keys::EXPIRES_AT).is_some_and(|at| at <= now.timestamp())
 }
 
 impl DynamoStore {
@@ -103,13 +116,16 @@ impl DynamoStore {
 
     fn op_item(&self, op: &Operation) -> Item {
         let mut item = Item::new();
-        item.insert("country".into(), s(op.country.as_str()));
-        item.insert("sk".into(), s(format!("{OP_PREFIX}{}", op.request_id)));
+        item.insert(keys::COUNTRY.into(), s(op.country.as_str()));
+        item.insert(
+            keys::SORT.into(),
+            s(format!("{OP_PREFIX}{}", op.request_id)),
+        );
         item.insert("request_id".into(), s(op.request_id.to_string()));
         item.insert("state".into(), s(op.state.as_str()));
         item.insert("requested_at".into(), s(op.requested_at.to_rfc3339()));
         item.insert("attempts".into(), n(op.attempts));
-        item.insert("expires_at".into(), n(self.expires_at(op.requested_at)));
+        item.insert(keys::EXPIRES_AT.into(), n(self.expires_at(op.requested_at)));
         if let Some(t) = op.started_at {
             item.insert("started_at".into(), s(t.to_rfc3339()));
         }
@@ -127,10 +143,10 @@ impl DynamoStore {
 
     fn lock_item(&self, op: &Operation) -> Item {
         HashMap::from([
-            ("country".into(), s(op.country.as_str())),
-            ("sk".into(), s(INFLIGHT)),
+            (keys::COUNTRY.into(), s(op.country.as_str())),
+            (keys::SORT.into(), s(INFLIGHT)),
             ("holder".into(), s(op.request_id.to_string())),
-            ("expires_at".into(), n(self.expires_at(op.requested_at))),
+            (keys::EXPIRES_AT.into(), n(self.expires_at(op.requested_at))),
         ])
     }
 
@@ -139,8 +155,8 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.operations_table)
-            .key("country", s(country.as_str()))
-            .key("sk", s(INFLIGHT))
+            .key(keys::COUNTRY, s(country.as_str()))
+            .key(keys::SORT, s(INFLIGHT))
             .consistent_read(true)
             .send()
             .await
@@ -158,8 +174,8 @@ impl DynamoStore {
             .client
             .delete_item()
             .table_name(&self.operations_table)
-            .key("country", s(op.country.as_str()))
-            .key("sk", s(INFLIGHT))
+            .key(keys::COUNTRY, s(op.country.as_str()))
+            .key(keys::SORT, s(INFLIGHT))
             .condition_expression("holder = :id")
             .expression_attribute_values(":id", s(op.request_id.to_string()))
             .send()
@@ -190,9 +206,9 @@ pub fn operation_from_item(item: &Item) -> Result<Operation, StoreError> {
         request_id: get_s(item, "request_id")
             .and_then(|r| r.parse().ok())
             .ok_or_else(|| bad("request_id"))?,
-        country: get_s(item, "country")
+        country: get_s(item, keys::COUNTRY)
             .and_then(|c| c.parse().ok())
-            .ok_or_else(|| bad("country"))?,
+            .ok_or_else(|| bad(keys::COUNTRY))?,
         state,
         requested_at: time(item, "requested_at")?.ok_or_else(|| bad("requested_at"))?,
         started_at: time(item, "started_at")?,
@@ -210,7 +226,7 @@ impl CountryStore for DynamoStore {
             .client
             .get_item()
             .table_name(&self.countries_table)
-            .key("code", s(code.as_str()))
+            .key(keys::CODE, s(code.as_str()))
             .send()
             .await
             .map_err(|e| err("get country", e))?;
@@ -245,7 +261,7 @@ impl CountryStore for DynamoStore {
             .client
             .put_item()
             .table_name(&self.countries_table)
-            .item("code", s(record.code.as_str()))
+            .item(keys::CODE, s(record.code.as_str()))
             .item("document", s(document))
             .item("raw", s(raw))
             .item("source", s(record.source.clone()))
@@ -349,8 +365,8 @@ impl OperationStore for DynamoStore {
             .client
             .get_item()
             .table_name(&self.operations_table)
-            .key("country", s(country.as_str()))
-            .key("sk", s(format!("{OP_PREFIX}{request_id}")))
+            .key(keys::COUNTRY, s(country.as_str()))
+            .key(keys::SORT, s(format!("{OP_PREFIX}{request_id}")))
             .consistent_read(true)
             .send()
             .await

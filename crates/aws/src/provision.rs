@@ -7,6 +7,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use crate::dynamo::keys;
+
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder()
         .attribute_name(name)
@@ -40,8 +42,8 @@ pub async fn create_tables(
             .create_table()
             .table_name(countries)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("code"))
-            .key_schema(key("code", KeyType::Hash))
+            .attribute_definitions(attr(keys::CODE))
+            .key_schema(key(keys::CODE, KeyType::Hash))
             .send()
             .await
             .map_err(|e| format!("create {countries}: {e:?}"))?;
@@ -51,10 +53,10 @@ pub async fn create_tables(
             .create_table()
             .table_name(operations)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("country"))
-            .attribute_definitions(attr("sk"))
-            .key_schema(key("country", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(attr(keys::COUNTRY))
+            .attribute_definitions(attr(keys::SORT))
+            .key_schema(key(keys::COUNTRY, KeyType::Hash))
+            .key_schema(key(keys::SORT, KeyType::Range))
             .send()
             .await
             .map_err(|e| format!("create {operations}: {e:?}"))?;
@@ -63,7 +65,7 @@ pub async fn create_tables(
             .table_name(operations)
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
-                    .attribute_name("expires_at")
+                    .attribute_name(keys::EXPIRES_AT)
                     .enabled(true)
                     .build()
                     .expect("complete"),

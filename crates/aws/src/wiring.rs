@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use countries_core::config::Source;
 use countries_core::ports::{SystemClock, Upstream};
 use countries_core::{Service, Settings, ident};
 
-use crate::config::{RedisEnv, Tables, queue_url};
+use crate::config::{AwsEnv, RedisEnv};
 use crate::redis_limiter::RedisSettings;
 use crate::{DynamoStore, SqsQueue, secrets};
 
@@ -17,10 +16,9 @@ pub struct Aws {
     pub store: Arc<DynamoStore>,
 }
 
-/// Reads the tables and the queue from the environment and builds the clients.
-pub async fn connect(src: &dyn Source) -> Result<Aws, String> {
-    let tables = Tables::from_source(src).map_err(|e| e.to_string())?;
-    let queue_url = queue_url(src).map_err(|e| e.to_string())?;
+/// Builds the clients for the tables and the queue (no request is made here).
+pub async fn connect(env: &AwsEnv) -> Aws {
+    let (tables, queue_url) = (&env.tables, &env.queue_url);
     let sdk = crate::sdk_config().await;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
@@ -28,8 +26,8 @@ pub async fn connect(src: &dyn Source) -> Result<Aws, String> {
         &tables.operations,
         tables.retention,
     ));
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &queue_url);
-    Ok(Aws { sdk, queue, store })
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url);
+    Aws { sdk, queue, store }
 }
 
 impl Aws {
@@ -45,30 +43,21 @@ impl Aws {
         }
     }
 
-    /// A secret's value by the id in `var`, if `var` is set.
-    pub async fn secret_from(
-        &self,
-        src: &dyn Source,
-        var: &str,
-        key: &str,
-    ) -> Result<Option<String>, String> {
-        match src.var(var) {
+    /// A secret's value (`key` of a JSON secret, or the whole plain one), when an id is given.
+    pub async fn secret(&self, id: Option<&str>, key: &str) -> Result<Option<String>, String> {
+        match id {
             None => Ok(None),
             Some(id) => {
                 let client = aws_sdk_secretsmanager::Client::new(&self.sdk);
-                secrets::read(&client, &id, key).await.map(Some)
+                secrets::read(&client, id, key).await.map(Some)
             }
         }
     }
 
     /// Redis settings, with the AUTH token from its secret (`REDIS_AUTH_SECRET_ID`) or `REDIS_AUTH_TOKEN`.
-    pub async fn redis_settings(&self, src: &dyn Source) -> Result<RedisSettings, String> {
-        let env = RedisEnv::from_source(src).map_err(|e| e.to_string())?;
+    pub async fn redis_settings(&self, env: RedisEnv) -> Result<RedisSettings, String> {
         let token = match &env.auth_secret_id {
-            Some(id) => {
-                let client = aws_sdk_secretsmanager::Client::new(&self.sdk);
-                Some(secrets::read(&client, id, "auth_token").await?)
-            }
+            Some(id) => self.secret(Some(id), "auth_token").await?,
             None => env.auth_token.clone(),
         };
         Ok(RedisSettings {

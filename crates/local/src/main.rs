@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use countries_api::{AppState, router};
-use countries_aws::config::{REST_COUNTRIES_API_KEY_SECRET_ID, Tables};
+use countries_aws::config::{AwsEnv, REST_COUNTRIES_API_KEY_SECRET_ID, RedisEnv};
 use countries_aws::{RedisLimiter, provision};
-use countries_core::config::ProcessEnv;
+use countries_core::config::{ProcessEnv, Source};
 use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
 use countries_core::ports::{RateLimiter, SystemClock};
 use countries_core::{Service, ident};
@@ -123,24 +123,22 @@ async fn aws(
     stopped: watch::Receiver<bool>,
 ) -> Result<Wired, String> {
     let src = &ProcessEnv;
+    let env = AwsEnv::from_source(src).map_err(|e| e.to_string())?;
     if create {
-        let tables = Tables::from_source(src).map_err(|e| e.to_string())?;
         let sdk = countries_aws::sdk_config().await;
         provision::create_tables(
             &aws_sdk_dynamodb::Client::new(&sdk),
-            &tables.countries,
-            &tables.operations,
+            &env.tables.countries,
+            &env.tables.operations,
         )
         .await?;
-        let url = countries_aws::config::queue_url(src).map_err(|e| e.to_string())?;
-        let name = url.rsplit('/').next().unwrap_or_default();
+        let name = env.queue_url.rsplit('/').next().unwrap_or_default();
         let max_receives = config.settings.max_attempts;
         provision::create_queues(&aws_sdk_sqs::Client::new(&sdk), name, max_receives, 60).await?;
     }
-    let aws = countries_aws::wiring::connect(src).await?;
-    let key = aws
-        .secret_from(src, REST_COUNTRIES_API_KEY_SECRET_ID, "api_key")
-        .await?;
+    let aws = countries_aws::wiring::connect(&env).await;
+    let key_secret = src.var(REST_COUNTRIES_API_KEY_SECRET_ID);
+    let key = aws.secret(key_secret.as_deref(), "api_key").await?;
     let upstream = match key {
         Some(key) => UpstreamConfig::from_source(src, Some(key))
             .map_err(|e| e.to_string())?
@@ -150,7 +148,8 @@ async fn aws(
     let service = Arc::new(aws.service(upstream, config.settings.clone()));
     let limiter: Arc<dyn RateLimiter> = if redis {
         Arc::new(RedisLimiter::new(
-            aws.redis_settings(src).await?,
+            aws.redis_settings(RedisEnv::from_source(src).map_err(|e| e.to_string())?)
+                .await?,
             config.fetch_limit,
             config.read_limit,
         )?)

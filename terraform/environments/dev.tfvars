@@ -1,0 +1,15 @@
+# dev: cheap and disposable. Tables can be deleted, logs kept two weeks, small concurrency.
+environment              = "dev"
+region                   = "us-east-1"
+zone_ids                 = ["use1-az1", "use1-az2"]
+deletion_protection      = false
+log_retention_days       = 14
+alarm_email              = ""
+cors_allow_origins       = ["*"]
+api_throttle_rate        = 20
+api_throttle_burst       = 40
+api_reserved_concurrency = 10
+worker_max_concurrency   = 2
+max_attempts             = 5
+rate_limit_on_error      = "open"
+log_level                = "debug"

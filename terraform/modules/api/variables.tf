@@ -1,0 +1,58 @@
+variable "name" {
+  description = "Name of the HTTP API."
+  type        = string
+}
+
+variable "function_name" {
+  description = "The api function API Gateway invokes."
+  type        = string
+}
+
+variable "function_invoke_arn" {
+  description = "Invoke ARN of the api function."
+  type        = string
+}
+
+variable "routes" {
+  description = "Route keys served by the api function."
+  type        = list(string)
+  default = [
+    "GET /fetch/{country}",
+    "POST /fetch/{country}",
+    "GET /country/{country}",
+    "GET /status/{country}",
+    "GET /health",
+    "GET /openapi.json",
+  ]
+}
+
+variable "cors_allow_origins" {
+  description = "Origins browsers may call the API from."
+  type        = list(string)
+}
+
+variable "throttle_rate" {
+  description = "Stage-wide steady requests per second: the ceiling above the per-client limits."
+  type        = number
+}
+
+variable "throttle_burst" {
+  description = "Stage-wide burst."
+  type        = number
+}
+
+variable "integration_timeout_ms" {
+  description = "How long API Gateway waits for the function."
+  type        = number
+  default     = 10000
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed key for the access log group."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the access logs."
+  type        = number
+}

@@ -1,0 +1,222 @@
+# Alarms that page (through one SNS topic) when users see errors or slowness, when jobs die or wait, and
+# when the rate limiter cannot reach Redis; and one dashboard of the service.
+
+data "aws_region" "current" {}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name}-alarms"
+  kms_master_key_id = var.kms_key_arn
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  count     = var.alarm_email == "" ? 0 : 1
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+locals {
+  actions   = [aws_sns_topic.alarms.arn]
+  functions = { api = var.api_function_name, worker = var.worker_function_name }
+  api_dims  = { ApiId = var.api_id, Stage = var.api_stage }
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_5xx" {
+  alarm_name          = "${var.name}-api-5xx"
+  alarm_description   = "The API answered 5xx (our fault) to more than ${var.api_5xx_threshold} requests in 5 minutes"
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "5xx"
+  dimensions          = local.api_dims
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.api_5xx_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_latency" {
+  alarm_name          = "${var.name}-api-latency-p99"
+  alarm_description   = "API p99 latency above ${var.api_p99_latency_ms} ms for 15 minutes"
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "Latency"
+  dimensions          = local.api_dims
+  extended_statistic  = "p99"
+  period              = 300
+  evaluation_periods  = 3
+  threshold           = var.api_p99_latency_ms
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "function_errors" {
+  for_each            = local.functions
+  alarm_name          = "${var.name}-${each.key}-errors"
+  alarm_description   = "The ${each.key} function failed invocations (crash, timeout, init error)"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = each.value }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "function_throttles" {
+  for_each            = local.functions
+  alarm_name          = "${var.name}-${each.key}-throttles"
+  alarm_description   = "The ${each.key} function hit its reserved concurrency"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
+  dimensions          = { FunctionName = each.value }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  alarm_name          = "${var.name}-dlq-not-empty"
+  alarm_description   = "A fetch job exhausted its attempts and sits in the dead-letter queue: investigate, then redrive"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = var.dlq_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "queue_age" {
+  alarm_name          = "${var.name}-fetch-queue-age"
+  alarm_description   = "The oldest fetch job has waited over ${var.queue_age_threshold_seconds} s: the worker is stuck, throttled or failing"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = var.queue_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.queue_age_threshold_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+# Emitted as an EMF log line by the api function (crates/api/src/metrics.rs) each time a rate-limit
+# decision could not reach Redis and the configured policy (open or closed) was applied instead.
+resource "aws_cloudwatch_metric_alarm" "limiter_unavailable" {
+  alarm_name          = "${var.name}-rate-limiter-redis-unreachable"
+  alarm_description   = "The api function could not reach Redis for rate limiting (policy RATE_LIMIT_ON_ERROR applied)"
+  namespace           = var.metric_namespace
+  metric_name         = "RateLimiterUnavailable"
+  dimensions          = { Function = var.api_function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.name
+  dashboard_body = jsonencode({
+    widgets = [
+      {
+        type = "metric", x = 0, y = 0, width = 12, height = 6
+        properties = {
+          title  = "API requests and errors"
+          region = data.aws_region.current.region
+          stat   = "Sum"
+          period = 60
+          metrics = [
+            ["AWS/ApiGateway", "Count", "ApiId", var.api_id, "Stage", var.api_stage],
+            [".", "4xx", ".", ".", ".", "."],
+            [".", "5xx", ".", ".", ".", "."],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 0, width = 12, height = 6
+        properties = {
+          title  = "API latency (ms)"
+          region = data.aws_region.current.region
+          period = 60
+          metrics = [
+            ["AWS/ApiGateway", "Latency", "ApiId", var.api_id, "Stage", var.api_stage, { stat = "p50" }],
+            ["...", { stat = "p99" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 6, width = 12, height = 6
+        properties = {
+          title  = "Functions: invocations, errors, throttles"
+          region = data.aws_region.current.region
+          stat   = "Sum"
+          period = 60
+          metrics = flatten([for f in values(local.functions) : [
+            ["AWS/Lambda", "Invocations", "FunctionName", f],
+            [".", "Errors", ".", "."],
+            [".", "Throttles", ".", "."],
+          ]])
+        }
+      },
+      {
+        type = "metric", x = 12, y = 6, width = 12, height = 6
+        properties = {
+          title   = "Functions: duration p99 (ms)"
+          region  = data.aws_region.current.region
+          stat    = "p99"
+          period  = 60
+          metrics = [for f in values(local.functions) : ["AWS/Lambda", "Duration", "FunctionName", f]]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 12, width = 12, height = 6
+        properties = {
+          title  = "Fetch queue: depth, oldest job (s), dead letters"
+          region = data.aws_region.current.region
+          stat   = "Maximum"
+          period = 60
+          metrics = [
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.queue_name],
+            [".", "ApproximateAgeOfOldestMessage", ".", "."],
+            [".", "ApproximateNumberOfMessagesVisible", ".", var.dlq_name],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 12, width = 12, height = 6
+        properties = {
+          title  = "Rate limiter: Redis unreachable"
+          region = data.aws_region.current.region
+          stat   = "Sum"
+          period = 60
+          metrics = [
+            [var.metric_namespace, "RateLimiterUnavailable", "Function", var.api_function_name],
+          ]
+        }
+      },
+    ]
+  })
+}

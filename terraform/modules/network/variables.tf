@@ -1,0 +1,35 @@
+variable "name" {
+  description = "Name prefix of the environment, e.g. countries-dev."
+  type        = string
+}
+
+variable "cidr_block" {
+  description = "The VPC's address range."
+  type        = string
+  default     = "10.40.0.0/20"
+}
+
+variable "zone_ids" {
+  description = "Availability zone ids, one private subnet each; ElastiCache Serverless needs at least two."
+  type        = list(string)
+  validation {
+    condition     = length(var.zone_ids) >= 2
+    error_message = "At least two zones: ElastiCache Serverless spans two or more."
+  }
+}
+
+variable "interface_endpoints" {
+  description = "Services the api function reaches through interface endpoints."
+  type        = list(string)
+  default     = ["sqs", "secretsmanager"]
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed key for the flow log group."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the rejected-traffic flow log."
+  type        = number
+}

@@ -1,0 +1,400 @@
+# The delivery pipeline of one environment: on every push to the branch, Source (CodeStar connection) ->
+# Test (make test, JUnit report) -> [prod: manual approval] -> Deploy (make deploy: zips, plan, apply,
+# smoke test). Its own stack (terraform/pipeline), applied by a person, so the deploy role cannot widen
+# its own permissions.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  region    = data.aws_region.current.region
+  partition = data.aws_partition.current.partition
+  # Everything the deploy stage creates is named with this prefix (terraform/service: countries-<env>).
+  prefix = "countries-${var.environment}"
+  arn    = { for svc in ["dynamodb", "sqs", "lambda", "logs", "secretsmanager", "sns", "cloudwatch", "apigateway", "elasticache", "kms", "ec2"] : svc => "arn:${local.partition}:${svc}:${local.region}:${local.account}" }
+}
+
+resource "aws_codestarconnections_connection" "git" {
+  # Created PENDING: a person completes the hand-shake once in the console (README).
+  name          = "${local.prefix}-git"
+  provider_type = var.git_provider
+}
+
+resource "aws_s3_bucket" "artifacts" {
+  bucket        = "${local.prefix}-pipeline-${local.account}"
+  force_destroy = true # only build artifacts: nothing here is the only copy
+  # checkov:skip=CKV_AWS_144:Pipeline artifacts are rebuilt from Git on every run; replicating them buys nothing
+  # checkov:skip=CKV_AWS_18:Access logging needs a second bucket; CloudTrail records the pipeline's access
+  # checkov:skip=CKV2_AWS_62:Nothing reacts to new artifacts; CodePipeline passes them between stages itself
+}
+
+resource "aws_s3_bucket_versioning" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.artifacts.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "artifacts" {
+  bucket                  = aws_s3_bucket.artifacts.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  rule {
+    id     = "expire-artifacts"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = var.artifact_retention_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+resource "aws_kms_key" "artifacts" {
+  description             = "${local.prefix}: pipeline artifacts, build cache and build logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.artifacts_key.json
+}
+
+data "aws_iam_policy_document" "artifacts_key" {
+  # checkov:skip=CKV_AWS_109:A key policy; its "*" resource is the key itself, and only the account and named services are principals
+  # checkov:skip=CKV_AWS_111:A key policy; its "*" resource is the key itself, and only the account and named services are principals
+  # checkov:skip=CKV_AWS_356:A key policy; its "*" resource is the key itself, and only the account and named services are principals
+  statement {
+    sid = "AccountAdministersTheKey"
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
+    }
+    actions = [
+      "kms:CancelKeyDeletion",
+      "kms:CreateGrant",
+      "kms:Decrypt",
+      "kms:DescribeKey",
+      "kms:EnableKeyRotation",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+    ]
+    # A key policy always names its own key as "*": it is attached to exactly one key.
+    resources = ["*"]
+  }
+  statement {
+    sid = "CloudWatchLogsEncryptsBuildLogs"
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    actions = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    # A key policy always names its own key as "*": it is attached to exactly one key.
+    resources = ["*"]
+  }
+}
+
+resource "aws_cloudwatch_log_group" "builds" {
+  # checkov:skip=CKV_AWS_338:Retention is set per environment (prod 365 days, dev 14): a year of dev logs is cost without use
+  name              = "/aws/codebuild/${local.prefix}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.artifacts.arn
+}
+
+# --- CodeBuild ---------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "codebuild_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["codebuild.amazonaws.com"]
+    }
+  }
+}
+
+# What both build projects need: their logs, test reports, the artifacts and the cache.
+data "aws_iam_policy_document" "build_common" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.builds.arn}:*"]
+  }
+  statement {
+    sid       = "Reports"
+    actions   = ["codebuild:CreateReportGroup", "codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"]
+    resources = ["arn:${local.partition}:codebuild:${local.region}:${local.account}:report-group/${local.prefix}-*"]
+  }
+  statement {
+    sid       = "ArtifactsAndCache"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"]
+    resources = [aws_s3_bucket.artifacts.arn, "${aws_s3_bucket.artifacts.arn}/*"]
+  }
+  statement {
+    sid       = "ArtifactsKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.artifacts.arn]
+  }
+}
+
+resource "aws_iam_role" "test" {
+  name               = "${local.prefix}-pipeline-test"
+  assume_role_policy = data.aws_iam_policy_document.codebuild_assume.json
+}
+
+resource "aws_iam_role_policy" "test" {
+  name   = "test"
+  role   = aws_iam_role.test.id
+  policy = data.aws_iam_policy_document.build_common.json
+}
+
+resource "aws_iam_role" "deploy" {
+  name               = "${local.prefix}-pipeline-deploy"
+  assume_role_policy = data.aws_iam_policy_document.codebuild_assume.json
+}
+
+resource "aws_iam_role_policy" "deploy_common" {
+  name   = "build"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.build_common.json
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "deploy-service-stack"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.deploy.json
+}
+
+locals {
+  build_environment = {
+    compute_type = var.compute_type
+    image        = var.build_image
+  }
+}
+
+resource "aws_codebuild_project" "test" {
+  name           = "${local.prefix}-test"
+  description    = "make test: formatting, lints, unit, adapter, end-to-end and infrastructure checks"
+  service_role   = aws_iam_role.test.arn
+  encryption_key = aws_kms_key.artifacts.arn
+  build_timeout  = 60
+
+  source {
+    type      = "CODEPIPELINE"
+    buildspec = "buildspec-test.yml"
+  }
+
+  artifacts {
+    type = "CODEPIPELINE"
+  }
+
+  cache {
+    type     = "S3"
+    location = "${aws_s3_bucket.artifacts.bucket}/cache/test"
+  }
+
+  environment {
+    compute_type    = local.build_environment.compute_type
+    image           = local.build_environment.image
+    type            = "LINUX_CONTAINER"
+    privileged_mode = false
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name  = aws_cloudwatch_log_group.builds.name
+      stream_name = "test"
+    }
+  }
+}
+
+resource "aws_codebuild_project" "deploy" {
+  name           = "${local.prefix}-deploy"
+  description    = "make deploy ENV=${var.environment}: Lambda zips, terraform plan and apply, smoke test"
+  service_role   = aws_iam_role.deploy.arn
+  encryption_key = aws_kms_key.artifacts.arn
+  build_timeout  = 60
+
+  source {
+    type      = "CODEPIPELINE"
+    buildspec = "buildspec.yml"
+  }
+
+  artifacts {
+    type = "CODEPIPELINE"
+  }
+
+  cache {
+    type     = "S3"
+    location = "${aws_s3_bucket.artifacts.bucket}/cache/deploy"
+  }
+
+  environment {
+    compute_type    = local.build_environment.compute_type
+    image           = local.build_environment.image
+    type            = "LINUX_CONTAINER"
+    privileged_mode = false
+    environment_variable {
+      name  = "ENV"
+      value = var.environment
+    }
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name  = aws_cloudwatch_log_group.builds.name
+      stream_name = "deploy"
+    }
+  }
+}
+
+# --- CodePipeline ------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "pipeline_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["codepipeline.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "pipeline" {
+  statement {
+    sid       = "Source"
+    actions   = ["codestar-connections:UseConnection", "codeconnections:UseConnection"]
+    resources = [aws_codestarconnections_connection.git.arn]
+  }
+  statement {
+    sid       = "Builds"
+    actions   = ["codebuild:StartBuild", "codebuild:BatchGetBuilds"]
+    resources = [aws_codebuild_project.test.arn, aws_codebuild_project.deploy.arn]
+  }
+  statement {
+    sid       = "Artifacts"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:GetBucketVersioning", "s3:GetBucketLocation"]
+    resources = [aws_s3_bucket.artifacts.arn, "${aws_s3_bucket.artifacts.arn}/*"]
+  }
+  statement {
+    sid       = "ArtifactsKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.artifacts.arn]
+  }
+}
+
+resource "aws_iam_role" "pipeline" {
+  name               = "${local.prefix}-pipeline"
+  assume_role_policy = data.aws_iam_policy_document.pipeline_assume.json
+}
+
+resource "aws_iam_role_policy" "pipeline" {
+  name   = "pipeline"
+  role   = aws_iam_role.pipeline.id
+  policy = data.aws_iam_policy_document.pipeline.json
+}
+
+resource "aws_codepipeline" "this" {
+  name           = local.prefix
+  role_arn       = aws_iam_role.pipeline.arn
+  pipeline_type  = "V2"
+  execution_mode = "QUEUED" # deploys run one after another, in push order
+
+  artifact_store {
+    type     = "S3"
+    location = aws_s3_bucket.artifacts.bucket
+    encryption_key {
+      id   = aws_kms_key.artifacts.arn
+      type = "KMS"
+    }
+  }
+
+  stage {
+    name = "Source"
+    action {
+      name             = "Source"
+      category         = "Source"
+      owner            = "AWS"
+      provider         = "CodeStarSourceConnection"
+      version          = "1"
+      output_artifacts = ["source"]
+      configuration = {
+        ConnectionArn    = aws_codestarconnections_connection.git.arn
+        FullRepositoryId = var.repository
+        BranchName       = var.branch
+      }
+    }
+  }
+
+  stage {
+    name = "Test"
+    action {
+      name            = "Test"
+      category        = "Test"
+      owner           = "AWS"
+      provider        = "CodeBuild"
+      version         = "1"
+      input_artifacts = ["source"]
+      configuration = {
+        ProjectName = aws_codebuild_project.test.name
+      }
+    }
+  }
+
+  dynamic "stage" {
+    for_each = var.require_approval ? [1] : []
+    content {
+      name = "Approve"
+      action {
+        name     = "Approve"
+        category = "Approval"
+        owner    = "AWS"
+        provider = "Manual"
+        version  = "1"
+      }
+    }
+  }
+
+  stage {
+    name = "Deploy"
+    action {
+      name            = "BuildAndDeploy"
+      category        = "Build"
+      owner           = "AWS"
+      provider        = "CodeBuild"
+      version         = "1"
+      input_artifacts = ["source"]
+      configuration = {
+        ProjectName = aws_codebuild_project.deploy.name
+      }
+    }
+  }
+}

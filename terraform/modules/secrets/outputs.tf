@@ -1,0 +1,4 @@
+output "upstream_key_secret_arn" {
+  description = "Secret holding the REST Countries key (REST_COUNTRIES_API_KEY_SECRET_ID)."
+  value       = aws_secretsmanager_secret.upstream_key.arn
+}

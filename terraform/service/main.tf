@@ -1,0 +1,224 @@
+# The service in one environment: tables, queue, cache, network, the two functions, the HTTP API, the
+# upstream key's secret and the alarms. The functions' environment variables are the ones the binaries
+# read; tests/infra_contract.rs holds this file to the code.
+
+locals {
+  name = "countries-${var.environment}"
+
+  # Read by both functions (countries_core::Settings and the AWS adapters).
+  common_env = {
+    COUNTRIES_TABLE     = module.data.countries_table_name
+    OPERATIONS_TABLE    = module.data.operations_table_name
+    OPERATION_RETENTION = var.operation_retention
+    FETCH_QUEUE_URL     = module.queue.queue_url
+    COUNTRIES_UPSTREAM  = var.upstream
+    FRESH_FOR           = var.fresh_for
+    STUCK_AFTER         = var.stuck_after
+    MAX_ATTEMPTS        = tostring(var.max_attempts)
+    RETRY_BASE_DELAY    = var.retry_base_delay
+    RETRY_MAX_DELAY     = var.retry_max_delay
+    RUST_LOG            = var.log_level
+  }
+}
+
+module "kms" {
+  source = "../modules/kms"
+  name   = local.name
+}
+
+module "data" {
+  source              = "../modules/data"
+  name                = local.name
+  kms_key_arn         = module.kms.key_arn
+  deletion_protection = var.deletion_protection
+}
+
+module "queue" {
+  source                 = "../modules/queue"
+  name                   = local.name
+  kms_key_arn            = module.kms.key_arn
+  max_receive_count      = var.max_attempts
+  worker_timeout_seconds = var.worker_timeout_seconds
+}
+
+module "network" {
+  source             = "../modules/network"
+  name               = local.name
+  zone_ids           = var.zone_ids
+  kms_key_arn        = module.kms.key_arn
+  log_retention_days = var.log_retention_days
+}
+
+module "cache" {
+  source                   = "../modules/cache"
+  name                     = local.name
+  vpc_id                   = module.network.vpc_id
+  subnet_ids               = module.network.private_subnet_ids
+  client_security_group_id = module.network.api_security_group_id
+  kms_key_arn              = module.kms.key_arn
+  key_prefix               = "${local.name}:"
+}
+
+module "secrets" {
+  source      = "../modules/secrets"
+  name        = local.name
+  kms_key_arn = module.kms.key_arn
+}
+
+# What the api function's code calls: read and write both tables (the in-flight marker is written in a
+# transaction with the operation), send jobs, read the Redis password, use the key for all of them.
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid = "Tables"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+      "dynamodb:ConditionCheckItem",
+    ]
+    resources = [module.data.countries_table_arn, module.data.operations_table_arn]
+  }
+  statement {
+    sid       = "SendJobs"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    resources = [module.queue.queue_arn]
+  }
+  statement {
+    sid       = "RedisPassword"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [module.cache.auth_secret_arn]
+  }
+  statement {
+    sid       = "EnvironmentKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.kms.key_arn]
+  }
+}
+
+module "api" {
+  source               = "../modules/function"
+  name                 = "${local.name}-api"
+  description          = "Country data HTTP API (fetch, country, status)"
+  zip_path             = "${var.lambda_dir}/api-lambda/bootstrap.zip"
+  architecture         = var.lambda_architecture
+  memory_mb            = var.api_memory_mb
+  timeout_seconds      = 10
+  reserved_concurrency = var.api_reserved_concurrency
+  kms_key_arn          = module.kms.key_arn
+  log_retention_days   = var.log_retention_days
+  policy_json          = data.aws_iam_policy_document.api.json
+  vpc = {
+    subnet_ids         = module.network.private_subnet_ids
+    security_group_ids = [module.network.api_security_group_id]
+  }
+  environment = merge(local.common_env, {
+    REDIS_URL             = module.cache.redis_url
+    REDIS_AUTH_SECRET_ID  = module.cache.auth_secret_arn
+    REDIS_CONNECT_TIMEOUT = var.redis_connect_timeout
+    REDIS_COMMAND_TIMEOUT = var.redis_command_timeout
+    RATE_LIMIT_KEY_PREFIX = "${local.name}:"
+    RATE_LIMIT_FETCH      = var.rate_limit_fetch
+    RATE_LIMIT_READ       = var.rate_limit_read
+    RATE_LIMIT_ON_ERROR   = var.rate_limit_on_error
+    PUBLIC_BASE_PATH      = "" # the $default stage adds no prefix
+  })
+}
+
+# What the worker's code calls: both tables, the queue's visibility (backoff) besides what the event
+# source mapping needs to receive and delete, and the upstream key.
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid = "Tables"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+      "dynamodb:ConditionCheckItem",
+    ]
+    resources = [module.data.countries_table_arn, module.data.operations_table_arn]
+  }
+  statement {
+    sid = "ConsumeJobs"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [module.queue.queue_arn]
+  }
+  statement {
+    sid       = "UpstreamKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [module.secrets.upstream_key_secret_arn]
+  }
+  statement {
+    sid       = "EnvironmentKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.kms.key_arn]
+  }
+}
+
+module "worker" {
+  source               = "../modules/function"
+  name                 = "${local.name}-worker"
+  description          = "Country data fetch worker (SQS -> REST Countries -> DynamoDB)"
+  zip_path             = "${var.lambda_dir}/worker-lambda/bootstrap.zip"
+  architecture         = var.lambda_architecture
+  memory_mb            = var.worker_memory_mb
+  timeout_seconds      = var.worker_timeout_seconds
+  reserved_concurrency = var.worker_max_concurrency
+  kms_key_arn          = module.kms.key_arn
+  log_retention_days   = var.log_retention_days
+  policy_json          = data.aws_iam_policy_document.worker.json
+  # Outside the VPC on purpose: it needs the internet for the upstream and no Redis (network module).
+  vpc = null
+  environment = merge(local.common_env, {
+    REST_COUNTRIES_URL               = var.upstream_url
+    REST_COUNTRIES_API_KEY_SECRET_ID = module.secrets.upstream_key_secret_arn
+    UPSTREAM_CONNECT_TIMEOUT         = var.upstream_connect_timeout
+    UPSTREAM_TIMEOUT                 = var.upstream_timeout
+    UPSTREAM_MAX_BYTES               = tostring(var.upstream_max_bytes)
+    WORKER_CONCURRENCY               = tostring(var.worker_record_concurrency)
+  })
+}
+
+resource "aws_lambda_event_source_mapping" "worker" {
+  event_source_arn = module.queue.queue_arn
+  function_name    = module.worker.function_arn
+  batch_size       = var.worker_batch_size
+  # Only the failed records of a batch are retried (the worker returns their ids).
+  function_response_types = ["ReportBatchItemFailures"]
+  scaling_config {
+    # Caps concurrent batches: protects the upstream's small quota (and equals the reserved concurrency,
+    # so the poller is never throttled by the function).
+    maximum_concurrency = var.worker_max_concurrency
+  }
+}
+
+module "http_api" {
+  source              = "../modules/api"
+  name                = local.name
+  function_name       = module.api.function_name
+  function_invoke_arn = module.api.invoke_arn
+  cors_allow_origins  = var.cors_allow_origins
+  throttle_rate       = var.api_throttle_rate
+  throttle_burst      = var.api_throttle_burst
+  kms_key_arn         = module.kms.key_arn
+  log_retention_days  = var.log_retention_days
+}
+
+module "monitoring" {
+  source               = "../modules/monitoring"
+  name                 = local.name
+  kms_key_arn          = module.kms.key_arn
+  alarm_email          = var.alarm_email
+  api_id               = module.http_api.api_id
+  api_stage            = module.http_api.stage_name
+  api_function_name    = module.api.function_name
+  worker_function_name = module.worker.function_name
+  queue_name           = module.queue.queue_name
+  dlq_name             = module.queue.dlq_name
+}

@@ -1,0 +1,210 @@
+variable "environment" {
+  description = "dev or prod: names every resource (countries-<environment>-...)."
+  type        = string
+  validation {
+    condition     = contains(["dev", "prod"], var.environment)
+    error_message = "environment must be dev or prod."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the environment."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "lambda_dir" {
+  description = "Directory holding <bin>/bootstrap.zip from `make build` (target/lambda)."
+  type        = string
+}
+
+variable "lambda_architecture" {
+  description = "Architecture the zips were built for (target/lambda/ARCH)."
+  type        = string
+  default     = "arm64"
+}
+
+variable "zone_ids" {
+  description = "Availability zone ids (e.g. use1-az1) for the api function, the endpoints and the cache: at least 2."
+  type        = list(string)
+}
+
+variable "deletion_protection" {
+  description = "Protect the tables from deletion."
+  type        = bool
+  default     = true
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group of the environment."
+  type        = number
+  default     = 30
+}
+
+variable "alarm_email" {
+  description = "Where alarms are mailed; empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "cors_allow_origins" {
+  description = "Origins browsers may call the API from."
+  type        = list(string)
+  default     = ["*"]
+}
+
+variable "api_throttle_rate" {
+  description = "Stage-wide steady requests per second."
+  type        = number
+  default     = 100
+}
+
+variable "api_throttle_burst" {
+  description = "Stage-wide burst."
+  type        = number
+  default     = 200
+}
+
+variable "api_memory_mb" {
+  description = "Memory of the api function."
+  type        = number
+  default     = 256
+}
+
+variable "api_reserved_concurrency" {
+  description = "Concurrency reserved for (and capping) the api function."
+  type        = number
+  default     = 50
+}
+
+variable "worker_memory_mb" {
+  description = "Memory of the worker function."
+  type        = number
+  default     = 256
+}
+
+variable "worker_timeout_seconds" {
+  description = "Timeout of the worker function; the queue's visibility timeout is six times this."
+  type        = number
+  default     = 30
+}
+
+variable "worker_batch_size" {
+  description = "Jobs per worker invocation."
+  type        = number
+  default     = 10
+}
+
+variable "worker_max_concurrency" {
+  description = "Concurrent worker invocations (event source mapping maximum, at least 2, and reserved concurrency)."
+  type        = number
+  default     = 2
+}
+
+variable "worker_record_concurrency" {
+  description = "WORKER_CONCURRENCY: jobs processed at once inside one invocation."
+  type        = number
+  default     = 4
+}
+
+variable "max_attempts" {
+  description = "MAX_ATTEMPTS and the queue's maxReceiveCount: deliveries of a job before the DLQ."
+  type        = number
+  default     = 5
+}
+
+variable "operation_retention" {
+  description = "OPERATION_RETENTION: how long fetch operations are kept (DynamoDB TTL)."
+  type        = string
+  default     = "30d"
+}
+
+variable "upstream" {
+  description = "COUNTRIES_UPSTREAM: v5 (the live keyed API), v3.1 (a self-hosted server) or bundled."
+  type        = string
+  default     = "v5"
+}
+
+variable "upstream_url" {
+  description = "REST_COUNTRIES_URL: the upstream's base URL."
+  type        = string
+  default     = "https://api.restcountries.com/countries/v5"
+}
+
+variable "upstream_connect_timeout" {
+  description = "UPSTREAM_CONNECT_TIMEOUT."
+  type        = string
+  default     = "3s"
+}
+
+variable "upstream_timeout" {
+  description = "UPSTREAM_TIMEOUT: whole upstream request."
+  type        = string
+  default     = "10s"
+}
+
+variable "upstream_max_bytes" {
+  description = "UPSTREAM_MAX_BYTES: largest upstream body accepted."
+  type        = number
+  default     = 2097152
+}
+
+variable "fresh_for" {
+  description = "FRESH_FOR: a stored country younger than this is not fetched again."
+  type        = string
+  default     = "24h"
+}
+
+variable "stuck_after" {
+  description = "STUCK_AFTER: an unfinished operation older than this no longer blocks a new fetch."
+  type        = string
+  default     = "15m"
+}
+
+variable "retry_base_delay" {
+  description = "RETRY_BASE_DELAY: first backoff of a retryable upstream failure."
+  type        = string
+  default     = "2s"
+}
+
+variable "retry_max_delay" {
+  description = "RETRY_MAX_DELAY: longest backoff."
+  type        = string
+  default     = "5m"
+}
+
+variable "redis_connect_timeout" {
+  description = "REDIS_CONNECT_TIMEOUT."
+  type        = string
+  default     = "500ms"
+}
+
+variable "redis_command_timeout" {
+  description = "REDIS_COMMAND_TIMEOUT: a slow Redis costs a request at most this."
+  type        = string
+  default     = "100ms"
+}
+
+variable "rate_limit_fetch" {
+  description = "RATE_LIMIT_FETCH: fetches per client, N/window."
+  type        = string
+  default     = "10/60s"
+}
+
+variable "rate_limit_read" {
+  description = "RATE_LIMIT_READ: reads per client, N/window."
+  type        = string
+  default     = "300/60s"
+}
+
+variable "rate_limit_on_error" {
+  description = "RATE_LIMIT_ON_ERROR: open (serve) or closed (refuse) when Redis is unreachable."
+  type        = string
+  default     = "open"
+}
+
+variable "log_level" {
+  description = "RUST_LOG: the functions' log filter."
+  type        = string
+  default     = "info"
+}

@@ -1,0 +1,474 @@
+//! The contract between `terraform/` and the code. Terraform cannot run here (its providers cannot be
+//! downloaded), so the HCL is read with hcl-rs and the expressions the contract needs are evaluated by a
+//! small evaluator (`support::hcl_eval`: variables, tfvars, locals, module outputs, resource arguments,
+//! templates, a few functions); what only exists after `apply` (ARNs, URLs, endpoints) is "unknown".
+//!
+//! It fails when the infrastructure and the code disagree: table keys and the TTL attribute; the
+//! environment variables each binary reads against the ones set on its function; the queue's
+//! `maxReceiveCount` against the worker's `MAX_ATTEMPTS`; the event source mapping's batch item failures;
+//! the HTTP API's routes against the router's; IAM wildcards; and the buildspecs against the Makefile.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use countries_aws::dynamo::keys;
+use countries_core::config::Source;
+use e2e::hcl_eval::{Module, Terraform, V, statements, terraform_dir};
+
+const ENVIRONMENTS: [&str; 2] = ["dev", "prod"];
+
+/// Values the evaluator cannot know before `apply`, by environment variable: plausible stand-ins so the
+/// binaries' configuration readers can check every other value. Only these may be unknown.
+fn after_apply(var: &str, env: &str) -> Option<String> {
+    let arn = |svc: &str, what: &str| format!("arn:aws:{svc}:us-east-1:123456789012:{what}");
+    Some(match var {
+        "FETCH_QUEUE_URL" => {
+            format!("https://sqs.us-east-1.amazonaws.com/123456789012/countries-{env}-fetch")
+        }
+        "REDIS_URL" => "rediss://limiter@cache.serverless.use1.cache.amazonaws.com:6379".into(),
+        "REDIS_AUTH_SECRET_ID" => arn("secretsmanager", "secret:redis-auth-AbCdEf"),
+        "REST_COUNTRIES_API_KEY_SECRET_ID" => arn("secretsmanager", "secret:api-key-AbCdEf"),
+        _ => return None,
+    })
+}
+
+/// A configuration source that answers from a map and remembers every name asked for.
+struct Recording {
+    values: BTreeMap<String, String>,
+    asked: Mutex<BTreeSet<String>>,
+}
+
+impl Recording {
+    fn new(values: BTreeMap<String, String>) -> Self {
+        Recording {
+            values,
+            asked: Mutex::new(BTreeSet::new()),
+        }
+    }
+    fn asked(&self) -> BTreeSet<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl Source for Recording {
+    fn var(&self, name: &str) -> Option<String> {
+        self.asked.lock().unwrap().insert(name.to_string());
+        self.values.get(name).cloned()
+    }
+}
+
+/// The service stack of one environment, with its tfvars.
+fn service(env: &str) -> Terraform {
+    Terraform::root(
+        "service",
+        &format!("{env}.tfvars"),
+        &[("lambda_dir", "target/lambda")],
+    )
+}
+
+/// The environment variables Terraform sets on a function (`module.<name>` in terraform/service).
+fn function_env(tf: &Terraform, function: &str, env: &str) -> BTreeMap<String, String> {
+    let V::Map(vars) = tf.module_arg(function, "environment") else {
+        panic!("module.{function}.environment is not a map")
+    };
+    vars.into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                V::Str(s) => s,
+                V::Unknown(what) => after_apply(&name, env).unwrap_or_else(|| {
+                    panic!("{function}: {name} is known only after apply ({what}); add a stand-in in after_apply")
+                }),
+                other => panic!("{function}: {name} must be a string, is {other:?}"),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// Read by the code, deliberately not set by Terraform, and why.
+const NOT_SET_IN_AWS: [(&str, &str); 1] = [(
+    "REDIS_AUTH_TOKEN",
+    "the local alternative to REDIS_AUTH_SECRET_ID, which AWS uses",
+)];
+/// Set by Terraform, read outside the `Source` readers, and by what.
+const READ_ELSEWHERE: [(&str, &str); 1] = [(
+    "RUST_LOG",
+    "tracing's EnvFilter in countries_aws::wiring::init_lambda_logs",
+)];
+
+fn assert_same_names(function: &str, set: &BTreeMap<String, String>, read: &BTreeSet<String>) {
+    let set: BTreeSet<String> = set.keys().cloned().collect();
+    let not_set: BTreeSet<String> = NOT_SET_IN_AWS.iter().map(|(n, _)| n.to_string()).collect();
+    let elsewhere: BTreeSet<String> = READ_ELSEWHERE.iter().map(|(n, _)| n.to_string()).collect();
+    let missing: Vec<_> = read
+        .difference(&set)
+        .filter(|n| !not_set.contains(*n))
+        .collect();
+    let unread: Vec<_> = set
+        .difference(read)
+        .filter(|n| !elsewhere.contains(*n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{function}: the binary reads {missing:?}, which Terraform does not set"
+    );
+    assert!(
+        unread.is_empty(),
+        "{function}: Terraform sets {unread:?}, which the binary never reads (a typo?)"
+    );
+}
+
+#[test]
+fn the_api_function_gets_every_variable_its_binary_reads_and_no_other() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let vars = function_env(&tf, "api", env);
+        let src = Recording::new(vars.clone());
+        let config = countries_api::lambda::LambdaConfig::from_source(&src)
+            .unwrap_or_else(|e| panic!("{env}: the api rejects Terraform's value: {e}"));
+        assert_same_names("api", &vars, &src.asked());
+        assert!(
+            config.redis.url.starts_with("rediss://"),
+            "{env}: ElastiCache encrypts in transit, so REDIS_URL must be rediss://"
+        );
+        assert!(config.redis.auth_secret_id.is_some());
+        assert_eq!(
+            config.aws.tables.countries,
+            tf.module_output("data", "countries_table_name").str(),
+            "{env}"
+        );
+        assert_eq!(
+            config.aws.tables.operations,
+            tf.module_output("data", "operations_table_name").str(),
+            "{env}"
+        );
+        assert_eq!(
+            config.redis.key_prefix,
+            tf.module_arg("cache", "key_prefix").str(),
+            "{env}: the limiter's keys must be the ones its Redis user may touch"
+        );
+    }
+}
+
+#[test]
+fn the_worker_function_gets_every_variable_its_binary_reads_and_no_other() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let vars = function_env(&tf, "worker", env);
+        let src = Recording::new(vars.clone());
+        let config = countries_worker::LambdaConfig::from_source(&src)
+            .unwrap_or_else(|e| panic!("{env}: the worker rejects Terraform's value: {e}"));
+        // As worker-lambda's main: the upstream's settings once the key is read from its secret.
+        let upstream = countries_upstream::UpstreamConfig::from_source(&src, Some("key".into()))
+            .unwrap_or_else(|e| panic!("{env}: the worker rejects Terraform's value: {e}"));
+        assert_same_names("worker", &vars, &src.asked());
+        assert!(
+            config.key_secret_id.is_some(),
+            "{env}: the v5 key comes from its secret"
+        );
+        assert!(
+            format!("{upstream:?}").starts_with("v5 at https://"),
+            "{env}: {upstream:?}"
+        );
+        assert_eq!(
+            config.aws.tables.countries,
+            tf.module_output("data", "countries_table_name").str()
+        );
+        assert_eq!(
+            config.aws.tables.operations,
+            tf.module_output("data", "operations_table_name").str()
+        );
+    }
+}
+
+#[test]
+fn the_queue_moves_a_job_to_the_dlq_exactly_when_the_worker_gives_up() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let vars = function_env(&tf, "worker", env);
+        let settings = countries_core::Settings::from_source(&Recording::new(vars)).unwrap();
+        let queue = tf.module("queue");
+        let V::Map(redrive) = queue.resource_arg("aws_sqs_queue", "fetch", "redrive_policy") else {
+            panic!("the fetch queue has no redrive policy")
+        };
+        assert_eq!(
+            redrive.get("maxReceiveCount"),
+            Some(&V::Num(f64::from(settings.max_attempts))),
+            "{env}: the redrive maxReceiveCount must equal the worker's MAX_ATTEMPTS"
+        );
+        let visibility = queue
+            .resource_arg("aws_sqs_queue", "fetch", "visibility_timeout_seconds")
+            .num();
+        let timeout = tf.module_arg("worker", "timeout_seconds").num();
+        assert!(
+            visibility >= 6.0 * timeout,
+            "{env}: visibility timeout {visibility}s is under six times the worker's timeout {timeout}s"
+        );
+        let dlq_retention = queue
+            .resource_arg("aws_sqs_queue", "dlq", "message_retention_seconds")
+            .num();
+        assert!(
+            dlq_retention >= 7.0 * 86400.0,
+            "{env}: keep dead jobs a week or more"
+        );
+    }
+}
+
+#[test]
+fn the_tables_have_the_keys_and_ttl_attribute_the_store_uses() {
+    let tf = service("dev");
+    let data = tf.module("data");
+    let table = |name: &str| data.resource("aws_dynamodb_table", name);
+    let countries = table("countries");
+    assert_eq!(countries.arg("hash_key").str(), keys::CODE);
+    assert_eq!(
+        countries.arg("range_key"),
+        V::Null,
+        "countries has no sort key"
+    );
+    assert_eq!(
+        countries.blocks("attribute"),
+        vec![(keys::CODE.to_string(), "S".to_string())]
+    );
+
+    let operations = table("operations");
+    assert_eq!(operations.arg("hash_key").str(), keys::COUNTRY);
+    assert_eq!(operations.arg("range_key").str(), keys::SORT);
+    assert_eq!(
+        operations.blocks("attribute"),
+        vec![
+            (keys::COUNTRY.to_string(), "S".to_string()),
+            (keys::SORT.to_string(), "S".to_string())
+        ]
+    );
+    let ttl = operations.block("ttl");
+    assert_eq!(ttl.arg("attribute_name").str(), keys::EXPIRES_AT);
+    assert_eq!(ttl.arg("enabled"), V::Bool(true));
+    for t in [countries, operations] {
+        assert_eq!(t.arg("billing_mode").str(), "PAY_PER_REQUEST");
+        assert_eq!(
+            t.block("point_in_time_recovery").arg("enabled"),
+            V::Bool(true)
+        );
+        assert_eq!(
+            t.block("server_side_encryption").arg("enabled"),
+            V::Bool(true)
+        );
+    }
+    assert_eq!(
+        service("prod").module_arg("data", "deletion_protection"),
+        V::Bool(true)
+    );
+}
+
+#[test]
+fn the_worker_mapping_reports_batch_item_failures_within_its_concurrency() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let mapping = tf
+            .root_module()
+            .resource("aws_lambda_event_source_mapping", "worker");
+        assert_eq!(
+            mapping.arg("function_response_types"),
+            V::List(vec![V::Str("ReportBatchItemFailures".into())]),
+            "{env}: without it a single failed record retries its whole batch"
+        );
+        assert_eq!(
+            mapping.expr_text("event_source_arn"),
+            "module.queue.queue_arn"
+        );
+        assert_eq!(
+            mapping.expr_text("function_name"),
+            "module.worker.function_arn"
+        );
+        let batches = mapping
+            .block("scaling_config")
+            .arg("maximum_concurrency")
+            .num();
+        let reserved = tf.module_arg("worker", "reserved_concurrency").num();
+        assert!(
+            batches >= 2.0,
+            "{env}: SQS mappings allow 2 concurrent batches at least"
+        );
+        assert!(
+            batches <= reserved,
+            "{env}: {batches} concurrent batches cannot run on {reserved} reserved instances"
+        );
+    }
+}
+
+#[test]
+fn the_http_api_routes_are_the_routers() {
+    let doc: serde_json::Value = serde_json::from_str(countries_api::openapi_json()).unwrap();
+    let mut from_code = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            from_code.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let api = Module::load(&terraform_dir().join("modules/api"));
+    let V::List(routes) = api.variable_default("routes") else {
+        panic!("modules/api has no routes list")
+    };
+    let in_terraform: BTreeSet<String> = routes.into_iter().map(|r| r.str()).collect();
+    assert_eq!(in_terraform, from_code);
+}
+
+#[test]
+fn every_module_declares_what_it_uses_and_callers_pass_what_it_needs() {
+    let mut problems = Vec::new();
+    for module in e2e::hcl_eval::all_modules() {
+        problems.extend(module.check_references());
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_tfvars_value_sets_a_declared_variable() {
+    for env in ENVIRONMENTS {
+        for (root, file) in [
+            ("service", format!("{env}.tfvars")),
+            ("pipeline", format!("{env}.pipeline.tfvars")),
+        ] {
+            let module = Module::load(&terraform_dir().join(root));
+            let tfvars = e2e::hcl_eval::tfvars(&file);
+            for name in tfvars.keys() {
+                assert!(
+                    module.has_variable(name),
+                    "{file} sets {name}, which terraform/{root} does not declare"
+                );
+            }
+            assert_eq!(tfvars.get("environment"), Some(&V::Str(env.to_string())));
+        }
+        let backend = terraform_dir().join(format!("environments/{env}.backend.hcl"));
+        let text = std::fs::read_to_string(&backend).expect("a backend config per environment");
+        let body = hcl::parse(&text).unwrap();
+        let lockfile = body
+            .attributes()
+            .any(|a| a.key() == "use_lockfile" && a.expr().to_string() == "true");
+        let encrypt = body
+            .attributes()
+            .any(|a| a.key() == "encrypt" && a.expr().to_string() == "true");
+        assert!(
+            lockfile && encrypt,
+            "{env}: the state must be locked and encrypted"
+        );
+    }
+}
+
+#[test]
+fn no_iam_statement_grants_wildcard_actions_and_every_star_resource_says_why() {
+    let mut problems = Vec::new();
+    let mut star_statements = 0;
+    for module in e2e::hcl_eval::all_modules() {
+        for st in statements(&module) {
+            for action in &st.actions {
+                if action == "*" || action.ends_with(":*") {
+                    problems.push(format!("{}: {} grants `{action}`", module.name(), st.at));
+                }
+            }
+            if st.resources.iter().any(|r| r == "*") {
+                star_statements += 1;
+            }
+        }
+    }
+    // Each `resources = ["*"]` line carries a comment on it or right above it, saying why.
+    let mut explained = 0;
+    for (path, text) in e2e::hcl_eval::all_tf_files() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.split('#').next().unwrap_or_default();
+            if code.trim_start().starts_with("resources") && code.contains("\"*\"") {
+                let same_line = line.contains('#');
+                let above = i > 0 && lines[i - 1].trim_start().starts_with('#');
+                if same_line || above {
+                    explained += 1;
+                } else {
+                    problems.push(format!(
+                        "{}:{}: a \"*\" resource without a comment saying why",
+                        path.display(),
+                        i + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(
+        explained, star_statements,
+        "every statement with a \"*\" resource must write it as one commented `resources = [\"*\"]` line"
+    );
+    assert!(
+        star_statements > 0,
+        "the scan found the key policies' \"*\": it reads the statements"
+    );
+}
+
+#[test]
+fn the_buildspecs_call_only_make_targets_and_scripts_that_exist() {
+    let root = terraform_dir().parent().unwrap().to_path_buf();
+    let makefile = std::fs::read_to_string(root.join("Makefile")).unwrap();
+    let targets: BTreeSet<&str> = makefile
+        .lines()
+        .filter(|l| !l.starts_with('\t') && !l.starts_with('.') && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(':').map(|(t, _)| t.trim()))
+        .filter(|t| !t.is_empty() && !t.contains(' ') && !t.contains('$') && !t.contains('='))
+        .collect();
+    let mut called = 0;
+    for file in ["buildspec.yml", "buildspec-test.yml"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|_| panic!("{file}"));
+        for line in text
+            .lines()
+            .map(|l| l.split(" #").next().unwrap_or_default())
+        {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for (i, w) in words.iter().enumerate() {
+                if *w == "make" {
+                    for raw in &words[i + 1..] {
+                        if raw.contains('=') || raw.starts_with(['-', '&', '|', ';']) {
+                            break;
+                        }
+                        let target = raw.trim_matches(['"', '\'', ';']);
+                        assert!(
+                            targets.contains(target),
+                            "{file} calls `make {target}`, which the Makefile lacks"
+                        );
+                        called += 1;
+                        if raw.ends_with(';') {
+                            break;
+                        }
+                    }
+                }
+                let w = w.trim_matches(|c| c == '"' || c == '\'');
+                if let Some(script) = w
+                    .strip_prefix("./")
+                    .filter(|p| p.starts_with("scripts/"))
+                    .or(w.starts_with("scripts/").then_some(w))
+                {
+                    assert!(
+                        root.join(script).is_file(),
+                        "{file} runs {script}, which does not exist"
+                    );
+                    called += 1;
+                }
+            }
+        }
+        // The JUnit report the buildspec publishes is the one nextest writes.
+        if text.contains("reports:") {
+            let nextest = std::fs::read_to_string(root.join(".config/nextest.toml")).unwrap();
+            assert!(
+                text.contains("target/nextest/ci"),
+                "{file}: reports must read target/nextest/ci"
+            );
+            assert!(
+                nextest.contains("path = \"junit.xml\""),
+                "nextest's ci profile writes junit.xml"
+            );
+            assert!(text.contains("junit.xml"));
+        }
+    }
+    assert!(
+        called >= 4,
+        "the buildspecs call make and scripts: the scan found {called}"
+    );
+}
