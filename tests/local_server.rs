@@ -377,3 +377,46 @@ async fn the_aws_backend_runs_on_dynamodb_sqs_and_redis() {
     assert!(headers.contains_key("ratelimit-remaining"));
     assert_eq!(stub.requests(), 1);
 }
+
+/// scripts/smoke-test.py, which the deploy buildspec runs against a deployment, passes against a working
+/// service and fails against one whose fetches fail.
+#[tokio::test]
+async fn the_deploy_smoke_test_passes_on_a_working_service_and_fails_on_a_broken_one() {
+    // On a blocking thread: the stand-in serves from this test's runtime meanwhile.
+    let smoke = |url: String| async move {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/smoke-test.py");
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("python3")
+                .arg(script)
+                .arg(url)
+                .env("SMOKE_TIMEOUT", "20")
+                .output()
+                .expect("python3 runs the smoke test")
+        })
+        .await
+        .unwrap()
+    };
+    let working = LocalServer::start(&[]);
+    let out = smoke(working.url("")).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("the fetch of PY succeeded"), "{stdout}");
+
+    let stub = stub().await;
+    stub.set_sticky(Some(Fault::Status { status: 503 }));
+    let broken = server_on_v5(&stub, &[("RETRY_BASE_DELAY", "10ms")]);
+    let out = smoke(broken.url("")).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a failing upstream must fail the smoke test"
+    );
+    assert!(
+        stderr.contains("FAILED: the fetch of PY succeeded"),
+        "{stderr}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Builds the identifier index at compile time from the bundled data set, so that a process pays nothing
 //! for it at start-up (the api Lambda's cold start) and holds it in read-only memory.
 //!
-//! Writes `$OUT_DIR/index.rs` with three sorted static tables:
+//! Writes `$OUT_DIR/index.rs` with the names' text and three sorted static tables of spans into it:
 //! - `COUNTRIES`: (alpha-2, English common name), in data set order;
 //! - `CODES`: ("a2:py" | "a3:pry" | "ioc:par" | "num:600", country), sorted by key;
 //! - `NAMES`: (normalised name, tier, country), sorted, without duplicates.
@@ -55,35 +55,48 @@ fn main() {
         }
     }
 
-    let mut out = String::new();
+    // Strings are spans (offset, length) into one TEXT literal rather than `&str`s: a `&str` in a static
+    // table is a pointer the loader must relocate in every process (10,000+ of them here, and the pages
+    // holding them copied), while spans are plain read-only data paged in only when used.
+    let mut text = String::new();
+    let mut span = |s: &str| {
+        let at = text.len();
+        text.push_str(s);
+        format!("({at}, {})", s.len())
+    };
+    let mut rows = String::new();
     writeln!(
-        out,
-        "pub static COUNTRIES: [(&str, &str); {}] = [",
+        rows,
+        "pub static COUNTRIES: [(Span, Span); {}] = [",
         table.len()
     )
     .unwrap();
     for (code, name) in &table {
-        writeln!(out, "    ({code:?}, {name:?}),").unwrap();
+        writeln!(rows, "    ({}, {}),", span(code), span(name)).unwrap();
     }
     writeln!(
-        out,
-        "];\npub static CODES: [(&str, u16); {}] = [",
+        rows,
+        "];\npub static CODES: [(Span, u16); {}] = [",
         codes.len()
     )
     .unwrap();
     for (key, i) in &codes {
-        writeln!(out, "    ({key:?}, {i}),").unwrap();
+        writeln!(rows, "    ({}, {i}),", span(key)).unwrap();
     }
     writeln!(
-        out,
-        "];\npub static NAMES: [(&str, u8, u16); {}] = [",
+        rows,
+        "];\npub static NAMES: [(Span, u8, u16); {}] = [",
         names.len()
     )
     .unwrap();
     for (name, tier, i) in &names {
-        writeln!(out, "    ({name:?}, {tier}, {i}),").unwrap();
+        writeln!(rows, "    ({}, {tier}, {i}),", span(name)).unwrap();
     }
-    writeln!(out, "];").unwrap();
+    writeln!(rows, "];").unwrap();
+    assert!(u32::try_from(text.len()).is_ok());
+    let out = format!(
+        "/// (offset, length) of a string in TEXT.\npub type Span = (u32, u16);\npub static TEXT: &str = {text:?};\n{rows}"
+    );
     let path = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("index.rs");
     std::fs::write(path, out).unwrap();
 }

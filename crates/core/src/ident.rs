@@ -6,6 +6,7 @@ use unicode_normalization::char::is_combining_mark;
 
 use crate::country::CountryCode;
 pub use crate::normalize::normalize;
+use tables::Span;
 
 /// Longest identifier accepted, in bytes: the longest official name in the data set is under 60.
 pub const MAX_IDENTIFIER_BYTES: usize = 100;
@@ -52,9 +53,15 @@ type Tier = u8;
 /// The identifier index: codes, and every name normalised (lowercase, no accents, words separated by one
 /// space), built at compile time (`build.rs`) into static tables.
 pub struct CountryIndex {
-    countries: &'static [(&'static str, &'static str)],
-    codes: &'static [(&'static str, u16)],
-    names: &'static [(&'static str, Tier, u16)],
+    countries: &'static [(Span, Span)],
+    codes: &'static [(Span, u16)],
+    names: &'static [(Span, Tier, u16)],
+}
+
+/// The string a table entry points at.
+fn text(span: Span) -> &'static str {
+    let at = span.0 as usize;
+    &tables::TEXT[at..at + usize::from(span.1)]
 }
 
 static INDEX: CountryIndex = CountryIndex {
@@ -80,7 +87,7 @@ fn contains_words(name: &str, key: &str) -> bool {
 
 impl CountryIndex {
     fn code(&self, i: usize) -> CountryCode {
-        self.countries[i].0.parse().expect("cca2 is alpha-2")
+        text(self.countries[i].0).parse().expect("cca2 is alpha-2")
     }
 
     pub fn len(&self) -> usize {
@@ -100,8 +107,8 @@ impl CountryIndex {
     pub fn common_name(&self, code: CountryCode) -> Option<&str> {
         self.countries
             .iter()
-            .find(|(c, _)| *c == code.as_str())
-            .map(|(_, n)| *n)
+            .find(|(c, _)| text(*c) == code.as_str())
+            .map(|(_, n)| text(*n))
     }
 
     /// Resolves an identifier (already percent-decoded) to its canonical alpha-2 code.
@@ -119,22 +126,26 @@ impl CountryIndex {
                 input: input.to_string(),
             });
         }
-        let from = self.names.partition_point(|(n, _, _)| *n < key.as_str());
-        let exact = self.names[from..].iter().take_while(|(n, _, _)| *n == key);
+        let from = self
+            .names
+            .partition_point(|(n, _, _)| text(*n) < key.as_str());
+        let exact = self.names[from..]
+            .iter()
+            .take_while(|(n, _, _)| text(*n) == key);
         if exact.clone().next().is_some() {
             return self.decide(input, exact.map(|(_, t, i)| (*t, usize::from(*i))));
         }
         let partial = self
             .names
             .iter()
-            .filter(|(name, _, _)| contains_words(name, &key))
+            .filter(|(name, _, _)| contains_words(text(*name), &key))
             .map(|(_, t, i)| (*t, usize::from(*i)));
         self.decide(input, partial)
     }
 
     fn lookup(&self, key: &str) -> Option<usize> {
         self.codes
-            .binary_search_by(|(k, _)| (*k).cmp(key))
+            .binary_search_by(|(k, _)| text(*k).cmp(key))
             .ok()
             .map(|at| usize::from(self.codes[at].1))
     }
@@ -182,7 +193,7 @@ impl CountryIndex {
             .into_iter()
             .map(|i| Candidate {
                 code: self.code(i),
-                name: self.countries[i].1.to_string(),
+                name: text(self.countries[i].1).to_string(),
             })
             .collect();
         Err(IdentError::Ambiguous {
