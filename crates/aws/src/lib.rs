@@ -16,8 +16,22 @@ pub use sqs::SqsQueue;
 /// The SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL` for emulators),
 /// loaded once per process, with an HTTPS client that trusts the Amazon Trust Services roots compiled in
 /// (see `certs/README.md`): a cold start does not read and parse the system's whole CA bundle.
+///
+/// In Lambda the credentials and the region are always in the environment (`AWS_ACCESS_KEY_ID`, ...,
+/// `AWS_REGION`), so they are read from there directly instead of building the default chains (profile
+/// files, SSO, web identity, ECS, IMDS), which a cold start would otherwise pay for and never use.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+        && std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+        && let Ok(region) = std::env::var("AWS_REGION")
+    {
+        loader = loader
+            .region(aws_config::Region::new(region))
+            .credentials_provider(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            );
+    }
     let system_roots = std::env::var("AWS_TRUST_SYSTEM_ROOTS").is_ok_and(|v| v == "true");
     if system_roots {
         return loader.load().await;
