@@ -13,7 +13,7 @@ PLAN = $(CURDIR)/target/terraform/$(ENV)-$(STACK).tfplan
 # The service stack deploys the zips `make build` made, for the architecture it built.
 TF_VARS = $(if $(filter service,$(STACK)),-var 'lambda_dir=$(CURDIR)/target/lambda' -var "lambda_architecture=$$(cat $(CURDIR)/target/lambda/ARCH)")
 
-.PHONY: help run test lint fmt bench build stub clean check-infra smoke-test \
+.PHONY: help run test lint fmt bench bench-lambda build stub clean check-infra smoke-test \
 	bootstrap-state init-infra plan-infra apply-infra destroy-infra deploy infra-env
 
 help: ## List the targets
@@ -45,6 +45,12 @@ check-infra: ## Offline Terraform checks: fmt -check and checkov (the HCL/code c
 
 bench: ## In-process latency of /country (p50, p99)
 	$(CARGO) bench -p countries-api --bench country_latency
+
+LAMBDA_EMU ?= ../shared/tools/lambda_emu.py
+bench-lambda: ## Cold start and memory of api-lambda next to hello-world (LAMBDA_EMU=path to the emulator)
+	$(CARGO) build --profile lambda-release -p countries-api --bin api-lambda --example hello-lambda
+	./scripts/bench-cold-start.py --emulator $(LAMBDA_EMU) --rounds 200 \
+		hello=target/lambda-release/examples/hello-lambda api=target/lambda-release/api-lambda
 
 build: ## Lambda zips in target/lambda/*/bootstrap.zip (arm64 where possible, else x86_64)
 	./scripts/build-lambdas.sh
