@@ -3,7 +3,7 @@
 # The pipeline's own roles share the prefix, so an explicit Deny keeps the deploy from editing them.
 
 data "aws_iam_policy_document" "deploy" {
-  # checkov:skip=CKV_AWS_356:"*" only for actions without resource types (sts:GetCallerIdentity, kms:CreateKey, lambda:CreateEventSourceMapping, EC2 Describe), each conditioned or commented below
+  # checkov:skip=CKV_AWS_356:"*" only for actions without resource types (sts:GetCallerIdentity, kms:CreateKey and ListAliases, lambda:CreateEventSourceMapping, EC2 Describe), each commented below
   statement {
     sid       = "WhoAmI"
     actions   = ["sts:GetCallerIdentity"]
@@ -34,6 +34,7 @@ data "aws_iam_policy_document" "deploy" {
       "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups",
       "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive",
       "dynamodb:TagResource", "dynamodb:UntagResource", "dynamodb:ListTagsOfResource",
+      "dynamodb:DescribeKinesisStreamingDestination", "dynamodb:GetResourcePolicy",
     ]
     resources = ["${local.arn.dynamodb}:table/${local.prefix}-*"]
   }
@@ -54,7 +55,7 @@ data "aws_iam_policy_document" "deploy" {
       "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:ListVersionsByFunction",
       "lambda:GetFunctionCodeSigningConfig", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
       "lambda:GetFunctionConcurrency", "lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy",
-      "lambda:TagResource", "lambda:UntagResource", "lambda:ListTags",
+      "lambda:TagResource", "lambda:UntagResource", "lambda:ListTags", "lambda:GetRuntimeManagementConfig",
     ]
     resources = ["${local.arn.lambda}:function:${local.prefix}-*"]
   }
@@ -138,16 +139,23 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid     = "CreateKeyAndList"
-    actions = ["kms:CreateKey", "kms:ListAliases"]
-    # CreateKey and ListAliases have no resource type (the key does not exist yet): AWS requires "*";
-    # CreateKey is limited to keys tagged with this environment.
+    sid     = "CreateKey"
+    actions = ["kms:CreateKey"]
+    # CreateKey has no resource type (the key does not exist yet): AWS requires "*"; the condition
+    # allows only keys created with this environment's tag.
     resources = ["*"]
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/Environment"
       values   = [var.environment]
     }
+  }
+
+  statement {
+    sid     = "ListKeyAliases"
+    actions = ["kms:ListAliases"]
+    # ListAliases has no resource type: AWS requires "*" (it reads alias names only).
+    resources = ["*"]
   }
 
   statement {
@@ -165,7 +173,7 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid     = "NetworkRead"
-    actions = ["ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists", "ec2:DescribeFlowLogs", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAvailabilityZones"]
+    actions = ["ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists", "ec2:DescribeFlowLogs", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAvailabilityZones", "ec2:DescribeManagedPrefixLists", "ec2:DescribeVpcEndpointServices", "ec2:DescribeTags", "ec2:DescribeAccountAttributes"]
     # EC2's Describe actions have no resource-level permissions: AWS requires "*".
     resources = ["*"]
   }
