@@ -298,6 +298,30 @@ fn the_worker_mapping_reports_batch_item_failures_within_its_concurrency() {
 }
 
 #[test]
+fn the_limiter_alarm_watches_the_metric_the_api_emits() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let monitoring = tf.module("monitoring");
+        let alarm = monitoring.resource("aws_cloudwatch_metric_alarm", "limiter_unavailable");
+        assert_eq!(
+            alarm.arg("namespace").str(),
+            countries_api::metrics::NAMESPACE
+        );
+        assert_eq!(
+            alarm.arg("metric_name").str(),
+            countries_api::metrics::LIMITER_UNAVAILABLE
+        );
+        // The api's EMF dimension is its function name (AWS_LAMBDA_FUNCTION_NAME).
+        let V::Map(dims) = alarm.arg("dimensions") else {
+            panic!("the alarm has no dimensions")
+        };
+        assert_eq!(dims.keys().collect::<Vec<_>>(), ["Function"]);
+        assert_eq!(dims["Function"], tf.module_output("api", "function_name"));
+        assert_eq!(alarm.arg("threshold"), V::Num(0.0));
+    }
+}
+
+#[test]
 fn the_http_api_routes_are_the_routers() {
     let doc: serde_json::Value = serde_json::from_str(countries_api::openapi_json()).unwrap();
     let mut from_code = BTreeSet::new();

@@ -102,7 +102,7 @@ async fn rate_limit(
         Ok(d) => d,
         Err(e) => {
             warn!(error = %e, group = group.as_str(), policy = ?app.limiter_policy, "rate limiter unavailable");
-            metrics::count("RateLimiterUnavailable");
+            metrics::count(metrics::LIMITER_UNAVAILABLE);
             return match app.limiter_policy {
                 LimiterPolicy::Open => next.run(req).await,
                 LimiterPolicy::Closed => ApiError::LimiterUnavailable.into_response(),

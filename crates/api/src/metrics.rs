@@ -6,6 +6,9 @@ use std::io::Write;
 /// The namespace the alarms and the dashboard read (`terraform/modules/monitoring`).
 pub const NAMESPACE: &str = "CountryDataService";
 
+/// Counted each time a rate-limit decision could not reach Redis (alarm in terraform/modules/monitoring).
+pub const LIMITER_UNAVAILABLE: &str = "RateLimiterUnavailable";
+
 /// One EMF record counting `name` once, with the function name as its dimension.
 pub fn count_line(name: &str, function: &str, timestamp_ms: i64) -> String {
     serde_json::json!({
