@@ -23,7 +23,9 @@ run: ## Start the local service on embedded defaults (http://127.0.0.1:3000; POR
 	$(CARGO) run --quiet -p countries-local --bin countries-local
 
 test: lint check-infra ## Every test: formatting, clippy, terraform checks, unit, router, adapter, contract and end-to-end tests
-	$(CARGO) build --workspace --bins
+	@# All targets in one build: the tests' dev-dependencies change some crates' features, so building
+	@# only the binaries first would compile the AWS SDK twice. The e2e tests run the binaries built here.
+	$(CARGO) build --workspace --all-targets
 	@# moto and redis-server start once for the whole run (installed if missing) and stop on exit.
 	@# nextest (on every machine of this project's kind) runs each test in its own process and writes JUnit.
 	./scripts/with-emulators.sh bash -c 'if $(CARGO) nextest --version >/dev/null 2>&1; then \
