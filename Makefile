@@ -50,7 +50,7 @@ bench: ## In-process latency of /country (p50, p99)
 
 LAMBDA_EMU ?= ../shared/tools/lambda_emu.py
 bench-lambda: ## Cold start and memory of api-lambda next to hello-world (LAMBDA_EMU=path to the emulator)
-	$(CARGO) build --profile lambda-release -p countries-api --bin api-lambda --example hello-lambda
+	$(CARGO) build --profile lambda-release -p countries-lambdas --bin api-lambda --example hello-lambda
 	./scripts/bench-cold-start.py --emulator $(LAMBDA_EMU) --rounds 200 \
 		hello=target/lambda-release/examples/hello-lambda api=target/lambda-release/api-lambda
 

@@ -9,10 +9,9 @@
 //! the HTTP API's routes against the router's; IAM wildcards; and the buildspecs against the Makefile.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
 
 use countries_aws::dynamo::keys;
-use countries_core::config::Source;
+use e2e::Recording;
 use e2e::hcl_eval::{Module, Terraform, V, statements, terraform_dir};
 
 const ENVIRONMENTS: [&str; 2] = ["dev", "prod"];
@@ -30,31 +29,6 @@ fn after_apply(var: &str, env: &str) -> Option<String> {
         "REST_COUNTRIES_API_KEY_SECRET_ID" => arn("secretsmanager", "secret:api-key-AbCdEf"),
         _ => return None,
     })
-}
-
-/// A configuration source that answers from a map and remembers every name asked for.
-struct Recording {
-    values: BTreeMap<String, String>,
-    asked: Mutex<BTreeSet<String>>,
-}
-
-impl Recording {
-    fn new(values: BTreeMap<String, String>) -> Self {
-        Recording {
-            values,
-            asked: Mutex::new(BTreeSet::new()),
-        }
-    }
-    fn asked(&self) -> BTreeSet<String> {
-        self.asked.lock().unwrap().clone()
-    }
-}
-
-impl Source for Recording {
-    fn var(&self, name: &str) -> Option<String> {
-        self.asked.lock().unwrap().insert(name.to_string());
-        self.values.get(name).cloned()
-    }
 }
 
 /// The service stack of one environment, with its tfvars.
@@ -86,14 +60,20 @@ fn function_env(tf: &Terraform, function: &str, env: &str) -> BTreeMap<String, S
 }
 
 /// Read by the code, deliberately not set by Terraform, and why.
-const NOT_SET_IN_AWS: [(&str, &str); 1] = [(
-    "REDIS_AUTH_TOKEN",
-    "the local alternative to REDIS_AUTH_SECRET_ID, which AWS uses",
-)];
+const NOT_SET_IN_AWS: [(&str, &str); 2] = [
+    (
+        "REDIS_AUTH_TOKEN",
+        "the local alternative to REDIS_AUTH_SECRET_ID, which AWS uses",
+    ),
+    (
+        "AWS_TRUST_SYSTEM_ROOTS",
+        "off by default: in Lambda the SDK trusts the Amazon roots compiled in",
+    ),
+];
 /// Set by Terraform, read outside the `Source` readers, and by what.
 const READ_ELSEWHERE: [(&str, &str); 1] = [(
     "RUST_LOG",
-    "tracing's EnvFilter in countries_aws::wiring::init_lambda_logs",
+    "tracing's EnvFilter in countries_lambdas::init_logs",
 )];
 
 fn assert_same_names(function: &str, set: &BTreeMap<String, String>, read: &BTreeSet<String>) {
@@ -124,7 +104,7 @@ fn the_api_function_gets_every_variable_its_binary_reads_and_no_other() {
         let tf = service(env);
         let vars = function_env(&tf, "api", env);
         let src = Recording::new(vars.clone());
-        let config = countries_api::lambda::LambdaConfig::from_source(&src)
+        let config = countries_lambdas::api::ApiConfig::from_source(&src)
             .unwrap_or_else(|e| panic!("{env}: the api rejects Terraform's value: {e}"));
         assert_same_names("api", &vars, &src.asked());
         assert!(
@@ -156,14 +136,12 @@ fn the_worker_function_gets_every_variable_its_binary_reads_and_no_other() {
         let tf = service(env);
         let vars = function_env(&tf, "worker", env);
         let src = Recording::new(vars.clone());
-        let config = countries_worker::LambdaConfig::from_source(&src)
-            .unwrap_or_else(|e| panic!("{env}: the worker rejects Terraform's value: {e}"));
-        // As worker-lambda's main: the upstream's settings once the key is read from its secret.
-        let upstream = countries_upstream::UpstreamConfig::from_source(&src, Some("key".into()))
+        let config = countries_lambdas::worker::WorkerConfig::from_source(&src)
             .unwrap_or_else(|e| panic!("{env}: the worker rejects Terraform's value: {e}"));
         assert_same_names("worker", &vars, &src.asked());
+        let upstream = &config.upstream;
         assert!(
-            config.key_secret_id.is_some(),
+            upstream.key_secret_id().is_some(),
             "{env}: the v5 key comes from its secret"
         );
         assert!(
@@ -186,7 +164,8 @@ fn the_queue_moves_a_job_to_the_dlq_exactly_when_the_worker_gives_up() {
     for env in ENVIRONMENTS {
         let tf = service(env);
         let vars = function_env(&tf, "worker", env);
-        let settings = countries_core::Settings::from_source(&Recording::new(vars)).unwrap();
+        let settings =
+            countries_core::usecases::RetryPolicy::from_source(&Recording::new(vars)).unwrap();
         let queue = tf.module("queue");
         let V::Map(redrive) = queue.resource_arg("aws_sqs_queue", "fetch", "redrive_policy") else {
             panic!("the fetch queue has no redrive policy")
@@ -323,7 +302,7 @@ fn the_limiter_alarm_watches_the_metric_the_api_emits() {
 
 #[test]
 fn the_http_api_routes_are_the_routers() {
-    let doc: serde_json::Value = serde_json::from_str(countries_api::openapi_json()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(countries_api::openapi::json()).unwrap();
     let mut from_code = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {

@@ -5,18 +5,13 @@
 locals {
   name = "countries-${var.environment}"
 
-  # Read by both functions (countries_core::Settings and the AWS adapters).
+  # Read by both functions (the AWS adapters' settings, the upstream kind, the log level).
   common_env = {
     COUNTRIES_TABLE     = module.data.countries_table_name
     OPERATIONS_TABLE    = module.data.operations_table_name
     OPERATION_RETENTION = var.operation_retention
     FETCH_QUEUE_URL     = module.queue.queue_url
     COUNTRIES_UPSTREAM  = var.upstream
-    FRESH_FOR           = var.fresh_for
-    STUCK_AFTER         = var.stuck_after
-    MAX_ATTEMPTS        = tostring(var.max_attempts)
-    RETRY_BASE_DELAY    = var.retry_base_delay
-    RETRY_MAX_DELAY     = var.retry_max_delay
     RUST_LOG            = var.log_level
   }
 }
@@ -113,6 +108,8 @@ module "api" {
     security_group_ids = [module.network.api_security_group_id]
   }
   environment = merge(local.common_env, {
+    FRESH_FOR             = var.fresh_for
+    STUCK_AFTER           = var.stuck_after
     REDIS_URL             = module.cache.redis_url
     REDIS_AUTH_SECRET_ID  = module.cache.auth_secret_arn
     REDIS_CONNECT_TIMEOUT = var.redis_connect_timeout
@@ -182,6 +179,9 @@ module "worker" {
     UPSTREAM_TIMEOUT                 = var.upstream_timeout
     UPSTREAM_MAX_BYTES               = tostring(var.upstream_max_bytes)
     WORKER_CONCURRENCY               = tostring(var.worker_record_concurrency)
+    MAX_ATTEMPTS                     = tostring(var.max_attempts)
+    RETRY_BASE_DELAY                 = var.retry_base_delay
+    RETRY_MAX_DELAY                  = var.retry_max_delay
   })
 }
 

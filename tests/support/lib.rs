@@ -3,11 +3,14 @@
 pub mod hcl_eval;
 pub mod runtime;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use countries_core::config::Source;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -190,4 +193,29 @@ pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
+}
+
+/// A configuration source that answers from a map and remembers every name asked for.
+pub struct Recording {
+    values: BTreeMap<String, String>,
+    asked: Mutex<BTreeSet<String>>,
+}
+
+impl Recording {
+    pub fn new(values: BTreeMap<String, String>) -> Self {
+        Recording {
+            values,
+            asked: Mutex::new(BTreeSet::new()),
+        }
+    }
+    pub fn asked(&self) -> BTreeSet<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl Source for Recording {
+    fn var(&self, name: &str) -> Option<String> {
+        self.asked.lock().unwrap().insert(name.to_string());
+        self.values.get(name).cloned()
+    }
 }

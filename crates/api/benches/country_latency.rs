@@ -8,26 +8,16 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use countries_api::{AppState, ClientIp, LimiterPolicy, router};
-use countries_core::config::Limit;
+use countries_api::{AppState, ClientIp, Links, router};
+use countries_core::CountryCode;
 use countries_core::country::{CountryRecord, Fetched, from_v31};
 use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
-use countries_core::ports::{CountryStore, SystemClock, Upstream, UpstreamError};
-use countries_core::{CountryCode, Service, Settings};
+use countries_core::ports::{CountryStore, SystemClock};
+use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimits};
+use countries_core::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
+use countries_upstream::Bundled;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-
-struct NoUpstream;
-
-#[async_trait::async_trait]
-impl Upstream for NoUpstream {
-    fn kind(&self) -> &'static str {
-        "none"
-    }
-    async fn fetch(&self, _: CountryCode) -> Result<Fetched, UpstreamError> {
-        Err(UpstreamError::Permanent("not used".into()))
-    }
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -49,21 +39,26 @@ async fn main() {
             .unwrap();
     }
     let (queue, _jobs) = MemoryQueue::new();
-    let service = Arc::new(Service {
-        index: countries_core::ident::index(),
-        countries: store.clone(),
-        operations: store,
-        queue: Arc::new(queue),
-        upstream: Arc::new(NoUpstream),
-        clock: Arc::new(SystemClock),
-        settings: Settings::default(),
-    });
+    let cases = UseCases::new(
+        store,
+        Arc::new(queue),
+        Arc::new(Bundled::new()),
+        Arc::new(SystemClock),
+        FreshnessPolicy::default(),
+        RetryPolicy::default(),
+    );
     let unlimited = Limit::new(1_000_000, Duration::from_secs(1));
     let app = router(AppState {
-        service,
-        limiter: Arc::new(MemoryLimiter::new(unlimited, unlimited)),
+        fetches: cases.fetches,
+        reads: cases.reads,
+        limiter: Arc::new(MemoryLimiter::new(&RateLimits {
+            fetch: unlimited,
+            read: unlimited,
+            on_error: LimiterPolicy::Open,
+        })),
         limiter_policy: LimiterPolicy::Open,
-        base_path: String::new(),
+        upstream: "bundled",
+        links: Links::default(),
     });
 
     for (label, paths) in [

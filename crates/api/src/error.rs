@@ -10,10 +10,17 @@ use countries_core::{IdentError, ServiceError};
 use serde::Serialize;
 use tracing::error;
 
+use crate::Links;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
-    Service(#[from] ServiceError),
+    Ident(IdentError),
+    #[error("{code} has not been fetched yet")]
+    NotFetched { code: String, fetch_url: String },
+    /// The store or the queue failed; the detail is logged, never shown.
+    #[error("{0}")]
+    Unavailable(ServiceError),
     #[error("invalid parameter `{name}`: {reason}")]
     InvalidParameter { name: &'static str, reason: String },
     #[error("the path segment is not a valid country identifier: {0}")]
@@ -26,6 +33,20 @@ pub enum ApiError {
     NoRoute(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+}
+
+impl ApiError {
+    /// A use case's error, with the URLs it hands out under the public base path.
+    pub fn service(e: ServiceError, links: &Links) -> ApiError {
+        match e {
+            ServiceError::Ident(e) => ApiError::Ident(e),
+            ServiceError::NotFetched { code } => ApiError::NotFetched {
+                code: code.to_string(),
+                fetch_url: links.fetch(code),
+            },
+            e @ (ServiceError::Store(_) | ServiceError::Queue(_)) => ApiError::Unavailable(e),
+        }
+    }
 }
 
 /// Seconds to wait, rounded up: a client that waits this long is admitted.
@@ -46,29 +67,46 @@ pub struct ErrorBody {
     pub message: String,
     /// With `AmbiguousCountry`: the countries the identifier could mean.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub candidates: Option<Vec<Candidate>>,
+    pub candidates: Option<Vec<CandidateBody>>,
     /// With `CountryNotFetched`: the URL that fetches it.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "/fetch/PY")]
     pub fetch_url: Option<String>,
 }
 
+/// A country an ambiguous identifier could mean.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Candidate)]
+pub struct CandidateBody {
+    #[schema(example = "CG")]
+    pub code: String,
+    #[schema(example = "Republic of the Congo")]
+    pub name: String,
+}
+
+impl From<&Candidate> for CandidateBody {
+    fn from(c: &Candidate) -> Self {
+        CandidateBody {
+            code: c.code.to_string(),
+            name: c.name.clone(),
+        }
+    }
+}
+
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::Service(ServiceError::Ident(IdentError::Invalid { .. }))
-            | ApiError::BadPath(_) => (StatusCode::BAD_REQUEST, "InvalidCountry"),
-            ApiError::Service(ServiceError::Ident(IdentError::Ambiguous { .. })) => {
+            ApiError::Ident(IdentError::Invalid { .. }) | ApiError::BadPath(_) => {
+                (StatusCode::BAD_REQUEST, "InvalidCountry")
+            }
+            ApiError::Ident(IdentError::Ambiguous { .. }) => {
                 (StatusCode::BAD_REQUEST, "AmbiguousCountry")
             }
-            ApiError::Service(ServiceError::Ident(IdentError::Unknown { .. })) => {
+            ApiError::Ident(IdentError::Unknown { .. }) => {
                 (StatusCode::NOT_FOUND, "UnknownCountry")
             }
-            ApiError::Service(ServiceError::NotFetched { .. }) => {
-                (StatusCode::NOT_FOUND, "CountryNotFetched")
-            }
-            ApiError::Service(ServiceError::Store(_) | ServiceError::Queue(_))
-            | ApiError::LimiterUnavailable => {
+            ApiError::NotFetched { .. } => (StatusCode::NOT_FOUND, "CountryNotFetched"),
+            ApiError::Unavailable(_) | ApiError::LimiterUnavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
             }
             ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameter"),
@@ -87,19 +125,19 @@ impl IntoResponse for ApiError {
             error!(error = %self, "request failed");
         }
         let message = match &self {
-            ApiError::Service(ServiceError::Store(_) | ServiceError::Queue(_)) => {
+            ApiError::Unavailable(_) => {
                 "the service cannot reach its storage or queue; try again shortly".to_string()
             }
             other => other.to_string(),
         };
         let candidates = match &self {
-            ApiError::Service(ServiceError::Ident(IdentError::Ambiguous {
-                candidates, ..
-            })) => Some(candidates.clone()),
+            ApiError::Ident(IdentError::Ambiguous { candidates, .. }) => {
+                Some(candidates.iter().map(CandidateBody::from).collect())
+            }
             _ => None,
         };
         let fetch_url = match &self {
-            ApiError::Service(ServiceError::NotFetched { code }) => Some(format!("/fetch/{code}")),
+            ApiError::NotFetched { fetch_url, .. } => Some(fetch_url.clone()),
             _ => None,
         };
         let body = ErrorBody {

@@ -8,17 +8,18 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use countries_api::{ClientIp, LimiterPolicy};
-use countries_core::config::Limit;
+use countries_api::{ClientIp, Links};
 use countries_core::memory::MemoryLimiter;
-use countries_core::ports::{Decision, LimiterError, RateLimiter, RouteGroup};
+use countries_core::ratelimit::{
+    Decision, Limit, LimiterError, LimiterPolicy, RateLimiter, RateLimits, RouteGroup,
+};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-mod common;
+mod support;
 
-use common::{App, app, app_with};
+use support::{app, app_with};
 
 async fn call_from(
     router: &Router,
@@ -51,13 +52,6 @@ async fn get(router: &Router, uri: &str) -> (StatusCode, HeaderMap, Value) {
     call_from(router, Method::GET, uri, &[], "192.0.2.10").await
 }
 
-/// Runs every queued job, as the worker would.
-async fn drain(app: &mut App) {
-    while let Ok(job) = app.jobs.try_recv() {
-        app.service.process_job(&job).await.unwrap();
-    }
-}
-
 #[tokio::test]
 async fn fetch_then_status_then_country() {
     let mut app = app();
@@ -79,7 +73,7 @@ async fn fetch_then_status_then_country() {
         (Some(true), Some(request_id.as_str()))
     );
 
-    drain(&mut app).await;
+    app.drain().await;
     let (status, _, body) = get(&app.router, "/status/cr").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["country"], "CR");
@@ -162,6 +156,11 @@ async fn errors_have_the_right_status_and_body() {
     }
     let (_, _, body) = get(&app.router, "/country/PY").await;
     assert_eq!(body["FetchUrl"], "/fetch/PY");
+    let (status, _, body) = get(&app.router, "/status/PY").await;
+    assert_eq!(
+        (status, body["operations"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
     let (_, _, body) = get(&app.router, "/fetch/korea").await;
     let codes: Vec<&str> = body["Candidates"]
         .as_array()
@@ -189,7 +188,7 @@ async fn status_lists_newest_first_with_a_limit() {
     let mut app = app();
     for _ in 0..3 {
         get(&app.router, "/fetch/PY?force=1").await;
-        drain(&mut app).await;
+        app.drain().await;
     }
     let (_, _, body) = get(&app.router, "/status/paraguay").await;
     let ops = body["operations"].as_array().unwrap();
@@ -249,11 +248,12 @@ async fn hostile_identifiers_never_cause_a_server_error() {
 
 #[tokio::test]
 async fn the_limiter_answers_429_past_the_limit() {
-    let limiter = Arc::new(MemoryLimiter::new(
-        Limit::new(2, Duration::from_secs(60)),
-        Limit::new(3, Duration::from_secs(60)),
-    ));
-    let app = app_with(limiter, LimiterPolicy::Open);
+    let limiter = Arc::new(MemoryLimiter::new(&RateLimits {
+        fetch: Limit::new(2, Duration::from_secs(60)),
+        read: Limit::new(3, Duration::from_secs(60)),
+        on_error: LimiterPolicy::Open,
+    }));
+    let app = app_with(limiter, LimiterPolicy::Open, Links::default());
     let mut statuses = vec![];
     for _ in 0..3 {
         let (status, headers, body) =
@@ -294,9 +294,9 @@ impl RateLimiter for Down {
 
 #[tokio::test]
 async fn a_limiter_that_is_down_follows_the_policy() {
-    let open = app_with(Arc::new(Down), LimiterPolicy::Open);
+    let open = app_with(Arc::new(Down), LimiterPolicy::Open, Links::default());
     assert_eq!(get(&open.router, "/fetch/PY").await.0, StatusCode::ACCEPTED);
-    let closed = app_with(Arc::new(Down), LimiterPolicy::Closed);
+    let closed = app_with(Arc::new(Down), LimiterPolicy::Closed, Links::default());
     let (status, _, body) = get(&closed.router, "/fetch/PY").await;
     assert_eq!(
         (status, body["Code"].as_str()),
@@ -338,7 +338,7 @@ async fn openapi_covers_every_route_and_error() {
         "FetchFresh",
         "StatusBody",
         "Operation",
-        "OpState",
+        "OperationState",
         "Candidate",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
@@ -359,4 +359,23 @@ async fn health_answers() {
         (status, body["status"].as_str(), body["upstream"].as_str()),
         (StatusCode::OK, Some("ok"), Some("bundled"))
     );
+}
+
+#[tokio::test]
+async fn every_url_handed_out_is_under_the_public_base_path() {
+    let mut app = app_with(
+        support::generous(),
+        LimiterPolicy::Open,
+        Links::new("/prod"),
+    );
+    let (_, _, body) = get(&app.router, "/country/PY").await;
+    assert_eq!(body["FetchUrl"], "/prod/fetch/PY");
+    let (status, headers, body) = get(&app.router, "/fetch/PY").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(headers["location"], "/prod/status/PY");
+    assert_eq!(body["status_url"], "/prod/status/PY");
+    app.drain().await;
+    let (status, _, body) = get(&app.router, "/fetch/PY").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["country_url"], "/prod/country/PY");
 }

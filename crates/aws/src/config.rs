@@ -15,17 +15,13 @@ pub const REDIS_AUTH_TOKEN: &str = "REDIS_AUTH_TOKEN";
 pub const REDIS_CONNECT_TIMEOUT: &str = "REDIS_CONNECT_TIMEOUT";
 pub const REDIS_COMMAND_TIMEOUT: &str = "REDIS_COMMAND_TIMEOUT";
 pub const RATE_LIMIT_KEY_PREFIX: &str = "RATE_LIMIT_KEY_PREFIX";
-pub const REST_COUNTRIES_API_KEY_SECRET_ID: &str = "REST_COUNTRIES_API_KEY_SECRET_ID";
+pub const AWS_TRUST_SYSTEM_ROOTS: &str = "AWS_TRUST_SYSTEM_ROOTS";
 
 fn required(src: &dyn Source, name: &str) -> Result<String, ConfigError> {
-    src.var(name).ok_or_else(|| ConfigError {
-        var: name.into(),
-        value: String::new(),
-        reason: "must be set".into(),
-    })
+    config::required(src, name, "must be set")
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
     pub countries: String,
     pub operations: String,
@@ -57,10 +53,13 @@ pub fn queue_url(src: &dyn Source) -> Result<String, ConfigError> {
 }
 
 /// The tables and the queue every AWS composition (both Lambdas, the local server in AWS mode) uses.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsEnv {
     pub tables: Tables,
     pub queue_url: String,
+    /// `AWS_TRUST_SYSTEM_ROOTS=true`: trust the system's CA bundle instead of the Amazon roots compiled
+    /// in (for a TLS-intercepting proxy or an emulator behind TLS).
+    pub trust_system_roots: bool,
 }
 
 impl AwsEnv {
@@ -68,11 +67,13 @@ impl AwsEnv {
         Ok(AwsEnv {
             tables: Tables::from_source(src)?,
             queue_url: queue_url(src)?,
+            trust_system_roots: config::parse_or(src, AWS_TRUST_SYSTEM_ROOTS, false)?,
         })
     }
 }
 
 /// Redis settings without the AUTH token, which comes from a secret (or `REDIS_AUTH_TOKEN` locally).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisEnv {
     pub url: String,
     pub auth_secret_id: Option<String>,

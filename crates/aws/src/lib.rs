@@ -1,5 +1,5 @@
 //! AWS adapters for the core's ports: DynamoDB stores, the SQS queue, the Redis rate limiter, and secrets
-//! from Secrets Manager; plus the configuration they read.
+//! from Secrets Manager; plus the configuration they read and the SDK clients they share.
 
 pub mod config;
 pub mod dynamo;
@@ -20,7 +20,7 @@ pub use sqs::SqsQueue;
 /// In Lambda the credentials and the region are always in the environment (`AWS_ACCESS_KEY_ID`, ...,
 /// `AWS_REGION`), so they are read from there directly instead of building the default chains (profile
 /// files, SSO, web identity, ECS, IMDS), which a cold start would otherwise pay for and never use.
-pub async fn sdk_config() -> aws_config::SdkConfig {
+pub async fn sdk_config(trust_system_roots: bool) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
         && std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
@@ -32,8 +32,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
                 aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
             );
     }
-    let system_roots = std::env::var("AWS_TRUST_SYSTEM_ROOTS").is_ok_and(|v| v == "true");
-    if system_roots {
+    if trust_system_roots {
         return loader.load().await;
     }
     loader.http_client(amazon_roots_client()).load().await

@@ -5,8 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use countries_core::config::Limit;
-use countries_core::ports::{Decision, LimiterError, RateLimiter, RouteGroup};
+use countries_core::ratelimit::{Decision, LimiterError, RateLimiter, RateLimits, RouteGroup};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use tokio::sync::Mutex;
@@ -46,8 +45,7 @@ pub struct RedisSettings {
 pub struct RedisLimiter {
     client: Client,
     settings: RedisSettings,
-    fetch: Limit,
-    read: Limit,
+    limits: RateLimits,
     script: Script,
     /// Built on first use and reused; `None` until Redis has been reached once, so that a Redis outage
     /// at start-up does not stop the API.
@@ -55,7 +53,7 @@ pub struct RedisLimiter {
 }
 
 impl RedisLimiter {
-    pub fn new(settings: RedisSettings, fetch: Limit, read: Limit) -> Result<Self, String> {
+    pub fn new(settings: RedisSettings, limits: RateLimits) -> Result<Self, String> {
         let mut info: redis::ConnectionInfo = settings
             .url
             .as_str()
@@ -69,8 +67,7 @@ impl RedisLimiter {
         Ok(RedisLimiter {
             client,
             settings,
-            fetch,
-            read,
+            limits,
             script: Script::new(GCRA),
             conn: Mutex::new(None),
         })
@@ -102,10 +99,7 @@ impl RedisLimiter {
 #[async_trait]
 impl RateLimiter for RedisLimiter {
     async fn check(&self, client: IpAddr, group: RouteGroup) -> Result<Decision, LimiterError> {
-        let limit = match group {
-            RouteGroup::Fetch => self.fetch,
-            RouteGroup::Read => self.read,
-        };
+        let limit = self.limits.limit(group);
         let mut conn = self.connection().await?;
         let key = format!("{}rl:{}:{client}", self.settings.key_prefix, group.as_str());
         let interval_ms = limit.interval().as_millis().max(1) as u64;

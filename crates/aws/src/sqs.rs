@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_lambda_events::event::sqs::SqsMessage;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use countries_core::Job;
-use countries_core::ports::{JobQueue, QueueError};
+use countries_core::ports::{JobQueue, QueueError, Redelivery};
 
 #[derive(Clone)]
 pub struct SqsQueue {
@@ -22,27 +24,74 @@ impl SqsQueue {
         }
     }
 
-    /// Makes a received message visible again after `after` (SQS caps it at 12 hours): how a retryable
-    /// failure waits out its backoff.
-    pub async fn retry_after(
-        &self,
-        receipt_handle: &str,
-        after: Duration,
-    ) -> Result<(), QueueError> {
+    /// Up to ten messages, waiting at most `wait` for the first, each with its receive count: what the
+    /// Lambda event source mapping would deliver, for the local server's poller.
+    pub async fn receive(&self, wait: Duration) -> Result<Vec<SqsMessage>, QueueError> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait.as_secs().min(20) as i32)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| error("receive", e))?;
+        Ok(out
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let mut record = SqsMessage::default();
+                record.attributes = m
+                    .attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v))
+                    .collect();
+                record.message_id = m.message_id;
+                record.receipt_handle = m.receipt_handle;
+                record.body = m.body;
+                record
+            })
+            .collect())
+    }
+
+    /// Deletes a processed message.
+    pub async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(|e| error("delete", e))?;
+        Ok(())
+    }
+}
+
+fn error<E, R>(what: &str, e: SdkError<E, R>) -> QueueError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    QueueError(format!("SQS {what}: {}", DisplayErrorContext(&e)))
+}
+
+#[async_trait]
+impl Redelivery for SqsQueue {
+    /// Makes the received message visible again after `after` (SQS caps it at 12 hours): how a
+    /// retryable failure waits out its backoff.
+    async fn redeliver_after(&self, receipt: &str, after: Duration) -> Result<(), QueueError> {
         let secs = after.as_secs().min(12 * 3600) as i32;
         self.client
             .change_message_visibility()
             .queue_url(&self.queue_url)
-            .receipt_handle(receipt_handle)
+            .receipt_handle(receipt)
             .visibility_timeout(secs)
             .send()
             .await
-            .map_err(|e| {
-                QueueError(format!(
-                    "SQS change visibility: {}",
-                    DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(|e| error("change visibility", e))?;
         Ok(())
     }
 }
@@ -57,7 +106,7 @@ impl JobQueue for SqsQueue {
             .message_body(body)
             .send()
             .await
-            .map_err(|e| QueueError(format!("SQS send: {}", DisplayErrorContext(&e))))?;
+            .map_err(|e| error("send", e))?;
         Ok(())
     }
 }

@@ -78,6 +78,35 @@ pub fn choice_or<'a>(
         })
 }
 
+/// A variable that must be set; `reason` says what it is for.
+pub fn required(src: &dyn Source, name: &str, reason: &str) -> Result<String, ConfigError> {
+    src.var(name).ok_or_else(|| ConfigError {
+        var: name.to_string(),
+        value: String::new(),
+        reason: reason.to_string(),
+    })
+}
+
+/// A whole number within `range`, or `default` when unset.
+pub fn number_in<T>(
+    src: &dyn Source,
+    name: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + fmt::Display + Copy,
+    T::Err: fmt::Display,
+{
+    let value = parse_or(src, name, default)?;
+    check(
+        name,
+        value,
+        range.contains(&value),
+        &format!("must be from {} to {}", range.start(), range.end()),
+    )
+}
+
 /// Checks a parsed value, so that the error names the variable.
 pub fn check<T>(name: &str, value: T, ok: bool, reason: &str) -> Result<T, ConfigError>
 where
@@ -94,60 +123,6 @@ where
     }
 }
 
-/// A rate limit, `REQUESTS/WINDOW`: `10/1m` allows bursts of 10 and refills one every 6 seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub requests: u32,
-    pub window: Duration,
-}
-
-impl Limit {
-    pub fn new(requests: u32, window: Duration) -> Self {
-        Limit { requests, window }
-    }
-
-    /// The time one request's share of the window takes to come back.
-    pub fn interval(&self) -> Duration {
-        self.window / self.requests
-    }
-}
-
-impl FromStr for Limit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (n, w) = s
-            .split_once('/')
-            .ok_or("expected REQUESTS/WINDOW, such as 10/1m")?;
-        let requests: u32 = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{n}` is not a whole number of requests"))?;
-        let window: Duration = w
-            .trim()
-            .parse::<humantime::Duration>()
-            .map_err(|e| format!("window `{w}`: {e}"))?
-            .into();
-        if requests == 0 || window.is_zero() {
-            return Err("requests and window must be above zero".into());
-        }
-        if (window / requests).is_zero() {
-            return Err("more than one request per nanosecond cannot be measured".into());
-        }
-        Ok(Limit { requests, window })
-    }
-}
-
-impl fmt::Display for Limit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}",
-            self.requests,
-            humantime::format_duration(self.window)
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,21 +133,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn limits_parse() {
-        assert_eq!(
-            "10/1m".parse::<Limit>().unwrap(),
-            Limit::new(10, Duration::from_secs(60))
-        );
-        assert_eq!(
-            "10/1m".parse::<Limit>().unwrap().interval(),
-            Duration::from_secs(6)
-        );
-        for bad in ["10", "0/1m", "10/0s", "x/1m", "10/soon", "2000000000/1s"] {
-            assert!(bad.parse::<Limit>().is_err(), "{bad}");
-        }
     }
 
     #[test]
@@ -188,5 +148,15 @@ mod tests {
             Ok("b")
         );
         assert_eq!(parse_or(&env(&[]), "N", 3u32), Ok(3));
+        for bad in ["0", "257", "-1", "four"] {
+            let e = number_in(&env(&[("N", bad)]), "N", 4usize, 1..=256).unwrap_err();
+            assert_eq!(e.var, "N", "{bad}");
+        }
+        assert_eq!(
+            number_in(&env(&[("N", "256")]), "N", 4usize, 1..=256),
+            Ok(256)
+        );
+        let e = required(&env(&[]), "URL", "the queue's URL").unwrap_err();
+        assert_eq!(e.to_string(), "invalid URL=``: the queue's URL");
     }
 }

@@ -33,9 +33,8 @@ fn list(candidates: &[Candidate]) -> String {
 }
 
 /// A country an ambiguous identifier could mean.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Candidate {
-    #[schema(value_type = String, example = "CG")]
     pub code: CountryCode,
     pub name: String,
 }

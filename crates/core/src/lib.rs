@@ -1,5 +1,6 @@
-//! The country data service without any cloud or HTTP framework: identifiers, the stored document, fetch
-//! operations, the ports the adapters implement, the use cases, and in-memory adapters.
+//! The country data service without any cloud or HTTP framework: identifiers, the stored document and its
+//! mappings, fetch operations, rate limiting, the ports the adapters implement, the use cases, and
+//! in-memory adapters.
 
 pub mod config;
 pub mod country;
@@ -7,11 +8,13 @@ pub mod dataset;
 pub mod ident;
 pub mod memory;
 pub mod normalize;
-pub mod ops;
+pub mod operation;
 pub mod ports;
-pub mod service;
+pub mod ratelimit;
+pub mod usecases;
+pub mod v5;
 
 pub use country::{CountryCode, CountryRecord};
 pub use ident::{CountryIndex, IdentError};
-pub use ops::{Job, OpState, Operation};
-pub use service::{Service, ServiceError, Settings};
+pub use operation::{Job, Operation, OperationState};
+pub use usecases::ServiceError;

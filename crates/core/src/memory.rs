@@ -15,13 +15,12 @@ use governor::{Quota, RateLimiter as Governor};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::config::Limit;
 use crate::country::{CountryCode, CountryRecord};
-use crate::ops::{Job, Operation, Revision};
+use crate::operation::{Job, Operation, Revision};
 use crate::ports::{
-    Clock, CountryStore, Created, Decision, JobQueue, LimiterError, OperationStore, QueueError,
-    RateLimiter, RouteGroup, StoreError,
+    Clock, CountryStore, Created, JobQueue, OperationStore, QueueError, StoreError,
 };
+use crate::ratelimit::{Decision, Limit, LimiterError, RateLimiter, RateLimits, RouteGroup};
 
 /// Both stores in one mutex-guarded map each; every method is one critical section, which is what
 /// makes `create_operation` and the conditional writes atomic.
@@ -147,7 +146,7 @@ pub struct MemoryLimiter {
 }
 
 impl MemoryLimiter {
-    pub fn new(fetch: Limit, read: Limit) -> Self {
+    pub fn new(limits: &RateLimits) -> Self {
         let keyed = |l: Limit| {
             let burst = NonZeroU32::new(l.requests).expect("limits are above zero");
             let quota = Quota::with_period(l.interval())
@@ -159,8 +158,8 @@ impl MemoryLimiter {
             )
         };
         MemoryLimiter {
-            fetch: keyed(fetch),
-            read: keyed(read),
+            fetch: keyed(limits.fetch),
+            read: keyed(limits.read),
             checks: AtomicU64::new(0),
         }
     }
@@ -292,10 +291,11 @@ mod tests {
 
     #[tokio::test]
     async fn limiter_admits_its_limit_then_denies_with_a_wait() {
-        let limiter = MemoryLimiter::new(
-            Limit::new(3, Duration::from_secs(60)),
-            Limit::new(100, Duration::from_secs(60)),
-        );
+        let limiter = MemoryLimiter::new(&RateLimits {
+            fetch: Limit::new(3, Duration::from_secs(60)),
+            read: Limit::new(100, Duration::from_secs(60)),
+            ..RateLimits::default()
+        });
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let mut remaining = vec![];
         for _ in 0..3 {

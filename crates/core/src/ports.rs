@@ -1,6 +1,5 @@
 //! The ports: what the use cases need from the outside world, as small traits the adapters implement.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,7 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::country::{CountryCode, CountryRecord, Fetched};
-use crate::ops::{Job, Operation, Revision};
+use crate::operation::{Job, Operation, Revision};
 
 /// A storage failure: the dependency is down or refused the request. Conflicts are not errors; the
 /// methods report them in their return values.
@@ -19,10 +18,6 @@ pub struct StoreError(pub String);
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("queue: {0}")]
 pub struct QueueError(pub String);
-
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("rate limiter: {0}")]
-pub struct LimiterError(pub String);
 
 /// What `create_operation` did.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,39 +93,12 @@ pub trait Upstream: Send + Sync {
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError>;
 }
 
-/// Which limit a request counts against: fetches cost upstream quota, so they are limited harder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RouteGroup {
-    Fetch,
-    Read,
-}
-
-impl RouteGroup {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RouteGroup::Fetch => "fetch",
-            RouteGroup::Read => "read",
-        }
-    }
-}
-
-/// A limiter's answer for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub allowed: bool,
-    /// Requests allowed per window.
-    pub limit: u32,
-    /// Requests left right now, after this one.
-    pub remaining: u32,
-    /// Until the full limit is available again.
-    pub reset_after: Duration,
-    /// When denied: until the next request would be admitted.
-    pub retry_after: Duration,
-}
-
+/// Delays the next delivery of a job that will be retried (on SQS: its visibility timeout), so that the
+/// backoff holds however the job came.
 #[async_trait]
-pub trait RateLimiter: Send + Sync {
-    async fn check(&self, client: IpAddr, group: RouteGroup) -> Result<Decision, LimiterError>;
+pub trait Redelivery: Send + Sync {
+    /// `receipt` identifies this delivery of the job.
+    async fn redeliver_after(&self, receipt: &str, after: Duration) -> Result<(), QueueError>;
 }
 
 pub trait Clock: Send + Sync {

@@ -1,76 +1,74 @@
 //! Everything the local server reads from its environment, read and checked once at start-up.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
-use countries_api::LimiterPolicy;
-use countries_core::Settings;
-use countries_core::config::{self, ConfigError, Limit, Source};
+use countries_aws::config::{AwsEnv, REDIS_URL, RedisEnv};
+use countries_core::config::{self, ConfigError, Source};
+use countries_core::ratelimit::RateLimits;
+use countries_core::usecases::{FreshnessPolicy, RetryPolicy};
 use countries_upstream::UpstreamConfig;
+use countries_worker::WorkerSettings;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// `memory` (default): everything in this process. `aws`: DynamoDB, SQS and (with `REDIS_URL`) Redis,
-    /// at `AWS_ENDPOINT_URL` (an emulator) or in the account the environment's credentials name.
     pub backend: Backend,
+    /// `BIND`, `PORT`: where the server listens (`PORT=0`: any free port).
     pub bind: IpAddr,
     pub port: u16,
     pub upstream: UpstreamConfig,
-    pub settings: Settings,
-    pub fetch_limit: Limit,
-    pub read_limit: Limit,
-    pub limiter_policy: LimiterPolicy,
-    pub worker_concurrency: usize,
+    pub freshness: FreshnessPolicy,
+    pub retry: RetryPolicy,
+    pub limits: RateLimits,
+    pub worker: WorkerSettings,
+    /// `LOG_FORMAT=json`: one JSON object per line instead of text.
     pub json_logs: bool,
 }
 
 impl Config {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let concurrency = config::parse_or(src, "WORKER_CONCURRENCY", 4usize)?;
         let backend = match config::choice_or(src, "BACKEND", &["memory", "aws"], "memory")? {
-            "aws" => Backend::Aws {
+            "aws" => Backend::Aws(Box::new(AwsBackend {
                 create_resources: config::parse_or(src, "AWS_CREATE_RESOURCES", false)?,
-                redis: src.var("REDIS_URL").is_some(),
-            },
+                aws: AwsEnv::from_source(src)?,
+                redis: match src.var(REDIS_URL) {
+                    Some(_) => Some(RedisEnv::from_source(src)?),
+                    None => None,
+                },
+            })),
             _ => Backend::Memory,
         };
         Ok(Config {
             backend,
             bind: config::parse_or(src, "BIND", IpAddr::from([127, 0, 0, 1]))?,
             port: config::parse_or(src, "PORT", 3000u16)?,
-            upstream: UpstreamConfig::from_source(src, None)?,
-            settings: Settings::from_source(src)?,
-            fetch_limit: config::parse_or(
-                src,
-                "RATE_LIMIT_FETCH",
-                Limit::new(10, Duration::from_secs(60)),
-            )?,
-            read_limit: config::parse_or(
-                src,
-                "RATE_LIMIT_READ",
-                Limit::new(300, Duration::from_secs(60)),
-            )?,
-            limiter_policy: LimiterPolicy::from_source(src)?,
-            worker_concurrency: config::check(
-                "WORKER_CONCURRENCY",
-                concurrency,
-                (1..=256).contains(&concurrency),
-                "must be from 1 to 256",
-            )?,
+            upstream: UpstreamConfig::from_source(src)?,
+            freshness: FreshnessPolicy::from_source(src)?,
+            retry: RetryPolicy::from_source(src)?,
+            limits: RateLimits::from_source(src)?,
+            worker: WorkerSettings::from_source(src)?,
             json_logs: config::choice_or(src, "LOG_FORMAT", &["text", "json"], "text")? == "json",
         })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `BACKEND`: where the service keeps its state.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Backend {
+    /// Everything in this process: memory store, in-process queue, worker loop and limiter.
     Memory,
-    Aws {
-        /// Create the tables and queues first (for emulators; in AWS, Terraform owns them).
-        create_resources: bool,
-        /// Rate limits in Redis (`REDIS_URL`), else in this process.
-        redis: bool,
-    },
+    /// DynamoDB, SQS and (with `REDIS_URL`) Redis, at `AWS_ENDPOINT_URL` (an emulator) or in the account
+    /// the environment's credentials name; SQS polled in this process.
+    Aws(Box<AwsBackend>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsBackend {
+    /// `AWS_CREATE_RESOURCES`: create the tables and queues first (for emulators; in AWS, Terraform
+    /// owns them).
+    pub create_resources: bool,
+    pub aws: AwsEnv,
+    /// Rate limits in Redis; `None`: in this process.
+    pub redis: Option<RedisEnv>,
 }
 
 #[cfg(test)]
@@ -90,7 +88,8 @@ mod tests {
         let c = Config::from_source(&env(&[])).unwrap();
         assert_eq!((c.bind.to_string(), c.port), ("127.0.0.1".into(), 3000));
         assert_eq!(c.upstream, UpstreamConfig::Bundled);
-        assert_eq!(c.worker_concurrency, 4);
+        assert_eq!(c.backend, Backend::Memory);
+        assert_eq!(c.worker.concurrency, 4);
     }
 
     #[test]
@@ -101,6 +100,8 @@ mod tests {
             ("FRESH_FOR", "a while"),
             ("RATE_LIMIT_FETCH", "10 per minute"),
             ("WORKER_CONCURRENCY", "0"),
+            ("WORKER_CONCURRENCY", "many"),
+            ("MAX_ATTEMPTS", "0"),
             ("COUNTRIES_UPSTREAM", "v4"),
             ("RATE_LIMIT_ON_ERROR", "maybe"),
             ("LOG_FORMAT", "xml"),
@@ -110,30 +111,21 @@ mod tests {
             let e = Config::from_source(&env(&[(var, value)])).unwrap_err();
             assert_eq!(e.var, var, "{e}");
         }
-        let e = Config::from_source(&env(&[
+        let aws = [
             ("BACKEND", "aws"),
-            ("AWS_CREATE_RESOURCES", "sure"),
-        ]))
+            ("COUNTRIES_TABLE", "c"),
+            ("OPERATIONS_TABLE", "o"),
+            ("FETCH_QUEUE_URL", "http://localhost/q"),
+        ];
+        let e = Config::from_source(&env(
+            &[&aws[..], &[("AWS_CREATE_RESOURCES", "sure")]].concat()
+        ))
         .unwrap_err();
         assert_eq!(e.var, "AWS_CREATE_RESOURCES");
-        let e = Config::from_source(&env(&[("COUNTRIES_UPSTREAM", "v5")])).unwrap_err();
-        assert_eq!(e.var, "REST_COUNTRIES_API_KEY");
-        let e = Config::from_source(&env(&[("COUNTRIES_UPSTREAM", "v3.1")])).unwrap_err();
-        assert_eq!(e.var, "REST_COUNTRIES_URL");
-    }
-
-    #[test]
-    fn v5_defaults_to_the_live_url() {
-        let c = Config::from_source(&env(&[
-            ("COUNTRIES_UPSTREAM", "V5"),
-            ("REST_COUNTRIES_API_KEY", "k"),
-        ]))
-        .unwrap();
-        match c.upstream {
-            UpstreamConfig::V5 { base_url, .. } => {
-                assert_eq!(base_url, countries_upstream::V5_DEFAULT_URL)
-            }
-            other => panic!("{other:?}"),
-        }
+        let e = Config::from_source(&env(&[("BACKEND", "aws")])).unwrap_err();
+        assert_eq!(e.var, "COUNTRIES_TABLE");
+        let e = Config::from_source(&env(&[&aws[..], &[("REDIS_URL", "http://x")]].concat()))
+            .unwrap_err();
+        assert_eq!(e.var, "REDIS_URL");
     }
 }

@@ -5,16 +5,16 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use countries_api::{AppState, router};
-use countries_aws::config::{AwsEnv, REST_COUNTRIES_API_KEY_SECRET_ID, RedisEnv};
+use countries_api::{AppState, Links, router};
 use countries_aws::{RedisLimiter, provision};
-use countries_core::config::{ProcessEnv, Source};
+use countries_core::config::ProcessEnv;
+use countries_core::ident;
 use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
-use countries_core::ports::{RateLimiter, SystemClock};
-use countries_core::{Service, ident};
-use countries_local::config::{Backend, Config};
-use countries_local::worker;
-use countries_upstream::UpstreamConfig;
+use countries_core::ports::{JobQueue, SystemClock, Upstream};
+use countries_core::ratelimit::RateLimiter;
+use countries_core::usecases::UseCases;
+use countries_local::config::{AwsBackend, Backend, Config};
+use countries_local::{sqs_poller, worker};
 use countries_worker::Worker;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -34,23 +34,13 @@ async fn main() {
     } else {
         logs.init();
     }
-    // Built before listening, so the first request does not pay for it.
-    let index = ident::index();
     let (stop, stopped) = watch::channel(false);
-    let (service, limiter, worker, wiring) = match config.backend {
-        Backend::Memory => memory(&config, stopped).await,
-        Backend::Aws {
-            create_resources,
-            redis,
-        } => aws(&config, create_resources, redis, stopped).await,
+    let wired = match &config.backend {
+        Backend::Memory => memory(&config, stopped),
+        Backend::Aws(backend) => aws(&config, backend, stopped).await,
     }
     .unwrap_or_else(|e| fail(&e));
-    let app = router(AppState {
-        service,
-        limiter,
-        limiter_policy: config.limiter_policy,
-        base_path: String::new(),
-    });
+    let app = router(wired.state);
 
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -60,11 +50,11 @@ async fn main() {
     let base = format!("http://{addr}");
     println!(
         "country data service (local) listening on {base} ({} countries indexed)",
-        index.len()
+        ident::index().len()
     );
     println!(
-        "  upstream: {:?}; {wiring}; rate limits: fetch {}, read {}",
-        config.upstream, config.fetch_limit, config.read_limit
+        "  upstream: {:?}; {}; rate limits: fetch {}, read {}",
+        config.upstream, wired.description, config.limits.fetch, config.limits.read
     );
     println!("  try:");
     println!("    curl -i {base}/fetch/paraguay");
@@ -81,94 +71,126 @@ async fn main() {
     .unwrap_or_else(|e| fail(&format!("server error: {e}")));
     info!("no longer accepting requests");
     stop.send(true).ok();
-    worker.await.ok();
+    wired.worker.await.ok();
     info!("stopped");
 }
 
-type Wired = (Arc<Service>, Arc<dyn RateLimiter>, JoinHandle<()>, String);
+/// The router's state, the task that runs jobs, and a line saying what they run on.
+struct Wired {
+    state: AppState,
+    worker: JoinHandle<()>,
+    description: String,
+}
 
-async fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, String> {
-    let upstream = config.upstream.build()?;
-    let store = Arc::new(MemoryStore::new());
+fn use_cases<S>(
+    config: &Config,
+    store: Arc<S>,
+    queue: Arc<dyn JobQueue>,
+    upstream: Arc<dyn Upstream>,
+) -> UseCases
+where
+    S: countries_core::ports::CountryStore + countries_core::ports::OperationStore + 'static,
+{
+    let clock = Arc::new(SystemClock);
+    UseCases::new(
+        store,
+        queue,
+        upstream,
+        clock,
+        config.freshness,
+        config.retry,
+    )
+}
+
+fn app_state(config: &Config, cases: &UseCases, limiter: Arc<dyn RateLimiter>) -> AppState {
+    AppState {
+        fetches: cases.fetches.clone(),
+        reads: cases.reads.clone(),
+        limiter,
+        limiter_policy: config.limits.on_error,
+        upstream: config.upstream.kind(),
+        links: Links::default(),
+    }
+}
+
+fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, String> {
     let (queue, jobs) = MemoryQueue::new();
     let queue = Arc::new(queue);
-    let service = Arc::new(Service {
-        index: ident::index(),
-        countries: store.clone(),
-        operations: store,
-        queue: queue.clone(),
-        upstream,
-        clock: Arc::new(SystemClock),
-        settings: config.settings.clone(),
-    });
-    let limiter = Arc::new(MemoryLimiter::new(config.fetch_limit, config.read_limit));
+    let cases = use_cases(
+        config,
+        Arc::new(MemoryStore::new()),
+        queue.clone(),
+        config.upstream.build()?,
+    );
+    let limiter = Arc::new(MemoryLimiter::new(&config.limits));
+    let concurrency = config.worker.concurrency;
     let worker = tokio::spawn(worker::run(
-        service.clone(),
+        cases.jobs.clone(),
         queue,
         jobs,
-        config.worker_concurrency,
+        concurrency,
         stopped,
     ));
-    let wiring = format!(
-        "store: memory; queue: in-process ({} workers)",
-        config.worker_concurrency
-    );
-    Ok((service, limiter, worker, wiring))
+    Ok(Wired {
+        state: app_state(config, &cases, limiter),
+        worker,
+        description: format!("store: memory; queue: in-process ({concurrency} workers)"),
+    })
 }
 
 async fn aws(
     config: &Config,
-    create: bool,
-    redis: bool,
+    backend: &AwsBackend,
     stopped: watch::Receiver<bool>,
 ) -> Result<Wired, String> {
-    let src = &ProcessEnv;
-    let env = AwsEnv::from_source(src).map_err(|e| e.to_string())?;
-    if create {
-        let sdk = countries_aws::sdk_config().await;
-        provision::create_tables(
-            &aws_sdk_dynamodb::Client::new(&sdk),
-            &env.tables.countries,
-            &env.tables.operations,
-        )
-        .await?;
+    let AwsBackend {
+        create_resources,
+        aws: env,
+        redis,
+    } = backend;
+    let aws = countries_aws::wiring::connect(env).await;
+    if *create_resources {
+        let (tables, max_receives) = (&env.tables, config.retry.max_attempts);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+        provision::create_tables(&dynamodb, &tables.countries, &tables.operations).await?;
         let name = env.queue_url.rsplit('/').next().unwrap_or_default();
-        let max_receives = config.settings.max_attempts;
-        provision::create_queues(&aws_sdk_sqs::Client::new(&sdk), name, max_receives, 60).await?;
+        let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
+        provision::create_queues(&sqs, name, max_receives, 60).await?;
     }
-    let aws = countries_aws::wiring::connect(&env).await;
-    let key_secret = src.var(REST_COUNTRIES_API_KEY_SECRET_ID);
-    let key = aws.secret(key_secret.as_deref(), "api_key").await?;
-    let upstream = match key {
-        Some(key) => UpstreamConfig::from_source(src, Some(key))
-            .map_err(|e| e.to_string())?
-            .build()?,
-        None => config.upstream.build()?,
-    };
-    let service = Arc::new(aws.service(upstream, config.settings.clone()));
-    let limiter: Arc<dyn RateLimiter> = if redis {
-        Arc::new(RedisLimiter::new(
-            aws.redis_settings(RedisEnv::from_source(src).map_err(|e| e.to_string())?)
-                .await?,
-            config.fetch_limit,
-            config.read_limit,
-        )?)
-    } else {
-        Arc::new(MemoryLimiter::new(config.fetch_limit, config.read_limit))
-    };
-    let worker = Worker {
-        service: service.clone(),
-        queue: Some(aws.queue.clone()),
-        max_receives: config.settings.max_attempts,
-        concurrency: config.worker_concurrency,
-    };
-    let queue_url = aws.queue.queue_url.clone();
-    let poller = tokio::spawn(async move { countries_worker::poll::run(&worker, stopped).await });
-    let wiring = format!(
-        "store: DynamoDB; queue: SQS {queue_url} (polled here); limiter: {}",
-        if redis { "Redis" } else { "in-process" }
+    let mut upstream = config.upstream.clone();
+    if let Some(id) = upstream.key_secret_id() {
+        let key = aws.secret(id, "api_key").await?;
+        upstream = upstream.with_api_key(key);
+    }
+    let cases = use_cases(
+        config,
+        aws.store.clone(),
+        aws.queue.clone(),
+        upstream.build()?,
     );
-    Ok((service, limiter, poller, wiring))
+    let limiter: Arc<dyn RateLimiter> = match redis {
+        Some(redis) => Arc::new(RedisLimiter::new(
+            aws.redis_settings(redis.clone()).await?,
+            config.limits,
+        )?),
+        None => Arc::new(MemoryLimiter::new(&config.limits)),
+    };
+    let worker = Worker::new(cases.jobs.clone(), Some(aws.queue.clone()), config.worker);
+    let queue = aws.queue.clone();
+    let poller = tokio::spawn(async move { sqs_poller::run(&queue, &worker, stopped).await });
+    Ok(Wired {
+        state: app_state(config, &cases, limiter),
+        worker: poller,
+        description: format!(
+            "store: DynamoDB; queue: SQS {} (polled here); limiter: {}",
+            env.queue_url,
+            if redis.is_some() {
+                "Redis"
+            } else {
+                "in-process"
+            }
+        ),
+    })
 }
 
 async fn signal() {

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
+use countries_core::Job;
 use countries_core::ports::JobQueue;
-use countries_core::service::JobOutcome;
-use countries_core::{Job, Service};
+use countries_core::usecases::{JobOutcome, JobProcessor};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 pub async fn run(
-    service: Arc<Service>,
+    processor: Arc<JobProcessor>,
     queue: Arc<dyn JobQueue>,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     concurrency: usize,
@@ -32,10 +32,10 @@ pub async fn run(
             permit = slots.clone().acquire_owned() => permit.expect("never closed"),
         };
         while running.try_join_next().is_some() {}
-        let service = service.clone();
+        let processor = processor.clone();
         let queue = queue.clone();
         running.spawn(async move {
-            let outcome = service.process_job(&job).await;
+            let outcome = processor.process(&job).await;
             drop(permit);
             let after = match outcome {
                 Ok(JobOutcome::Retry { after }) => after,
@@ -43,7 +43,7 @@ pub async fn run(
                 Err(e) => {
                     // The store failed: the job is kept and tried again later.
                     error!(country = %job.country, request_id = %job.request_id, error = %e, "job failed; retrying");
-                    service.settings.retry_base
+                    processor.policy().base_delay
                 }
             };
             // Detached: a retry waiting for its backoff holds no slot and does not delay shutdown.

@@ -5,7 +5,6 @@
 //! - [`Bundled`]: the data set in the repository; no network.
 
 mod bundled;
-mod elsewhere;
 mod http;
 mod v31;
 mod v5;
@@ -17,12 +16,29 @@ use countries_core::config::{self, ConfigError, Source};
 use countries_core::ports::Upstream;
 
 pub use bundled::Bundled;
-pub use elsewhere::Elsewhere;
 pub use http::HttpSettings;
 pub use v5::V5;
 pub use v31::V31;
 
 pub const V5_DEFAULT_URL: &str = "https://api.restcountries.com/countries/v5";
+
+/// The upstream kinds `COUNTRIES_UPSTREAM` names.
+pub const KINDS: [&str; 3] = ["bundled", "v3.1", "v5"];
+
+/// `COUNTRIES_UPSTREAM`: which upstream the worker calls. The api reads it too, only to report it.
+pub fn kind_from_source(src: &dyn Source) -> Result<&'static str, ConfigError> {
+    config::choice_or(src, "COUNTRIES_UPSTREAM", &KINDS, "bundled")
+}
+
+/// Where the v5 key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKey {
+    /// `REST_COUNTRIES_API_KEY`, or the value read from the secret.
+    Value(String),
+    /// `REST_COUNTRIES_API_KEY_SECRET_ID`: the composition reads the secret and calls
+    /// [`UpstreamConfig::with_api_key`] before [`UpstreamConfig::build`].
+    Secret(String),
+}
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum UpstreamConfig {
@@ -33,7 +49,7 @@ pub enum UpstreamConfig {
     },
     V5 {
         base_url: String,
-        api_key: String,
+        api_key: ApiKey,
         http: HttpSettings,
     },
 }
@@ -44,56 +60,94 @@ impl std::fmt::Debug for UpstreamConfig {
         match self {
             UpstreamConfig::Bundled => write!(f, "bundled"),
             UpstreamConfig::V31 { base_url, .. } => write!(f, "v3.1 at {base_url}"),
-            UpstreamConfig::V5 { base_url, .. } => write!(f, "v5 at {base_url} (key set)"),
+            UpstreamConfig::V5 {
+                base_url,
+                api_key: ApiKey::Value(_),
+                ..
+            } => write!(f, "v5 at {base_url} (key set)"),
+            UpstreamConfig::V5 {
+                base_url,
+                api_key: ApiKey::Secret(id),
+                ..
+            } => write!(f, "v5 at {base_url} (key in secret {id})"),
         }
     }
 }
 
 impl UpstreamConfig {
-    /// `COUNTRIES_UPSTREAM` (`bundled`, `v3.1`, `v5`), `REST_COUNTRIES_URL`, `REST_COUNTRIES_API_KEY`,
-    /// `UPSTREAM_CONNECT_TIMEOUT`, `UPSTREAM_TIMEOUT`, `UPSTREAM_MAX_BYTES`.
-    /// `api_key` overrides `REST_COUNTRIES_API_KEY` (the Lambdas read it from Secrets Manager).
-    pub fn from_source(src: &dyn Source, api_key: Option<String>) -> Result<Self, ConfigError> {
-        let kind = config::choice_or(
-            src,
-            "COUNTRIES_UPSTREAM",
-            &["bundled", "v3.1", "v5"],
-            "bundled",
-        )?;
+    /// `COUNTRIES_UPSTREAM`, `REST_COUNTRIES_URL`, `REST_COUNTRIES_API_KEY_SECRET_ID` (else
+    /// `REST_COUNTRIES_API_KEY`), `UPSTREAM_CONNECT_TIMEOUT`, `UPSTREAM_TIMEOUT`, `UPSTREAM_MAX_BYTES`.
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let kind = kind_from_source(src)?;
         let http = HttpSettings::from_source(src)?;
         let url = src
             .var("REST_COUNTRIES_URL")
             .map(|u| u.trim_end_matches('/').to_string());
-        if let Some(u) = &url
-            && !(u.starts_with("http://") || u.starts_with("https://"))
-        {
-            return Err(ConfigError {
-                var: "REST_COUNTRIES_URL".into(),
-                value: u.clone(),
-                reason: "must start with http:// or https://".into(),
-            });
+        if let Some(u) = &url {
+            config::check(
+                "REST_COUNTRIES_URL",
+                u,
+                u.starts_with("http://") || u.starts_with("https://"),
+                "must start with http:// or https://",
+            )?;
         }
-        let missing = |var: &str, reason: &str| ConfigError {
-            var: var.into(),
-            value: String::new(),
-            reason: reason.into(),
+        let api_key = match src.var("REST_COUNTRIES_API_KEY_SECRET_ID") {
+            Some(id) => Some(ApiKey::Secret(id)),
+            None => src.var("REST_COUNTRIES_API_KEY").map(ApiKey::Value),
         };
         Ok(match kind {
             "v3.1" => UpstreamConfig::V31 {
-                base_url: url.ok_or_else(|| {
-                    missing("REST_COUNTRIES_URL", "the v3.1 upstream needs the base URL of a self-hosted server, such as http://host:8080/v3.1")
-                })?,
+                base_url: match url {
+                    Some(url) => url,
+                    None => config::required(
+                        src,
+                        "REST_COUNTRIES_URL",
+                        "the v3.1 upstream needs the base URL of a self-hosted server, such as http://host:8080/v3.1",
+                    )?,
+                },
                 http,
             },
             "v5" => UpstreamConfig::V5 {
                 base_url: url.unwrap_or_else(|| V5_DEFAULT_URL.to_string()),
-                api_key: api_key.or_else(|| src.var("REST_COUNTRIES_API_KEY")).ok_or_else(|| {
-                    missing("REST_COUNTRIES_API_KEY", "the v5 upstream needs an API key")
-                })?,
+                api_key: match api_key {
+                    Some(key) => key,
+                    None => ApiKey::Value(config::required(
+                        src,
+                        "REST_COUNTRIES_API_KEY",
+                        "the v5 upstream needs an API key (or REST_COUNTRIES_API_KEY_SECRET_ID)",
+                    )?),
+                },
                 http,
             },
             _ => UpstreamConfig::Bundled,
         })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpstreamConfig::Bundled => "bundled",
+            UpstreamConfig::V31 { .. } => "v3.1",
+            UpstreamConfig::V5 { .. } => "v5",
+        }
+    }
+
+    /// The secret that holds the v5 key, when it is still to be read.
+    pub fn key_secret_id(&self) -> Option<&str> {
+        match self {
+            UpstreamConfig::V5 {
+                api_key: ApiKey::Secret(id),
+                ..
+            } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The same, with the key read from its secret.
+    pub fn with_api_key(mut self, key: String) -> Self {
+        if let UpstreamConfig::V5 { api_key, .. } = &mut self {
+            *api_key = ApiKey::Value(key);
+        }
+        self
     }
 
     pub fn build(&self) -> Result<Arc<dyn Upstream>, String> {
@@ -102,9 +156,13 @@ impl UpstreamConfig {
             UpstreamConfig::V31 { base_url, http } => Arc::new(V31::new(base_url, http)?),
             UpstreamConfig::V5 {
                 base_url,
-                api_key,
+                api_key: ApiKey::Value(key),
                 http,
-            } => Arc::new(V5::new(base_url, api_key, http)?),
+            } => Arc::new(V5::new(base_url, key, http)?),
+            UpstreamConfig::V5 {
+                api_key: ApiKey::Secret(id),
+                ..
+            } => return Err(format!("the v5 key in secret {id} was not read")),
         })
     }
 }
@@ -132,5 +190,61 @@ impl Default for HttpSettings {
             // One v3.1 country is about 6 KB; a catalogue page of 100 about 1 MB.
             max_bytes: 2 * 1024 * 1024,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn bundled_needs_nothing() {
+        let c = UpstreamConfig::from_source(&env(&[])).unwrap();
+        assert_eq!((c.kind(), c.key_secret_id()), ("bundled", None));
+        assert!(c.build().is_ok());
+    }
+
+    #[test]
+    fn bad_or_missing_values_name_their_variable() {
+        for (pairs, var) in [
+            (vec![("COUNTRIES_UPSTREAM", "v4")], "COUNTRIES_UPSTREAM"),
+            (vec![("COUNTRIES_UPSTREAM", "v5")], "REST_COUNTRIES_API_KEY"),
+            (vec![("COUNTRIES_UPSTREAM", "v3.1")], "REST_COUNTRIES_URL"),
+            (
+                vec![("REST_COUNTRIES_URL", "ftp://x")],
+                "REST_COUNTRIES_URL",
+            ),
+            (vec![("UPSTREAM_TIMEOUT", "-1s")], "UPSTREAM_TIMEOUT"),
+            (vec![("UPSTREAM_MAX_BYTES", "lots")], "UPSTREAM_MAX_BYTES"),
+        ] {
+            let e = UpstreamConfig::from_source(&env(&pairs)).unwrap_err();
+            assert_eq!(e.var, var, "{pairs:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn v5_defaults_to_the_live_url_and_takes_its_key_from_a_secret() {
+        let c = UpstreamConfig::from_source(&env(&[
+            ("COUNTRIES_UPSTREAM", "V5"),
+            ("REST_COUNTRIES_API_KEY_SECRET_ID", "arn:secret"),
+        ]))
+        .unwrap();
+        assert_eq!(c.key_secret_id(), Some("arn:secret"));
+        assert!(c.build().is_err(), "the key is not read yet");
+        let c = c.with_api_key("rc_live_k".into());
+        assert_eq!(c.key_secret_id(), None);
+        assert_eq!(
+            format!("{c:?}"),
+            format!("v5 at {V5_DEFAULT_URL} (key set)")
+        );
+        assert!(c.build().is_ok());
     }
 }

@@ -1,6 +1,7 @@
 use async_trait::async_trait;
-use countries_core::country::{CountryCode, Fetched, from_v5};
+use countries_core::country::{CountryCode, Fetched};
 use countries_core::ports::{Upstream, UpstreamError};
+use countries_core::v5::from_v5;
 use serde_json::Value;
 
 use crate::http::{Http, HttpSettings, json_message};

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use countries_core::country::{CountryCode, from_v5, from_v31};
+use countries_core::country::{CountryCode, from_v31};
 use countries_core::ports::{Upstream, UpstreamError};
-use countries_stub::{Fault, Stub, StubOptions, v5view::to_v5};
+use countries_core::v5::from_v5;
+use countries_stub::{Fault, Stub, StubOptions, v5::to_v5};
 use countries_upstream::{Bundled, HttpSettings, V5, V31};
 
 const KEY: &str = "rc_test_key";

@@ -1,51 +1,47 @@
 //! The worker: an SQS batch of fetch jobs in, the message ids to retry out. The worker Lambda runs it on
-//! the events the SQS event source mapping delivers; the local server runs it on messages it polls.
-
-pub mod poll;
+//! the events the SQS event source mapping delivers; the local server in AWS mode on messages it polls.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use countries_aws::SqsQueue;
-use countries_core::service::JobOutcome;
-use countries_core::{Job, Service};
+use countries_core::Job;
+use countries_core::config::{self, ConfigError, Source};
+use countries_core::ports::Redelivery;
+use countries_core::usecases::{JobOutcome, JobProcessor};
 use futures_util::StreamExt;
 use futures_util::stream;
 use tracing::{Instrument, error, info_span, warn};
 
-/// What the worker Lambda reads from its environment before it builds a client, in one place (as the
-/// api's `LambdaConfig`): terraform/service sets these, tests/infra_contract.rs holds the two together.
-/// The upstream's settings (`UpstreamConfig::from_source`) are read once the key is known.
-pub struct LambdaConfig {
-    pub settings: countries_core::Settings,
+/// `WORKER_CONCURRENCY`: jobs run at once, 1 to 256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerSettings {
     pub concurrency: usize,
-    pub aws: countries_aws::config::AwsEnv,
-    /// `REST_COUNTRIES_API_KEY_SECRET_ID`: the secret holding the v5 key, read once at start.
-    pub key_secret_id: Option<String>,
 }
 
-impl LambdaConfig {
-    pub fn from_source(
-        src: &dyn countries_core::config::Source,
-    ) -> Result<Self, countries_core::config::ConfigError> {
-        Ok(LambdaConfig {
-            settings: countries_core::Settings::from_source(src)?,
-            concurrency: countries_core::config::parse_or(src, "WORKER_CONCURRENCY", 4usize)?,
-            aws: countries_aws::config::AwsEnv::from_source(src)?,
-            key_secret_id: src.var(countries_aws::config::REST_COUNTRIES_API_KEY_SECRET_ID),
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings { concurrency: 4 }
+    }
+}
+
+impl WorkerSettings {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let d = WorkerSettings::default();
+        Ok(WorkerSettings {
+            concurrency: config::number_in(src, "WORKER_CONCURRENCY", d.concurrency, 1..=256)?,
         })
     }
 }
 
 pub struct Worker {
-    pub service: Arc<Service>,
-    /// For delaying retries (ChangeMessageVisibility); without it SQS redelivers after the visibility
-    /// timeout.
-    pub queue: Option<SqsQueue>,
-    /// The queue's `maxReceiveCount`: on that delivery a failure is final and the message goes to the DLQ.
-    pub max_receives: u32,
-    /// Records processed at once.
-    pub concurrency: usize,
+    jobs: Arc<JobProcessor>,
+    /// Delays retries (on SQS: ChangeMessageVisibility); without it the queue redelivers after its
+    /// visibility timeout.
+    redelivery: Option<Arc<dyn Redelivery>>,
+    /// The queue's `maxReceiveCount`, which is `MAX_ATTEMPTS`: on that delivery a failure is final and
+    /// the message goes to the dead-letter queue.
+    max_receives: u32,
+    concurrency: usize,
 }
 
 /// What became of one record.
@@ -56,6 +52,19 @@ pub enum RecordOutcome {
 }
 
 impl Worker {
+    pub fn new(
+        jobs: Arc<JobProcessor>,
+        redelivery: Option<Arc<dyn Redelivery>>,
+        settings: WorkerSettings,
+    ) -> Self {
+        Worker {
+            max_receives: jobs.policy().max_attempts,
+            jobs,
+            redelivery,
+            concurrency: settings.concurrency,
+        }
+    }
+
     /// Processes the batch concurrently; the response names exactly the records to deliver again.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let outcomes: Vec<(String, RecordOutcome)> = stream::iter(event.records)
@@ -67,7 +76,7 @@ impl Worker {
                     .await;
                 (id, outcome)
             })
-            .buffer_unordered(self.concurrency.max(1))
+            .buffer_unordered(self.concurrency)
             .collect()
             .await;
         let mut response = SqsBatchResponse::default();
@@ -79,7 +88,7 @@ impl Worker {
         response
     }
 
-    pub async fn record(&self, record: &SqsMessage) -> RecordOutcome {
+    async fn record(&self, record: &SqsMessage) -> RecordOutcome {
         let id = record.message_id.as_deref().unwrap_or_default();
         let receives: u32 = record
             .attributes
@@ -97,7 +106,7 @@ impl Worker {
                 return RecordOutcome::Retry;
             }
         };
-        match self.service.process_job(&job).await {
+        match self.jobs.process(&job).await {
             Ok(JobOutcome::Finished(_) | JobOutcome::Skipped(_)) => RecordOutcome::Done,
             // Failed for good after its retries: on the last delivery, reported so that SQS keeps the job
             // in the dead-letter queue (and the DLQ alarm tells someone).
@@ -106,8 +115,9 @@ impl Worker {
             Ok(JobOutcome::Retry { after }) => {
                 if last {
                     self.give_up(&job, receives).await;
-                } else if let (Some(queue), Some(handle)) = (&self.queue, &record.receipt_handle)
-                    && let Err(e) = queue.retry_after(handle, after).await
+                } else if let (Some(redelivery), Some(receipt)) =
+                    (&self.redelivery, &record.receipt_handle)
+                    && let Err(e) = redelivery.redeliver_after(receipt, after).await
                 {
                     warn!(message_id = id, error = %e, "could not delay the retry; SQS retries after the visibility timeout");
                 }
@@ -128,7 +138,7 @@ impl Worker {
     async fn give_up(&self, job: &Job, receives: u32) {
         let reason =
             format!("gave up after {receives} deliveries; the job is in the dead-letter queue");
-        if let Err(e) = self.service.give_up(job, &reason).await {
+        if let Err(e) = self.jobs.give_up(job, &reason).await {
             error!(country = %job.country, request_id = %job.request_id, error = %e, "could not mark the operation failed");
         }
     }

@@ -8,10 +8,11 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use countries_core::country::{CountryCode, Fetched};
 use countries_core::memory::{MemoryQueue, MemoryStore};
 use countries_core::ports::{SystemClock, Upstream, UpstreamError};
-use countries_core::service::FetchOutcome;
-use countries_core::{Job, OpState, Service, Settings};
-use countries_worker::Worker;
+use countries_core::usecases::{FetchOutcome, FreshnessPolicy, RetryPolicy, UseCases};
+use countries_core::{Job, OperationState};
+use countries_worker::{Worker, WorkerSettings};
 use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 const SQS: &str = include_str!("../../../tests/events/sqs-receive-message.json");
 
@@ -38,34 +39,46 @@ impl Upstream for ArgentinaDown {
     }
 }
 
-fn worker() -> (Worker, tokio::sync::mpsc::UnboundedReceiver<Job>) {
-    let store = Arc::new(MemoryStore::new());
-    let (queue, jobs) = MemoryQueue::new();
-    let service = Service {
-        index: countries_core::ident::index(),
-        countries: store.clone(),
-        operations: store,
-        queue: Arc::new(queue),
-        upstream: Arc::new(ArgentinaDown),
-        clock: Arc::new(SystemClock),
-        settings: Settings {
-            max_attempts: 3,
-            ..Settings::default()
-        },
-    };
-    let worker = Worker {
-        service: Arc::new(service),
-        queue: None,
-        max_receives: 3,
-        concurrency: 4,
-    };
-    (worker, jobs)
+struct Fixture {
+    worker: Worker,
+    cases: UseCases,
+    _queued: UnboundedReceiver<Job>,
 }
 
-async fn job_for(worker: &Worker, country: &str) -> Job {
-    match worker.service.request_fetch(country, false).await.unwrap() {
-        FetchOutcome::Accepted { op, .. } => Job::from(&op),
-        other => panic!("{other:?}"),
+/// The worker on the memory adapters, with `MAX_ATTEMPTS` (and so the queue's receive count) 3.
+fn fixture() -> Fixture {
+    let (queue, queued) = MemoryQueue::new();
+    let retry = RetryPolicy {
+        max_attempts: 3,
+        ..RetryPolicy::default()
+    };
+    let cases = UseCases::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(queue),
+        Arc::new(ArgentinaDown),
+        Arc::new(SystemClock),
+        FreshnessPolicy::default(),
+        retry,
+    );
+    let worker = Worker::new(cases.jobs.clone(), None, WorkerSettings { concurrency: 4 });
+    Fixture {
+        worker,
+        cases,
+        _queued: queued,
+    }
+}
+
+impl Fixture {
+    async fn job_for(&self, country: &str) -> String {
+        match self.cases.fetches.request(country, false).await.unwrap() {
+            FetchOutcome::Accepted { op, .. } => serde_json::to_string(&Job::from(&op)).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn state(&self, country: &str) -> (OperationState, Option<String>) {
+        let (_, ops) = self.cases.reads.status(country, 1).await.unwrap();
+        (ops[0].state, ops[0].error.clone())
     }
 }
 
@@ -82,18 +95,14 @@ fn event(records: Vec<Value>) -> SqsEvent {
     serde_json::from_value(json!({"Records": records})).unwrap()
 }
 
-async fn state(worker: &Worker, country: &str) -> (OpState, Option<String>) {
-    let (_, ops) = worker.service.status(country, 1).await.unwrap();
-    (ops[0].state, ops[0].error.clone())
-}
-
 #[tokio::test]
 async fn a_poison_message_and_an_upstream_failure_are_exactly_the_failures() {
-    let (worker, _jobs) = worker();
-    let py = serde_json::to_string(&job_for(&worker, "PY").await).unwrap();
-    let ar = serde_json::to_string(&job_for(&worker, "AR").await).unwrap();
-    let de = serde_json::to_string(&job_for(&worker, "DE").await).unwrap();
-    let response = worker
+    let f = fixture();
+    let py = f.job_for("PY").await;
+    let ar = f.job_for("AR").await;
+    let de = f.job_for("DE").await;
+    let response = f
+        .worker
         .handle(event(vec![
             record("m-py", &py, 1),
             record("m-poison", "Hello from SQS!", 1),
@@ -107,43 +116,47 @@ async fn a_poison_message_and_an_upstream_failure_are_exactly_the_failures() {
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, HashSet::from(["m-poison", "m-ar"]));
-    assert_eq!(state(&worker, "PY").await.0, OpState::Succeeded);
-    assert_eq!(state(&worker, "DE").await.0, OpState::Succeeded);
+    assert_eq!(f.state("PY").await.0, OperationState::Succeeded);
+    assert_eq!(f.state("DE").await.0, OperationState::Succeeded);
     assert_eq!(
-        state(&worker, "AR").await,
-        (OpState::Queued, Some("upstream HTTP 503: down".into()))
+        f.state("AR").await,
+        (
+            OperationState::Queued,
+            Some("upstream HTTP 503: down".into())
+        )
     );
 }
 
 #[tokio::test]
 async fn a_redelivered_message_changes_nothing() {
-    let (worker, _jobs) = worker();
-    let body = serde_json::to_string(&job_for(&worker, "PY").await).unwrap();
-    let first = worker.handle(event(vec![record("m1", &body, 1)])).await;
+    let f = fixture();
+    let body = f.job_for("PY").await;
+    let first = f.worker.handle(event(vec![record("m1", &body, 1)])).await;
     assert!(first.batch_item_failures.is_empty());
-    let stored = worker.service.country("PY").await.unwrap();
-    let (_, ops) = worker.service.status("PY", 10).await.unwrap();
-    let again = worker.handle(event(vec![record("m1", &body, 2)])).await;
+    let stored = f.cases.reads.country("PY").await.unwrap();
+    let (_, ops) = f.cases.reads.status("PY", 10).await.unwrap();
+    let again = f.worker.handle(event(vec![record("m1", &body, 2)])).await;
     assert!(
         again.batch_item_failures.is_empty(),
         "a duplicate is acknowledged"
     );
-    assert_eq!(worker.service.country("PY").await.unwrap(), stored);
-    assert_eq!(worker.service.status("PY", 10).await.unwrap().1, ops);
+    assert_eq!(f.cases.reads.country("PY").await.unwrap(), stored);
+    assert_eq!(f.cases.reads.status("PY", 10).await.unwrap().1, ops);
 }
 
 #[tokio::test]
 async fn the_last_delivery_marks_the_operation_failed_before_the_dlq() {
-    let (worker, _jobs) = worker();
-    let body = serde_json::to_string(&job_for(&worker, "AR").await).unwrap();
+    let f = fixture();
+    let body = f.job_for("AR").await;
     for receives in 1..=3 {
-        let response = worker
+        let response = f
+            .worker
             .handle(event(vec![record("m-ar", &body, receives)]))
             .await;
         assert_eq!(response.batch_item_failures.len(), 1, "delivery {receives}");
     }
-    let (state, error) = state(&worker, "AR").await;
-    assert_eq!(state, OpState::Failed);
+    let (state, error) = f.state("AR").await;
+    assert_eq!(state, OperationState::Failed);
     assert!(error.unwrap().contains("gave up after 3 attempts"));
 }
 
@@ -151,12 +164,12 @@ async fn the_last_delivery_marks_the_operation_failed_before_the_dlq() {
 async fn the_receive_count_ends_an_operation_whose_attempts_lag() {
     // The operation has had one attempt, but this is the queue's last delivery (earlier ones were lost to
     // crashes or timeouts): the operation is failed now, not left queued behind a message in the DLQ.
-    let (worker, _jobs) = worker();
-    let body = serde_json::to_string(&job_for(&worker, "AR").await).unwrap();
-    let response = worker.handle(event(vec![record("m-ar", &body, 3)])).await;
+    let f = fixture();
+    let body = f.job_for("AR").await;
+    let response = f.worker.handle(event(vec![record("m-ar", &body, 3)])).await;
     assert_eq!(response.batch_item_failures.len(), 1);
-    let (state, error) = state(&worker, "AR").await;
-    assert_eq!(state, OpState::Failed);
+    let (state, error) = f.state("AR").await;
+    assert_eq!(state, OperationState::Failed);
     assert!(
         error.unwrap().contains("gave up after 3 deliveries"),
         "dead-letter queue"

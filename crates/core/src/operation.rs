@@ -1,5 +1,7 @@
 //! Fetch operations: their states, the transitions between them, and when one stops blocking new fetches.
 
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -8,9 +10,11 @@ use uuid::Uuid;
 
 use crate::country::CountryCode;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+/// Where a fetch operation stands. Its text form (`queued`, `not_found`, ...) is what the API shows and
+/// the stores keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum OpState {
+pub enum OperationState {
     Queued,
     Running,
     Succeeded,
@@ -18,33 +22,56 @@ pub enum OpState {
     Failed,
 }
 
-impl OpState {
+impl OperationState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            OpState::Succeeded | OpState::NotFound | OpState::Failed
+            OperationState::Succeeded | OperationState::NotFound | OperationState::Failed
         )
     }
 
+    pub const ALL: [OperationState; 5] = [
+        OperationState::Queued,
+        OperationState::Running,
+        OperationState::Succeeded,
+        OperationState::NotFound,
+        OperationState::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
-            OpState::Queued => "queued",
-            OpState::Running => "running",
-            OpState::Succeeded => "succeeded",
-            OpState::NotFound => "not_found",
-            OpState::Failed => "failed",
+            OperationState::Queued => "queued",
+            OperationState::Running => "running",
+            OperationState::Succeeded => "succeeded",
+            OperationState::NotFound => "not_found",
+            OperationState::Failed => "failed",
         }
     }
 }
 
+impl fmt::Display for OperationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OperationState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OperationState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown operation state `{s}`"))
+    }
+}
+
 /// One request to fetch a country from the upstream, and what became of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
     /// Time-ordered (UUID v7), so sorting by it sorts by request time.
     pub request_id: Uuid,
-    #[schema(value_type = String, example = "PY")]
     pub country: CountryCode,
-    pub state: OpState,
+    pub state: OperationState,
     pub requested_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -60,7 +87,7 @@ pub struct Operation {
 /// cannot both move it on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Revision {
-    pub state: OpState,
+    pub state: OperationState,
     pub attempts: u32,
 }
 
@@ -68,8 +95,8 @@ pub struct Revision {
 #[error("operation {request_id} is {from:?} and cannot become {to:?}")]
 pub struct TransitionError {
     pub request_id: Uuid,
-    pub from: OpState,
-    pub to: OpState,
+    pub from: OperationState,
+    pub to: OperationState,
 }
 
 impl Operation {
@@ -77,7 +104,7 @@ impl Operation {
         Operation {
             request_id: Uuid::now_v7(),
             country,
-            state: OpState::Queued,
+            state: OperationState::Queued,
             requested_at: now,
             started_at: None,
             finished_at: None,
@@ -105,15 +132,15 @@ impl Operation {
         !self.state.is_final() && self.last_activity() >= stuck_before
     }
 
-    fn transition(&mut self, to: OpState) -> Result<(), TransitionError> {
+    fn transition(&mut self, to: OperationState) -> Result<(), TransitionError> {
         let allowed = matches!(
             (self.state, to),
             (
-                OpState::Queued | OpState::Running,
-                OpState::Running | OpState::Failed
+                OperationState::Queued | OperationState::Running,
+                OperationState::Running | OperationState::Failed
             ) | (
-                OpState::Running,
-                OpState::Queued | OpState::Succeeded | OpState::NotFound
+                OperationState::Running,
+                OperationState::Queued | OperationState::Succeeded | OperationState::NotFound
             )
         );
         if !allowed {
@@ -130,14 +157,14 @@ impl Operation {
     /// A worker takes it: one more upstream attempt. A `running` operation can be taken over, because
     /// a job is only delivered again once the worker that had it is gone (SQS visibility timeout).
     pub fn start(&mut self, now: DateTime<Utc>) -> Result<(), TransitionError> {
-        self.transition(OpState::Running)?;
+        self.transition(OperationState::Running)?;
         self.attempts += 1;
         self.started_at = Some(now);
         Ok(())
     }
 
     pub fn succeed(&mut self, now: DateTime<Utc>, source: &str) -> Result<(), TransitionError> {
-        self.transition(OpState::Succeeded)?;
+        self.transition(OperationState::Succeeded)?;
         self.finished_at = Some(now);
         self.source = Some(source.to_string());
         self.error = None;
@@ -149,14 +176,14 @@ impl Operation {
         now: DateTime<Utc>,
         message: String,
     ) -> Result<(), TransitionError> {
-        self.transition(OpState::NotFound)?;
+        self.transition(OperationState::NotFound)?;
         self.finished_at = Some(now);
         self.error = Some(message);
         Ok(())
     }
 
     pub fn fail(&mut self, now: DateTime<Utc>, message: String) -> Result<(), TransitionError> {
-        self.transition(OpState::Failed)?;
+        self.transition(OperationState::Failed)?;
         self.finished_at = Some(now);
         self.error = Some(message);
         Ok(())
@@ -164,7 +191,7 @@ impl Operation {
 
     /// A retryable failure: back in the queue, the error kept so that status shows why it waits.
     pub fn requeue(&mut self, message: String) -> Result<(), TransitionError> {
-        self.transition(OpState::Queued)?;
+        self.transition(OperationState::Queued)?;
         self.error = Some(message);
         Ok(())
     }
@@ -211,9 +238,9 @@ mod tests {
         let mut o = op();
         let now = Utc::now();
         o.start(now).unwrap();
-        assert_eq!((o.state, o.attempts), (OpState::Running, 1));
+        assert_eq!((o.state, o.attempts), (OperationState::Running, 1));
         o.succeed(now, "bundled").unwrap();
-        assert_eq!(o.state, OpState::Succeeded);
+        assert_eq!(o.state, OperationState::Succeeded);
         assert_eq!(o.source.as_deref(), Some("bundled"));
         assert!(o.finished_at.is_some());
     }
@@ -224,7 +251,7 @@ mod tests {
         let now = Utc::now();
         o.start(now).unwrap();
         o.requeue("upstream 503".into()).unwrap();
-        assert_eq!(o.state, OpState::Queued);
+        assert_eq!(o.state, OperationState::Queued);
         o.start(now).unwrap();
         assert_eq!(o.attempts, 2);
         o.fail(now, "gave up".into()).unwrap();
@@ -272,6 +299,18 @@ mod tests {
         assert!(o.blocks_new_fetch(now - chrono::Duration::minutes(15)));
         o.succeed(now, "x").unwrap();
         assert!(!o.blocks_new_fetch(now - chrono::Duration::minutes(30)));
+    }
+
+    #[test]
+    fn states_read_back_from_their_text() {
+        for state in OperationState::ALL {
+            assert_eq!(state.to_string().parse::<OperationState>(), Ok(state));
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::json!(state.as_str())
+            );
+        }
+        assert!("done".parse::<OperationState>().is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use lambda_http::request::RequestContext;
 
-use crate::ClientIp;
+use countries_api::ClientIp;
 
 /// The router with [`from_api_gateway`] in front of it. In front, not inside: middleware added with
 /// `Router::layer` runs after routing, too late to rewrite the path.
@@ -46,55 +46,4 @@ pub async fn from_api_gateway(mut req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
-}
-
-/// Everything the api Lambda reads from its environment, read once in `main` before any client is built
-/// (so a bad value fails the start naming the variable). terraform/service sets exactly these, which
-/// tests/infra_contract.rs checks by reading them through a recording source.
-pub struct LambdaConfig {
-    pub settings: countries_core::Settings,
-    pub fetch_limit: countries_core::config::Limit,
-    pub read_limit: countries_core::config::Limit,
-    pub policy: crate::LimiterPolicy,
-    /// The api never calls the upstream (the worker does); `/health` only reports which one is used.
-    pub upstream: &'static str,
-    pub base_path: String,
-    pub aws: countries_aws::config::AwsEnv,
-    pub redis: countries_aws::config::RedisEnv,
-}
-
-impl LambdaConfig {
-    pub fn from_source(
-        src: &dyn countries_core::config::Source,
-    ) -> Result<Self, countries_core::config::ConfigError> {
-        use countries_core::config::{self, Limit};
-        use std::time::Duration;
-        Ok(LambdaConfig {
-            settings: countries_core::Settings::from_source(src)?,
-            fetch_limit: config::parse_or(
-                src,
-                "RATE_LIMIT_FETCH",
-                Limit::new(10, Duration::from_secs(60)),
-            )?,
-            read_limit: config::parse_or(
-                src,
-                "RATE_LIMIT_READ",
-                Limit::new(300, Duration::from_secs(60)),
-            )?,
-            policy: crate::LimiterPolicy::from_source(src)?,
-            upstream: config::choice_or(
-                src,
-                "COUNTRIES_UPSTREAM",
-                &["bundled", "v3.1", "v5"],
-                "bundled",
-            )?,
-            base_path: src
-                .var("PUBLIC_BASE_PATH")
-                .unwrap_or_default()
-                .trim_end_matches('/')
-                .to_string(),
-            aws: countries_aws::config::AwsEnv::from_source(src)?,
-            redis: countries_aws::config::RedisEnv::from_source(src)?,
-        })
-    }
 }

@@ -1,17 +1,21 @@
 //! The router as the api Lambda runs it, on real API Gateway event payloads (HTTP API v2 and REST API v1,
 //! with and without a stage), converted by lambda_http exactly as in Lambda.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use countries_api::{LimiterPolicy, lambda};
-use countries_core::config::Limit;
-use countries_core::memory::MemoryLimiter;
+use countries_api::{AppState, Links, router};
+use countries_core::Job;
+use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
+use countries_core::ports::SystemClock;
+use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimits};
+use countries_core::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
+use countries_lambdas::gateway::behind_api_gateway;
+use countries_upstream::Bundled;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tower::ServiceExt;
 
 const V2: &str = include_str!("../../../tests/events/apigw-http-api-proxy.json");
@@ -19,14 +23,32 @@ const V2_PLAIN: &str =
     include_str!("../../../tests/events/example-apigw-v2-request-no-authorizer.json");
 const V1: &str = include_str!("../../../tests/events/apigw-rest-aws-proxy.json");
 
-/// The router behind the Lambda middleware, and the app whose job queue must stay open.
-fn lambda_app(fetch_limit: u32) -> (Router, common::App) {
-    let limiter = Arc::new(MemoryLimiter::new(
-        Limit::new(fetch_limit, Duration::from_secs(60)),
-        Limit::new(1000, Duration::from_secs(60)),
-    ));
-    let app = common::app_with(limiter, LimiterPolicy::Open);
-    (lambda::behind_api_gateway(app.router.clone()), app)
+/// The router on the in-memory adapters behind the Lambda middleware, and the queue's receiving end,
+/// which must stay open for fetches to be accepted.
+fn lambda_app(fetch_limit: u32) -> (Router, UnboundedReceiver<Job>) {
+    let (queue, queued) = MemoryQueue::new();
+    let cases = UseCases::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(queue),
+        Arc::new(Bundled::new()),
+        Arc::new(SystemClock),
+        FreshnessPolicy::default(),
+        RetryPolicy::default(),
+    );
+    let limits = RateLimits {
+        fetch: Limit::new(fetch_limit, Duration::from_secs(60)),
+        read: Limit::new(1000, Duration::from_secs(60)),
+        on_error: LimiterPolicy::Open,
+    };
+    let state = AppState {
+        fetches: cases.fetches,
+        reads: cases.reads,
+        limiter: Arc::new(MemoryLimiter::new(&limits)),
+        limiter_policy: limits.on_error,
+        upstream: "bundled",
+        links: Links::default(),
+    };
+    (behind_api_gateway(router(state)), queued)
 }
 
 /// An HTTP API v2 event for `path` (the raw path as API Gateway sends it) from `ip`, on `stage`.

@@ -1,6 +1,6 @@
 //! The Redis limiter against a real redis-server on loopback.
 
-mod common;
+use crate::support;
 
 use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use countries_aws::{RedisLimiter, RedisSettings};
-use countries_core::config::Limit;
-use countries_core::ports::{RateLimiter, RouteGroup};
+use countries_core::ratelimit::{Limit, RateLimiter, RouteGroup};
 
 fn settings(url: String) -> RedisSettings {
     RedisSettings {
@@ -17,7 +16,7 @@ fn settings(url: String) -> RedisSettings {
         auth_token: None,
         connect_timeout: Duration::from_millis(300),
         command_timeout: Duration::from_millis(100),
-        key_prefix: common::unique("test") + ":",
+        key_prefix: support::unique("test") + ":",
     }
 }
 
@@ -29,9 +28,11 @@ fn ip(last: u8) -> IpAddr {
 async fn admits_exactly_its_limit_under_50_concurrent_callers() {
     let limiter = Arc::new(
         RedisLimiter::new(
-            settings(common::redis_url()),
-            Limit::new(10, Duration::from_secs(60)),
-            Limit::new(100, Duration::from_secs(60)),
+            settings(support::redis_url()),
+            support::limits(
+                Limit::new(10, Duration::from_secs(60)),
+                Limit::new(100, Duration::from_secs(60)),
+            ),
         )
         .unwrap(),
     );
@@ -78,9 +79,11 @@ async fn admits_exactly_its_limit_under_50_concurrent_callers() {
 #[tokio::test]
 async fn recovers_after_the_window() {
     let limiter = RedisLimiter::new(
-        settings(common::redis_url()),
-        Limit::new(5, Duration::from_millis(500)),
-        Limit::new(5, Duration::from_secs(1)),
+        settings(support::redis_url()),
+        support::limits(
+            Limit::new(5, Duration::from_millis(500)),
+            Limit::new(5, Duration::from_secs(1)),
+        ),
     )
     .unwrap();
     for _ in 0..5 {
@@ -144,8 +147,10 @@ async fn a_stopped_redis_fails_fast_and_is_reconnected() {
     let mut redis = redis_server(port);
     let limiter = RedisLimiter::new(
         settings(format!("redis://127.0.0.1:{port}")),
-        Limit::new(100, Duration::from_secs(60)),
-        Limit::new(100, Duration::from_secs(60)),
+        support::limits(
+            Limit::new(100, Duration::from_secs(60)),
+            Limit::new(100, Duration::from_secs(60)),
+        ),
     )
     .unwrap();
     assert!(
@@ -194,8 +199,10 @@ async fn a_hung_redis_costs_at_most_the_timeout() {
     });
     let limiter = RedisLimiter::new(
         settings(format!("redis://127.0.0.1:{port}")),
-        Limit::new(1, Duration::from_secs(1)),
-        Limit::new(1, Duration::from_secs(1)),
+        support::limits(
+            Limit::new(1, Duration::from_secs(1)),
+            Limit::new(1, Duration::from_secs(1)),
+        ),
     )
     .unwrap();
     let started = Instant::now();
@@ -215,24 +222,20 @@ async fn an_auth_token_is_sent() {
         port,
         &["--port", &port.to_string(), "--requirepass", "s3cret"],
     );
-    let limits = (
+    let limits = support::limits(
         Limit::new(5, Duration::from_secs(1)),
         Limit::new(5, Duration::from_secs(1)),
     );
     let mut with = settings(format!("redis://127.0.0.1:{port}"));
     with.auth_token = Some("s3cret".into());
-    let ok = RedisLimiter::new(with, limits.0, limits.1)
+    let ok = RedisLimiter::new(with, limits)
         .unwrap()
         .check(ip(6), RouteGroup::Read)
         .await;
-    let without = RedisLimiter::new(
-        settings(format!("redis://127.0.0.1:{port}")),
-        limits.0,
-        limits.1,
-    )
-    .unwrap()
-    .check(ip(6), RouteGroup::Read)
-    .await;
+    let without = RedisLimiter::new(settings(format!("redis://127.0.0.1:{port}")), limits)
+        .unwrap()
+        .check(ip(6), RouteGroup::Read)
+        .await;
     redis.kill().ok();
     redis.wait().ok();
     assert!(ok.is_ok(), "{ok:?}");
@@ -244,7 +247,7 @@ async fn an_auth_token_is_sent() {
 /// throwaway self-signed certificate (`#insecure` skips verifying it; ElastiCache's is publicly trusted).
 #[tokio::test]
 async fn rediss_connects_over_tls() {
-    let dir = std::env::temp_dir().join(common::unique("redis-tls"));
+    let dir = std::env::temp_dir().join(support::unique("redis-tls"));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
@@ -289,8 +292,10 @@ async fn rediss_connects_over_tls() {
     s.auth_token = Some("tok".into());
     let limiter = RedisLimiter::new(
         s,
-        Limit::new(2, Duration::from_secs(60)),
-        Limit::new(2, Duration::from_secs(60)),
+        support::limits(
+            Limit::new(2, Duration::from_secs(60)),
+            Limit::new(2, Duration::from_secs(60)),
+        ),
     )
     .unwrap();
     let decision = limiter.check(ip(7), RouteGroup::Fetch).await;

@@ -1,10 +1,9 @@
 //! Shared set-up: SDK clients on the emulator that `scripts/with-emulators.sh` started (`make test` runs
 //! the tests under it).
 
-#![allow(dead_code)]
-
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
+use countries_core::ratelimit::{Limit, RateLimits};
 
 pub fn endpoint() -> String {
     std::env::var("TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
@@ -30,4 +29,13 @@ pub async fn sdk() -> aws_config::SdkConfig {
 /// A name no other test uses, so that tests sharing the emulator do not see each other's data.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Per-client limits for a limiter under test.
+pub fn limits(fetch: Limit, read: Limit) -> RateLimits {
+    RateLimits {
+        fetch,
+        read,
+        ..RateLimits::default()
+    }
 }

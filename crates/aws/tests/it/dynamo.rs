@@ -1,6 +1,6 @@
 //! The DynamoDB stores against moto in server mode.
 
-mod common;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,12 +9,12 @@ use chrono::Utc;
 use countries_aws::{DynamoStore, provision};
 use countries_core::CountryCode;
 use countries_core::country::CountryRecord;
-use countries_core::ops::{OpState, Operation};
+use countries_core::operation::{Operation, OperationState};
 use countries_core::ports::{CountryStore, Created, OperationStore};
 
 async fn store(retention: Duration) -> DynamoStore {
-    let client = aws_sdk_dynamodb::Client::new(&common::sdk().await);
-    let (countries, operations) = (common::unique("countries"), common::unique("operations"));
+    let client = aws_sdk_dynamodb::Client::new(&support::sdk().await);
+    let (countries, operations) = (support::unique("countries"), support::unique("operations"));
     provision::create_tables(&client, &countries, &operations)
         .await
         .unwrap();
@@ -138,7 +138,7 @@ async fn expired_operations_are_hidden() {
     let store = store(Duration::from_secs(3600)).await;
     let now = Utc::now();
     let mut old = Operation::new(py(), now - chrono::Duration::hours(2));
-    old.state = OpState::Failed;
+    old.state = OperationState::Failed;
     // Written through the store, with an expires_at already past.
     assert!(matches!(
         store.create_operation(&old, now).await.unwrap(),

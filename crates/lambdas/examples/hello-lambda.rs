@@ -1,5 +1,5 @@
 //! The baseline the api Lambda's start-up time and memory are measured against: a hello-world
-//! `lambda_http` function built with the same profile. `cargo build --release -p countries-api --example hello-lambda`.
+//! `lambda_http` function built with the same profile. `cargo build --release -p countries-lambdas --example hello-lambda`.
 
 use lambda_http::{Body, Error, Request, Response, service_fn};
 

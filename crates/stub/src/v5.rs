@@ -1,6 +1,71 @@
-//! The v5 view of a v3.1 document, as the live v5 API shapes it (see `shared/upstream/rest-countries-v5.md`).
+//! The v5 view: each v3.1 document as the live v5 API shapes it (see `shared/upstream/rest-countries-v5.md`),
+//! served behind the bearer key at `GET /countries/v5/codes.alpha_2/{code}` in v5's envelope.
 
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+
+use crate::{StubState, eq_ci};
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"errors": [{"message": message}]}))).into_response()
+}
+
+pub(crate) async fn require_key(
+    State(s): State<Arc<StubState>>,
+    headers: HeaderMap,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(key) = &s.api_key else {
+        return next.run(req).await;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if g == key => next.run(req).await,
+        Some(_) => error(StatusCode::UNAUTHORIZED, "Invalid API key."),
+        None => error(StatusCode::UNAUTHORIZED, "Authorization key required."),
+    }
+}
+
+fn envelope(objects: Vec<Value>, total: usize, limit: usize, offset: usize) -> Response {
+    let count = objects.len();
+    Json(json!({
+        "data": {
+            "objects": objects,
+            "meta": {
+                "total": total, "count": count, "limit": limit, "offset": offset,
+                "more": offset + count < total, "request_id": "stub", "duration": 0.1
+            }
+        }
+    }))
+    .into_response()
+}
+
+/// `GET /countries/v5/codes.alpha_2/{code}`: the lookup the v5 client makes.
+pub(crate) async fn by_alpha_2(
+    State(s): State<Arc<StubState>>,
+    Path(code): Path<String>,
+) -> Response {
+    let found: Vec<Value> =
+        s.v5.iter()
+            .filter(|d| eq_ci(&d["codes"]["alpha_2"], &code))
+            .cloned()
+            .collect();
+    if found.is_empty() {
+        return error(StatusCode::NOT_FOUND, "No countries found.");
+    }
+    let total = found.len();
+    envelope(found, total, 25, 0)
+}
 
 /// Builds the v5 document for one v3.1 document. Everything v3.1 has is carried over, so that mapping
 /// the result back onto v3.1 loses nothing.
@@ -114,8 +179,9 @@ pub fn to_v5(d: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use countries_core::country::{from_v5, from_v31};
+    use countries_core::country::from_v31;
     use countries_core::dataset;
+    use countries_core::v5::from_v5;
 
     /// v3.1 → v5 view → the service's mapping back to v3.1 keeps every field both shapes carry.
     #[test]

@@ -1,0 +1,140 @@
+//! `GET /country/{country}`: the stored document in the v3.1 shape, with `?fields=`, an ETag and 304s.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use countries_core::country::{V31_KEYS, is_v31_key};
+use serde_json::{Map, Value};
+
+use super::{CountryErrors, CountryParam, CountryPath, Params, params};
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct CountryQuery {
+    /// Comma-separated top-level fields to return, such as `name,capital`.
+    fields: Option<String>,
+}
+
+/// The stored country document, in the REST Countries v3.1 shape.
+#[utoipa::path(get, path = "/country/{country}", operation_id = "country", tag = "countries",
+    params(CountryPath, CountryQuery,
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when unchanged.")),
+    responses(
+        (status = 200, description = "The REST Countries v3.1 document", body = Object,
+         headers(
+            ("ETag" = String, description = "Changes when the document does"),
+            ("Last-Modified" = String, description = "When the upstream was asked"),
+            ("X-Country-Source" = String, description = "The upstream kind: bundled, v3.1 or v5"),
+         )),
+        (status = 304, description = "Unchanged since the given ETag"),
+        CountryErrors,
+    )
+)]
+pub async fn get(
+    State(app): State<AppState>,
+    CountryParam(country): CountryParam,
+    query: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let fields = fields(&params(query)?)?;
+    let record = app
+        .reads
+        .country(&country)
+        .await
+        .map_err(|e| ApiError::service(e, &app.links))?;
+    let document = match &fields {
+        None => record.document,
+        Some(wanted) => select(&record.document, wanted),
+    };
+    let body = serde_json::to_vec(&document).expect("a JSON value serialises");
+    let etag = format!("\"{:016x}\"", fnv1a(&body));
+    let last_modified = httpdate::fmt_http_date(record.fetched_at.into());
+    let cache_headers = [
+        (header::ETAG, etag.clone()),
+        (header::LAST_MODIFIED, last_modified),
+        (header::CACHE_CONTROL, "no-cache".to_string()),
+    ];
+    if matches_etag(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, cache_headers).into_response());
+    }
+    Ok((
+        cache_headers,
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::HeaderName::from_static("x-country-source"),
+                record.source,
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn fields(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(raw) = params.get("fields") else {
+        return Ok(None);
+    };
+    let wanted: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    if wanted.is_empty() {
+        return Err(ApiError::InvalidParameter {
+            name: "fields",
+            reason: "name at least one field".into(),
+        });
+    }
+    let unknown: Vec<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !is_v31_key(f))
+        .collect();
+    if !unknown.is_empty() {
+        let known: Vec<&str> = V31_KEYS.iter().map(|(k, _)| *k).collect();
+        return Err(ApiError::InvalidParameter {
+            name: "fields",
+            reason: format!(
+                "unknown field(s) {}; known: {}",
+                unknown.join(", "),
+                known.join(", ")
+            ),
+        });
+    }
+    Ok(Some(wanted))
+}
+
+fn select(document: &Value, wanted: &[String]) -> Value {
+    let map: Map<String, Value> = document
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| wanted.iter().any(|w| w == *k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(map)
+}
+
+/// FNV-1a: a stable, dependency-free hash for ETags (not for security).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}

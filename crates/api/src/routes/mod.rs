@@ -1,0 +1,82 @@
+//! The handlers, one module per route group; each resolves its inputs, calls one use case, and shapes
+//! the response. This module holds what they share: the `{country}` path segment, query parameters, and
+//! the error responses every country route documents.
+
+pub mod country;
+pub mod fetch;
+pub mod service;
+pub mod status;
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use tracing::Span;
+
+use crate::error::{ApiError, ErrorBody};
+
+/// The `{country}` path segment, percent-decoded; a segment that does not decode is an invalid country.
+pub struct CountryParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CountryParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(country) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadPath(e.body_text()))?;
+        Span::current().record("country", country.as_str());
+        Ok(CountryParam(country))
+    }
+}
+
+/// The `{country}` path parameter, as the OpenAPI document describes it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct CountryPath {
+    /// Any common identifier: alpha-2, alpha-3, ISO numeric, IOC code, or a name (common, official,
+    /// alternate, native, translated), case-insensitive, accents optional, dashes for spaces.
+    #[param(example = "paraguay")]
+    country: String,
+}
+
+/// The error answers of every `/{route}/{country}` route.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum CountryErrors {
+    /// `InvalidCountry`, `AmbiguousCountry` or `InvalidParameter`
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// `UnknownCountry`; on `/country`, also `CountryNotFetched` with the `/fetch` URL to call
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// `RateLimited`
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyRequests(ErrorBody),
+    /// `ServiceUnavailable`: the store or the queue cannot be reached
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
+pub type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+pub fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
+    p.map(|Query(q)| q).map_err(|e| ApiError::InvalidParameter {
+        name: "query",
+        reason: e.body_text(),
+    })
+}
+
+/// A boolean query parameter: absent is false; `true`, `1`, `yes` or empty are true.
+pub fn flag(params: &HashMap<String, String>, name: &'static str) -> Result<bool, ApiError> {
+    match params.get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("" | "true" | "1" | "yes") => Ok(true),
+        Some(other) => Err(ApiError::InvalidParameter {
+            name,
+            reason: format!("`{other}` is not true or false"),
+        }),
+    }
+}

@@ -1,0 +1,196 @@
+//! How the stores' values become DynamoDB items and back: every attribute name, type and encoding of
+//! both tables is here.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use countries_core::country::{CountryCode, CountryRecord};
+use countries_core::operation::Operation;
+use countries_core::ports::StoreError;
+
+/// The tables' key and TTL attribute names. terraform/modules/data declares the same, and
+/// tests/infra_contract.rs holds the two together.
+pub mod keys {
+    /// Countries table: partition key (S), the canonical alpha-2 code.
+    pub const CODE: &str = "code";
+    /// Operations table: partition key (S), the country's code.
+    pub const COUNTRY: &str = "country";
+    /// Operations table: sort key (S), `op#<uuid v7>` or `inflight`.
+    pub const SORT: &str = "sk";
+    /// Operations table: the TTL attribute (N, epoch seconds).
+    pub const EXPIRES_AT: &str = "expires_at";
+}
+
+/// The sort key of the item that names the operation holding a country's in-flight slot.
+pub const INFLIGHT: &str = "inflight";
+/// The sort key prefix of operations.
+pub const OP_PREFIX: &str = "op#";
+/// Well under DynamoDB's 400 KB item limit; a country with its raw v5 document is about 20 KB.
+const MAX_ITEM_BYTES: usize = 350 * 1024;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, key: &str) -> Option<T> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn time(item: &Item, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    get_s(item, key)
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| StoreError(format!("stored {key} `{t}` is not a time: {e}")))
+        })
+        .transpose()
+}
+
+fn bad(what: &str) -> StoreError {
+    StoreError(format!("a stored item lacks {what}"))
+}
+
+/// Past its TTL: DynamoDB deletes such items only eventually (and emulators never), so reads skip them.
+pub fn is_expired(item: &Item, now: DateTime<Utc>) -> bool {
+    get_n::<i64>(item, keys::EXPIRES_AT).is_some_and(|at| at <= now.timestamp())
+}
+
+pub fn operation_sort_key(request_id: impl std::fmt::Display) -> AttributeValue {
+    s(format!("{OP_PREFIX}{request_id}"))
+}
+
+pub fn operation(op: &Operation, expires_at: i64) -> Item {
+    let mut item = Item::new();
+    item.insert(keys::COUNTRY.into(), s(op.country.as_str()));
+    item.insert(keys::SORT.into(), operation_sort_key(op.request_id));
+    item.insert("request_id".into(), s(op.request_id.to_string()));
+    item.insert("state".into(), s(op.state.as_str()));
+    item.insert("requested_at".into(), s(op.requested_at.to_rfc3339()));
+    item.insert("attempts".into(), n(op.attempts));
+    item.insert(keys::EXPIRES_AT.into(), n(expires_at));
+    let optional = [
+        ("started_at", op.started_at.map(|t| t.to_rfc3339())),
+        ("finished_at", op.finished_at.map(|t| t.to_rfc3339())),
+        ("error", op.error.clone()),
+        ("source", op.source.clone()),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            item.insert(key.into(), s(value));
+        }
+    }
+    item
+}
+
+pub fn operation_from(item: &Item) -> Result<Operation, StoreError> {
+    let state = get_s(item, "state").ok_or_else(|| bad("state"))?;
+    Ok(Operation {
+        request_id: get_s(item, "request_id")
+            .and_then(|r| r.parse().ok())
+            .ok_or_else(|| bad("request_id"))?,
+        country: get_s(item, keys::COUNTRY)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| bad(keys::COUNTRY))?,
+        state: state.parse().map_err(StoreError)?,
+        requested_at: time(item, "requested_at")?.ok_or_else(|| bad("requested_at"))?,
+        started_at: time(item, "started_at")?,
+        finished_at: time(item, "finished_at")?,
+        attempts: get_n(item, "attempts").ok_or_else(|| bad("attempts"))?,
+        error: get_s(item, "error").map(str::to_string),
+        source: get_s(item, "source").map(str::to_string),
+    })
+}
+
+/// The marker that gives `op` the country's in-flight slot.
+pub fn inflight(op: &Operation, expires_at: i64) -> Item {
+    HashMap::from([
+        (keys::COUNTRY.into(), s(op.country.as_str())),
+        (keys::SORT.into(), s(INFLIGHT)),
+        ("holder".into(), s(op.request_id.to_string())),
+        (keys::EXPIRES_AT.into(), n(expires_at)),
+    ])
+}
+
+pub fn country(record: &CountryRecord) -> Result<Item, StoreError> {
+    let document = record.document.to_string();
+    let raw = record.raw.to_string();
+    if document.len() + raw.len() > MAX_ITEM_BYTES {
+        return Err(StoreError(format!(
+            "the document of {} is {} bytes, over the {MAX_ITEM_BYTES}-byte item budget",
+            record.code,
+            document.len() + raw.len()
+        )));
+    }
+    Ok(HashMap::from([
+        (keys::CODE.into(), s(record.code.as_str())),
+        ("document".into(), s(document)),
+        ("raw".into(), s(raw)),
+        ("source".into(), s(record.source.clone())),
+        ("fetched_at".into(), s(record.fetched_at.to_rfc3339())),
+        ("version".into(), n(record.version)),
+    ]))
+}
+
+pub fn country_from(code: CountryCode, item: &Item) -> Result<CountryRecord, StoreError> {
+    let json = |key: &str| -> Result<serde_json::Value, StoreError> {
+        serde_json::from_str(get_s(item, key).ok_or_else(|| bad(key))?)
+            .map_err(|e| StoreError(format!("stored {key} is not JSON: {e}")))
+    };
+    Ok(CountryRecord {
+        code,
+        document: json("document")?,
+        raw: json("raw")?,
+        source: get_s(item, "source").unwrap_or_default().to_string(),
+        fetched_at: time(item, "fetched_at")?.ok_or_else(|| bad("fetched_at"))?,
+        version: get_n(item, "version").ok_or_else(|| bad("version"))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use countries_core::OperationState;
+
+    #[test]
+    fn operations_and_countries_read_back_as_written() {
+        let mut op = Operation::new("PY".parse().unwrap(), Utc::now());
+        op.start(Utc::now()).unwrap();
+        op.requeue("upstream 503".into()).unwrap();
+        assert_eq!(operation_from(&operation(&op, 1)).unwrap(), op);
+        let record = CountryRecord {
+            code: op.country,
+            document: serde_json::json!({"cca2": "PY"}),
+            raw: serde_json::json!({}),
+            source: "bundled".into(),
+            fetched_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            version: 1_700_000_000_000,
+        };
+        let item = country(&record).unwrap();
+        assert_eq!(country_from(record.code, &item).unwrap(), record);
+    }
+
+    #[test]
+    fn an_unknown_state_is_an_error_that_names_it() {
+        let op = Operation::new("PY".parse().unwrap(), Utc::now());
+        let mut item = operation(&op, 1);
+        item.insert("state".into(), s("done"));
+        let e = operation_from(&item).unwrap_err();
+        assert!(e.0.contains("`done`"), "{e}");
+        assert_eq!(op.state, OperationState::Queued);
+    }
+}

@@ -1,0 +1,275 @@
+//! Processing a fetch job: take the operation (a conditional write), call the upstream once, store the
+//! document, and finish, requeue or fail the operation by what the upstream answered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::ServiceError;
+use crate::config::{self, ConfigError, Source};
+use crate::country::CountryRecord;
+use crate::operation::{self, Job, OperationState};
+use crate::ports::{Clock, CountryStore, OperationStore, Upstream, UpstreamError};
+
+/// How retryable upstream failures are retried: `MAX_ATTEMPTS`, `RETRY_BASE_DELAY`, `RETRY_MAX_DELAY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Upstream attempts per operation before a retryable failure becomes final.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let d = RetryPolicy::default();
+        Ok(RetryPolicy {
+            max_attempts: config::number_in(src, "MAX_ATTEMPTS", d.max_attempts, 1..=100)?,
+            base_delay: config::duration_or(src, "RETRY_BASE_DELAY", d.base_delay)?,
+            max_delay: config::duration_or(src, "RETRY_MAX_DELAY", d.max_delay)?,
+        })
+    }
+}
+
+/// What became of one job, which tells the queue what to do with its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// The operation reached this final state: done with the message.
+    Finished(OperationState),
+    /// Retryable failures used up every attempt: the operation is `failed`. A queue with a dead-letter
+    /// queue keeps such a job there, for investigation and redrive.
+    GaveUp,
+    /// A retryable failure: deliver the job again after this delay.
+    Retry { after: Duration },
+    /// Nothing to do (already finished, taken by another worker, unknown): done with the message.
+    Skipped(&'static str),
+}
+
+pub struct JobProcessor {
+    countries: Arc<dyn CountryStore>,
+    operations: Arc<dyn OperationStore>,
+    upstream: Arc<dyn Upstream>,
+    clock: Arc<dyn Clock>,
+    policy: RetryPolicy,
+}
+
+impl JobProcessor {
+    pub fn new(
+        countries: Arc<dyn CountryStore>,
+        operations: Arc<dyn OperationStore>,
+        upstream: Arc<dyn Upstream>,
+        clock: Arc<dyn Clock>,
+        policy: RetryPolicy,
+    ) -> Self {
+        JobProcessor {
+            countries,
+            operations,
+            upstream,
+            clock,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    /// Runs one job. Safe to run twice for the same job, and concurrently: the operation moves on only
+    /// through conditional writes, and a document only replaces an older one.
+    pub async fn process(&self, job: &Job) -> Result<JobOutcome, ServiceError> {
+        let Some(mut op) = self
+            .operations
+            .get_operation(job.country, job.request_id)
+            .await?
+        else {
+            warn!(country = %job.country, request_id = %job.request_id, "job for an unknown operation");
+            return Ok(JobOutcome::Skipped("unknown operation"));
+        };
+        if op.state.is_final() {
+            return Ok(JobOutcome::Skipped("already finished"));
+        }
+        let read = op.revision();
+        let started = self.clock.now();
+        op.start(started)
+            .expect("a queued or running operation can start");
+        if !self.operations.update_operation(&op, read).await? {
+            return Ok(JobOutcome::Skipped("taken by another worker"));
+        }
+        let running = op.revision();
+        let result = self.upstream.fetch(job.country).await;
+        let now = self.clock.now();
+        let outcome = match result {
+            Ok(fetched) => {
+                let source = fetched.source.clone();
+                let record = CountryRecord::new(job.country, fetched, started);
+                if !self.countries.put_country(&record).await? {
+                    info!(country = %job.country, "a newer document is already stored");
+                }
+                op.succeed(now, &source)
+                    .map(|_| JobOutcome::Finished(OperationState::Succeeded))
+            }
+            Err(UpstreamError::NotFound(m)) => op
+                .not_found(now, m)
+                .map(|_| JobOutcome::Finished(OperationState::NotFound)),
+            Err(UpstreamError::Permanent(m)) => op
+                .fail(now, m)
+                .map(|_| JobOutcome::Finished(OperationState::Failed)),
+            Err(UpstreamError::Retryable {
+                message,
+                retry_after,
+            }) => {
+                if op.attempts >= self.policy.max_attempts {
+                    let m = format!("gave up after {} attempts: {message}", op.attempts);
+                    op.fail(now, m).map(|_| JobOutcome::GaveUp)
+                } else {
+                    let after = operation::backoff(
+                        op.attempts,
+                        self.policy.base_delay,
+                        self.policy.max_delay,
+                        retry_after,
+                    );
+                    op.requeue(message).map(|_| JobOutcome::Retry { after })
+                }
+            }
+        }
+        .expect("a running operation can finish or requeue");
+        if !self.operations.update_operation(&op, running).await? {
+            return Ok(JobOutcome::Skipped("taken by another worker"));
+        }
+        info!(country = %op.country, request_id = %op.request_id, state = op.state.as_str(),
+              attempts = op.attempts, error = op.error.as_deref().unwrap_or(""), "job processed");
+        Ok(outcome)
+    }
+
+    /// The last allowed delivery of a job failed for good outside the use case (the message goes to the
+    /// dead-letter queue): marks its operation failed so that it does not stay queued.
+    pub async fn give_up(&self, job: &Job, reason: &str) -> Result<(), ServiceError> {
+        let Some(mut op) = self
+            .operations
+            .get_operation(job.country, job.request_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let read = op.revision();
+        if op.fail(self.clock.now(), reason.to_string()).is_ok() {
+            self.operations.update_operation(&op, read).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{accepted, fixture, retryable};
+    use super::*;
+
+    #[tokio::test]
+    async fn processing_a_job_twice_is_harmless() {
+        let mut f = fixture(vec![]);
+        accepted(&f, "py", false).await;
+        let job = f.queued.try_recv().unwrap();
+        f.jobs.process(&job).await.unwrap();
+        let before = f.reads.country("py").await.unwrap();
+        assert_eq!(
+            f.jobs.process(&job).await.unwrap(),
+            JobOutcome::Skipped("already finished")
+        );
+        assert_eq!(f.reads.country("py").await.unwrap(), before);
+        assert_eq!(*f.upstream.calls.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn retryable_failures_back_off_then_fail_after_max_attempts() {
+        let mut f = fixture((0..5).map(|i| retryable(&format!("503 #{i}"))).collect());
+        accepted(&f, "py", false).await;
+        let job = f.queued.try_recv().unwrap();
+        let mut delays = vec![];
+        for _ in 0..4 {
+            match f.jobs.process(&job).await.unwrap() {
+                JobOutcome::Retry { after } => delays.push(after.as_secs()),
+                other => panic!("{other:?}"),
+            }
+            let (_, ops) = f.reads.status("py", 1).await.unwrap();
+            assert_eq!(ops[0].state, OperationState::Queued);
+            assert!(ops[0].error.as_deref().unwrap().starts_with("503"));
+        }
+        assert_eq!(delays, [2, 4, 8, 16]);
+        assert_eq!(f.jobs.process(&job).await.unwrap(), JobOutcome::GaveUp);
+        let (_, ops) = f.reads.status("py", 1).await.unwrap();
+        assert_eq!(ops[0].attempts, 5);
+        assert_eq!(
+            ops[0].error.as_deref(),
+            Some("gave up after 5 attempts: 503 #4")
+        );
+    }
+
+    #[tokio::test]
+    async fn not_found_and_permanent_failures_finish_at_once() {
+        for (result, state) in [
+            (
+                Err(UpstreamError::NotFound("no match".into())),
+                OperationState::NotFound,
+            ),
+            (
+                Err(UpstreamError::Permanent("401: key".into())),
+                OperationState::Failed,
+            ),
+        ] {
+            let mut f = fixture(vec![result]);
+            accepted(&f, "py", false).await;
+            let job = f.queued.try_recv().unwrap();
+            assert_eq!(
+                f.jobs.process(&job).await.unwrap(),
+                JobOutcome::Finished(state)
+            );
+            let (_, ops) = f.reads.status("py", 1).await.unwrap();
+            assert_eq!((ops[0].state, ops[0].attempts), (state, 1));
+            assert!(ops[0].error.is_some());
+            assert!(matches!(
+                f.reads.country("py").await,
+                Err(ServiceError::NotFetched { .. })
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn giving_up_fails_the_operation_once() {
+        let mut f = fixture(vec![]);
+        accepted(&f, "py", false).await;
+        let job = f.queued.try_recv().unwrap();
+        f.jobs
+            .give_up(&job, "in the dead-letter queue")
+            .await
+            .unwrap();
+        let (_, ops) = f.reads.status("py", 1).await.unwrap();
+        assert_eq!(ops[0].state, OperationState::Failed);
+        assert_eq!(ops[0].error.as_deref(), Some("in the dead-letter queue"));
+        assert_eq!(
+            f.jobs.process(&job).await.unwrap(),
+            JobOutcome::Skipped("already finished")
+        );
+    }
+
+    #[test]
+    fn the_policy_from_the_environment() {
+        let env = |k: &str, v: &str| std::collections::HashMap::from([(k.into(), v.into())]);
+        let p = RetryPolicy::from_source(&env("MAX_ATTEMPTS", "3")).unwrap();
+        assert_eq!(p.max_attempts, 3);
+        for bad in ["0", "101", "many"] {
+            let e = RetryPolicy::from_source(&env("MAX_ATTEMPTS", bad)).unwrap_err();
+            assert_eq!(e.var, "MAX_ATTEMPTS");
+        }
+    }
+}

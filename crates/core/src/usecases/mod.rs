@@ -1,0 +1,171 @@
+//! The use cases, one per job, each holding only the ports it needs:
+//!
+//! - [`FetchRequests`] (api): resolve an identifier and queue a fetch, unless one is in flight or the stored
+//!   document is fresh;
+//! - [`CountryReads`] (api): the stored document and the operations of a country;
+//! - [`JobProcessor`] (worker): run one fetch job against the upstream and record what became of it.
+
+mod fetch;
+mod job;
+mod read;
+
+pub use fetch::{FetchOutcome, FetchRequests, FreshnessPolicy};
+pub use job::{JobOutcome, JobProcessor, RetryPolicy};
+pub use read::CountryReads;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::country::CountryCode;
+use crate::ident::IdentError;
+use crate::ports::{
+    Clock, CountryStore, JobQueue, OperationStore, QueueError, StoreError, Upstream,
+};
+
+/// All three use cases on one store (both of its ports), one queue and one upstream: what a process that
+/// both serves and works (the local server) or a test composes.
+pub struct UseCases {
+    pub fetches: Arc<FetchRequests>,
+    pub reads: Arc<CountryReads>,
+    pub jobs: Arc<JobProcessor>,
+}
+
+impl UseCases {
+    pub fn new<S>(
+        store: Arc<S>,
+        queue: Arc<dyn JobQueue>,
+        upstream: Arc<dyn Upstream>,
+        clock: Arc<dyn Clock>,
+        freshness: FreshnessPolicy,
+        retry: RetryPolicy,
+    ) -> Self
+    where
+        S: CountryStore + OperationStore + 'static,
+    {
+        UseCases {
+            fetches: Arc::new(FetchRequests::new(
+                store.clone(),
+                store.clone(),
+                queue,
+                clock.clone(),
+                freshness,
+            )),
+            reads: Arc::new(CountryReads::new(store.clone(), store.clone())),
+            jobs: Arc::new(JobProcessor::new(
+                store.clone(),
+                store,
+                upstream,
+                clock,
+                retry,
+            )),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Ident(#[from] IdentError),
+    #[error("{code} has not been fetched yet")]
+    NotFetched { code: CountryCode },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The three use cases on one memory store, a channel queue, a manual clock and a scripted upstream.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+    use chrono::Utc;
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    use super::*;
+    use crate::country::Fetched;
+    use crate::memory::{ManualClock, MemoryQueue, MemoryStore};
+    use crate::operation::{Job, Operation};
+    use crate::ports::{Upstream, UpstreamError};
+
+    /// Answers from a script, then succeeds; counts calls.
+    #[derive(Default)]
+    pub struct Scripted {
+        script: Mutex<Vec<Result<Fetched, UpstreamError>>>,
+        pub calls: Mutex<u32>,
+    }
+
+    #[async_trait]
+    impl Upstream for Scripted {
+        fn kind(&self) -> &'static str {
+            "scripted"
+        }
+        async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
+            *self.calls.lock().unwrap() += 1;
+            let mut script = self.script.lock().unwrap();
+            if script.is_empty() {
+                Ok(Fetched {
+                    document: serde_json::json!({"cca2": code.as_str()}),
+                    raw: serde_json::json!({}),
+                    source: "scripted".into(),
+                })
+            } else {
+                script.remove(0)
+            }
+        }
+    }
+
+    pub struct Fixture {
+        pub fetches: Arc<FetchRequests>,
+        pub reads: Arc<CountryReads>,
+        pub jobs: Arc<JobProcessor>,
+        pub queued: UnboundedReceiver<Job>,
+        pub clock: Arc<ManualClock>,
+        pub upstream: Arc<Scripted>,
+    }
+
+    pub fn fixture(script: Vec<Result<Fetched, UpstreamError>>) -> Fixture {
+        let store = Arc::new(MemoryStore::new());
+        let (queue, queued) = MemoryQueue::new();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let upstream = Arc::new(Scripted {
+            script: Mutex::new(script),
+            ..Default::default()
+        });
+        let cases = UseCases::new(
+            store,
+            Arc::new(queue),
+            upstream.clone(),
+            clock.clone(),
+            FreshnessPolicy::default(),
+            RetryPolicy::default(),
+        );
+        Fixture {
+            fetches: cases.fetches,
+            reads: cases.reads,
+            jobs: cases.jobs,
+            queued,
+            clock,
+            upstream,
+        }
+    }
+
+    pub fn retryable(m: &str) -> Result<Fetched, UpstreamError> {
+        Err(UpstreamError::Retryable {
+            message: m.into(),
+            retry_after: None,
+        })
+    }
+
+    pub async fn accepted(f: &Fixture, input: &str, force: bool) -> (Operation, bool) {
+        match f.fetches.request(input, force).await.unwrap() {
+            FetchOutcome::Accepted { op, deduplicated } => (op, deduplicated),
+            other => panic!("expected accepted, got {other:?}"),
+        }
+    }
+}

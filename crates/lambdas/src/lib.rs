@@ -1,0 +1,21 @@
+//! The composition of the two Lambda functions: each reads its whole environment once (a bad value fails
+//! the start, naming the variable), builds its AWS clients once per sandbox, and hands the use cases to
+//! the router (`api`) or the batch handler (`worker`). terraform/service sets exactly the variables each
+//! reads, which tests/e2e/infra_contract.rs checks through a recording source.
+
+pub mod api;
+pub mod gateway;
+pub mod worker;
+
+/// JSON logs, one object per line, with the fields of the current span: in Lambda that span carries the
+/// AWS request id of the invocation. `RUST_LOG` sets the level (default `info`).
+pub fn init_logs() {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+}

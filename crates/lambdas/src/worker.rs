@@ -1,0 +1,48 @@
+//! The worker function: SQS batches from the event source mapping, the upstream called from Lambda.
+
+use std::sync::Arc;
+
+use countries_aws::config::AwsEnv;
+use countries_core::config::{ConfigError, Source};
+use countries_core::ports::SystemClock;
+use countries_core::usecases::{JobProcessor, RetryPolicy};
+use countries_upstream::UpstreamConfig;
+use countries_worker::{Worker, WorkerSettings};
+
+/// Everything the worker function reads from its environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerConfig {
+    pub retry: RetryPolicy,
+    pub worker: WorkerSettings,
+    pub upstream: UpstreamConfig,
+    pub aws: AwsEnv,
+}
+
+impl WorkerConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(WorkerConfig {
+            retry: RetryPolicy::from_source(src)?,
+            worker: WorkerSettings::from_source(src)?,
+            upstream: UpstreamConfig::from_source(src)?,
+            aws: AwsEnv::from_source(src)?,
+        })
+    }
+}
+
+/// The batch handler on the AWS adapters, with the v5 key read from its secret.
+pub async fn worker(config: WorkerConfig) -> Result<Worker, String> {
+    let aws = countries_aws::wiring::connect(&config.aws).await;
+    let mut upstream = config.upstream;
+    if let Some(id) = upstream.key_secret_id() {
+        let key = aws.secret(id, "api_key").await?;
+        upstream = upstream.with_api_key(key);
+    }
+    let jobs = JobProcessor::new(
+        aws.store.clone(),
+        aws.store,
+        upstream.build()?,
+        Arc::new(SystemClock),
+        config.retry,
+    );
+    Ok(Worker::new(Arc::new(jobs), Some(aws.queue), config.worker))
+}

@@ -1,0 +1,97 @@
+//! Fault injection: the faults a test or a demo can queue or make sticky, and the middleware that applies
+//! them to data requests.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::StubState;
+
+/// One injected fault, applied to one data request (or to all while sticky).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// Answer with this status and a JSON error envelope.
+    Status { status: u16 },
+    /// Answer normally after a delay.
+    Latency { ms: u64 },
+    /// Answer with this status and an HTML error page.
+    Html { status: u16 },
+    /// Answer 200 with a body that is not JSON.
+    Malformed,
+    /// Answer 200 with the real body cut in half.
+    Truncated,
+    /// Answer 429 with `Retry-After`.
+    RateLimited { retry_after: u64 },
+    /// Accept the request and never answer.
+    Hang,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct FaultPlan {
+    /// Applied to the next requests, one each, in order.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Applied to every request once `faults` is used up; `null` clears it.
+    #[serde(default)]
+    pub sticky: Option<Fault>,
+}
+
+pub(crate) async fn inject(State(s): State<Arc<StubState>>, req: Request, next: Next) -> Response {
+    s.requests.fetch_add(1, Ordering::SeqCst);
+    let Some(fault) = s.next_fault() else {
+        return next.run(req).await;
+    };
+    let status =
+        |code: u16| StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match fault {
+        Fault::Status { status: code } => (
+            status(code),
+            Json(json!({"success": false, "data": null, "errors": [{"message": format!("Injected HTTP {code}")}]})),
+        )
+            .into_response(),
+        Fault::Latency { ms } => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        Fault::Html { status: code } => (
+            status(code),
+            [(header::CONTENT_TYPE, "text/html")],
+            format!("<!DOCTYPE html><html><head><title>{code} Bad Gateway</title></head><body><h1>{code}</h1><p>The origin is not answering.</p></body></html>"),
+        )
+            .into_response(),
+        Fault::Malformed => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"data\": {\"objects\": [ not json",
+        )
+            .into_response(),
+        Fault::Truncated => {
+            let response = next.run(req).await;
+            let (parts, body) = response.into_parts();
+            let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let half = bytes.slice(..bytes.len() / 2);
+            let mut parts = parts;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(half))
+        }
+        Fault::RateLimited { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after.to_string())],
+            "Too Many Requests",
+        )
+            .into_response(),
+        Fault::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+    }
+}
