@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
     let fetch = Router::new()
         .route(
             "/fetch/{country}",
-            get(routes::fetch::get).post(routes::fetch::post),
+            get(routes::fetch::get).post(routes::fetch::get),
         )
         .route_layer(limited(RouteGroup::Fetch));
     let read = Router::new()

@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 
 use crate::error::{CandidateBody, ErrorBody};
 use crate::routes::{country, fetch, service, status};
@@ -13,12 +13,34 @@ use crate::routes::{country, fetch, service, status};
         title = "Country data service",
         description = "Keeps a copy of the world's country data: `/fetch` queues a fetch from REST Countries, `/status` shows how it went, `/country` serves the stored document in the REST Countries v3.1 shape. Every error is `{\"Code\": \"...\", \"Message\": \"...\"}`. `/fetch`, `/country` and `/status` are rate limited per client (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers)."
     ),
-    paths(fetch::get, fetch::post, country::get, status::get, service::health, service::openapi),
+    paths(fetch::get, country::get, status::get, service::health, service::openapi),
     components(schemas(ErrorBody, CandidateBody, fetch::FetchAccepted, fetch::FetchFresh,
-                       status::StatusBody, status::OperationBody, status::State, service::Health)),
+                       status::StatusBody, status::OperationSchema, status::OperationStateSchema, service::Health)),
+    modifiers(&FetchByPost),
     tags((name = "countries", description = "Country data"), (name = "service", description = "The service itself"))
 )]
 pub struct ApiDoc;
+
+/// `POST /fetch/{country}` is `GET`'s twin (the router serves both with one handler): the same
+/// operation under its own id.
+struct FetchByPost;
+
+impl Modify for FetchByPost {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let item = doc
+            .paths
+            .paths
+            .get_mut("/fetch/{country}")
+            .expect("GET /fetch/{country} is documented");
+        let mut post = item
+            .get
+            .clone()
+            .expect("GET /fetch/{country} is documented");
+        post.operation_id = Some("fetchPost".into());
+        post.summary = Some("Queue a fetch (the same as `GET /fetch/{country}`).".into());
+        item.post = Some(post);
+    }
+}
 
 /// The OpenAPI document, generated once per process.
 pub fn json() -> &'static str {

@@ -379,3 +379,40 @@ async fn every_url_handed_out_is_under_the_public_base_path() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["country_url"], "/prod/country/PY");
 }
+
+/// The document's `Operation` schema is written by hand (core's type has no schema derive): it must name
+/// exactly the fields `/status` serialises, and require those that are never null.
+#[tokio::test]
+async fn the_operation_schema_matches_what_status_serialises() {
+    let mut app = app();
+    get(&app.router, "/fetch/PY").await;
+    app.drain().await;
+    let (_, _, status) = get(&app.router, "/status/PY").await;
+    let (_, _, doc) = get(&app.router, "/openapi.json").await;
+    let schema = &doc["components"]["schemas"]["Operation"];
+    let op = status["operations"][0].as_object().unwrap();
+    let mut served: Vec<&str> = op.keys().map(String::as_str).collect();
+    let mut documented: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    served.sort_unstable();
+    documented.sort_unstable();
+    assert_eq!(served, documented);
+    for required in schema["required"].as_array().unwrap() {
+        assert!(!op[required.as_str().unwrap()].is_null(), "{required}");
+    }
+    let states = doc["components"]["schemas"]["OperationState"]["enum"].clone();
+    assert_eq!(
+        states,
+        serde_json::json!(["queued", "running", "succeeded", "not_found", "failed"])
+    );
+    let post = &doc["paths"]["/fetch/{country}"]["post"];
+    assert_eq!(post["operationId"], "fetchPost");
+    assert_eq!(
+        post["responses"],
+        doc["paths"]["/fetch/{country}"]["get"]["responses"]
+    );
+}

@@ -32,6 +32,27 @@ impl Source for std::collections::HashMap<String, String> {
     }
 }
 
+/// `[("PORT", "8080"), ...]`: settings written out in place, as tests do.
+impl<const N: usize> Source for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.as_slice().var(name)
+    }
+}
+
+impl Source for Vec<(&str, &str)> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.as_slice().var(name)
+    }
+}
+
+impl Source for &[(&str, &str)] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
 /// `name` parsed with `FromStr`, or `default` when unset.
 pub fn parse_or<T>(src: &dyn Source, name: &str, default: T) -> Result<T, ConfigError>
 where
@@ -126,37 +147,25 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn errors_name_the_variable() {
-        let e =
-            duration_or(&env(&[("FRESH_FOR", "soon")]), "FRESH_FOR", Duration::ZERO).unwrap_err();
+        let e = duration_or(&[("FRESH_FOR", "soon")], "FRESH_FOR", Duration::ZERO).unwrap_err();
         assert_eq!(e.var, "FRESH_FOR");
         assert!(e.to_string().starts_with("invalid FRESH_FOR=`soon`"), "{e}");
-        let e = choice_or(&env(&[("MODE", "x")]), "MODE", &["a", "b"], "a").unwrap_err();
+        let e = choice_or(&[("MODE", "x")], "MODE", &["a", "b"], "a").unwrap_err();
         assert!(e.to_string().contains("expected one of a, b"));
         assert_eq!(
-            choice_or(&env(&[("MODE", "B")]), "MODE", &["a", "b"], "a"),
+            choice_or(&[("MODE", "B")], "MODE", &["a", "b"], "a"),
             Ok("b")
         );
-        assert_eq!(parse_or(&env(&[]), "N", 3u32), Ok(3));
+        assert_eq!(parse_or(&[], "N", 3u32), Ok(3));
         for bad in ["0", "257", "-1", "four"] {
-            let e = number_in(&env(&[("N", bad)]), "N", 4usize, 1..=256).unwrap_err();
+            let e = number_in(&[("N", bad)], "N", 4usize, 1..=256).unwrap_err();
             assert_eq!(e.var, "N", "{bad}");
         }
-        assert_eq!(
-            number_in(&env(&[("N", "256")]), "N", 4usize, 1..=256),
-            Ok(256)
-        );
-        let e = required(&env(&[]), "URL", "the queue's URL").unwrap_err();
+        assert_eq!(number_in(&[("N", "256")], "N", 4usize, 1..=256), Ok(256));
+        let e = required(&[], "URL", "the queue's URL").unwrap_err();
         assert_eq!(e.to_string(), "invalid URL=``: the queue's URL");
     }
 }

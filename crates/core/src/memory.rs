@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,9 +18,11 @@ use uuid::Uuid;
 use crate::country::{CountryCode, CountryRecord};
 use crate::operation::{Job, Operation, Revision};
 use crate::ports::{
-    Clock, CountryStore, Created, JobQueue, OperationStore, QueueError, StoreError,
+    Clock, CountryStore, Created, JobQueue, OperationStore, QueueError, StoreError, SystemClock,
+    Upstream,
 };
 use crate::ratelimit::{Decision, Limit, LimiterError, RateLimiter, RateLimits, RouteGroup};
+use crate::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
 
 /// Both stores in one mutex-guarded map each; every method is one critical section, which is what
 /// makes `create_operation` and the conditional writes atomic.
@@ -200,6 +202,35 @@ impl RateLimiter for MemoryLimiter {
                 }
             }
         })
+    }
+}
+
+/// The three use cases on one memory store and an in-process queue, on the system clock: the local
+/// server's default and what the API and worker tests run on.
+pub struct InMemory {
+    pub cases: UseCases,
+    pub queue: Arc<MemoryQueue>,
+    /// The queue's other end, which the worker loop (or a test) takes jobs from.
+    pub jobs: mpsc::UnboundedReceiver<Job>,
+}
+
+impl InMemory {
+    pub fn new(
+        upstream: Arc<dyn Upstream>,
+        freshness: FreshnessPolicy,
+        retry: RetryPolicy,
+    ) -> Self {
+        let (queue, jobs) = MemoryQueue::new();
+        let queue = Arc::new(queue);
+        let cases = UseCases::new(
+            Arc::new(MemoryStore::new()),
+            queue.clone(),
+            upstream,
+            Arc::new(SystemClock),
+            freshness,
+            retry,
+        );
+        InMemory { cases, queue, jobs }
     }
 }
 

@@ -157,7 +157,6 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     #[test]
     fn limits_parse() {
@@ -176,15 +175,14 @@ mod tests {
 
     #[test]
     fn settings_default_and_name_the_bad_variable() {
-        let env = |k: &str, v: &str| HashMap::from([(k.to_string(), v.to_string())]);
         assert_eq!(
-            RateLimits::from_source(&HashMap::new()).unwrap(),
+            RateLimits::from_source(&std::collections::HashMap::new()).unwrap(),
             RateLimits::default()
         );
-        let closed = RateLimits::from_source(&env("RATE_LIMIT_ON_ERROR", "Closed")).unwrap();
+        let closed = RateLimits::from_source(&[("RATE_LIMIT_ON_ERROR", "Closed")]).unwrap();
         assert_eq!(closed.on_error, LimiterPolicy::Closed);
         for var in ["RATE_LIMIT_FETCH", "RATE_LIMIT_READ", "RATE_LIMIT_ON_ERROR"] {
-            let e = RateLimits::from_source(&env(var, "lots")).unwrap_err();
+            let e = RateLimits::from_source(&[(var, "lots")]).unwrap_err();
             assert_eq!(e.var, var);
         }
     }

@@ -7,10 +7,9 @@ use std::time::Duration;
 use axum::Router;
 use countries_api::{AppState, Links, router};
 use countries_core::Job;
-use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
-use countries_core::ports::SystemClock;
+use countries_core::memory::{InMemory, MemoryLimiter};
 use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimits};
-use countries_core::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
+use countries_core::usecases::{FreshnessPolicy, RetryPolicy};
 use countries_lambdas::gateway::behind_api_gateway;
 use countries_upstream::Bundled;
 use http_body_util::BodyExt;
@@ -26,12 +25,8 @@ const V1: &str = include_str!("../../../tests/events/apigw-rest-aws-proxy.json")
 /// The router on the in-memory adapters behind the Lambda middleware, and the queue's receiving end,
 /// which must stay open for fetches to be accepted.
 fn lambda_app(fetch_limit: u32) -> (Router, UnboundedReceiver<Job>) {
-    let (queue, queued) = MemoryQueue::new();
-    let cases = UseCases::new(
-        Arc::new(MemoryStore::new()),
-        Arc::new(queue),
+    let memory = InMemory::new(
         Arc::new(Bundled::new()),
-        Arc::new(SystemClock),
         FreshnessPolicy::default(),
         RetryPolicy::default(),
     );
@@ -41,14 +36,14 @@ fn lambda_app(fetch_limit: u32) -> (Router, UnboundedReceiver<Job>) {
         on_error: LimiterPolicy::Open,
     };
     let state = AppState {
-        fetches: cases.fetches,
-        reads: cases.reads,
+        fetches: memory.cases.fetches,
+        reads: memory.cases.reads,
         limiter: Arc::new(MemoryLimiter::new(&limits)),
         limiter_policy: limits.on_error,
         upstream: "bundled",
         links: Links::default(),
     };
-    (behind_api_gateway(router(state)), queued)
+    (behind_api_gateway(router(state)), memory.jobs)
 }
 
 /// An HTTP API v2 event for `path` (the raw path as API Gateway sends it) from `ip`, on `stage`.

@@ -74,18 +74,10 @@ pub struct AwsBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn defaults_need_nothing() {
-        let c = Config::from_source(&env(&[])).unwrap();
+        let c = Config::from_source(&std::collections::HashMap::new()).unwrap();
         assert_eq!((c.bind.to_string(), c.port), ("127.0.0.1".into(), 3000));
         assert_eq!(c.upstream, UpstreamConfig::Bundled);
         assert_eq!(c.backend, Backend::Memory);
@@ -108,7 +100,7 @@ mod tests {
             ("BACKEND", "gcp"),
             ("UPSTREAM_TIMEOUT", "-1s"),
         ] {
-            let e = Config::from_source(&env(&[(var, value)])).unwrap_err();
+            let e = Config::from_source(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{e}");
         }
         let aws = [
@@ -117,15 +109,13 @@ mod tests {
             ("OPERATIONS_TABLE", "o"),
             ("FETCH_QUEUE_URL", "http://localhost/q"),
         ];
-        let e = Config::from_source(&env(
-            &[&aws[..], &[("AWS_CREATE_RESOURCES", "sure")]].concat()
-        ))
-        .unwrap_err();
-        assert_eq!(e.var, "AWS_CREATE_RESOURCES");
-        let e = Config::from_source(&env(&[("BACKEND", "aws")])).unwrap_err();
-        assert_eq!(e.var, "COUNTRIES_TABLE");
-        let e = Config::from_source(&env(&[&aws[..], &[("REDIS_URL", "http://x")]].concat()))
+        let e = Config::from_source(&[&aws[..], &[("AWS_CREATE_RESOURCES", "sure")]].concat())
             .unwrap_err();
+        assert_eq!(e.var, "AWS_CREATE_RESOURCES");
+        let e = Config::from_source(&[("BACKEND", "aws")]).unwrap_err();
+        assert_eq!(e.var, "COUNTRIES_TABLE");
+        let e =
+            Config::from_source(&[&aws[..], &[("REDIS_URL", "http://x")]].concat()).unwrap_err();
         assert_eq!(e.var, "REDIS_URL");
     }
 }

@@ -9,8 +9,8 @@ use countries_api::{AppState, Links, router};
 use countries_aws::{RedisLimiter, provision};
 use countries_core::config::ProcessEnv;
 use countries_core::ident;
-use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
-use countries_core::ports::{JobQueue, SystemClock, Upstream};
+use countries_core::memory::{InMemory, MemoryLimiter};
+use countries_core::ports::SystemClock;
 use countries_core::ratelimit::RateLimiter;
 use countries_core::usecases::UseCases;
 use countries_local::config::{AwsBackend, Backend, Config};
@@ -82,26 +82,6 @@ struct Wired {
     description: String,
 }
 
-fn use_cases<S>(
-    config: &Config,
-    store: Arc<S>,
-    queue: Arc<dyn JobQueue>,
-    upstream: Arc<dyn Upstream>,
-) -> UseCases
-where
-    S: countries_core::ports::CountryStore + countries_core::ports::OperationStore + 'static,
-{
-    let clock = Arc::new(SystemClock);
-    UseCases::new(
-        store,
-        queue,
-        upstream,
-        clock,
-        config.freshness,
-        config.retry,
-    )
-}
-
 fn app_state(config: &Config, cases: &UseCases, limiter: Arc<dyn RateLimiter>) -> AppState {
     AppState {
         fetches: cases.fetches.clone(),
@@ -114,14 +94,8 @@ fn app_state(config: &Config, cases: &UseCases, limiter: Arc<dyn RateLimiter>) -
 }
 
 fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, String> {
-    let (queue, jobs) = MemoryQueue::new();
-    let queue = Arc::new(queue);
-    let cases = use_cases(
-        config,
-        Arc::new(MemoryStore::new()),
-        queue.clone(),
-        config.upstream.build()?,
-    );
+    let memory = InMemory::new(config.upstream.build()?, config.freshness, config.retry);
+    let (cases, queue, jobs) = (memory.cases, memory.queue, memory.jobs);
     let limiter = Arc::new(MemoryLimiter::new(&config.limits));
     let concurrency = config.worker.concurrency;
     let worker = tokio::spawn(worker::run(
@@ -162,11 +136,13 @@ async fn aws(
         let key = aws.secret(id, "api_key").await?;
         upstream = upstream.with_api_key(key);
     }
-    let cases = use_cases(
-        config,
+    let cases = UseCases::new(
         aws.store.clone(),
         aws.queue.clone(),
         upstream.build()?,
+        Arc::new(SystemClock),
+        config.freshness,
+        config.retry,
     );
     let limiter: Arc<dyn RateLimiter> = match redis {
         Some(redis) => Arc::new(RedisLimiter::new(

@@ -196,18 +196,10 @@ impl Default for HttpSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn bundled_needs_nothing() {
-        let c = UpstreamConfig::from_source(&env(&[])).unwrap();
+        let c = UpstreamConfig::from_source(&std::collections::HashMap::new()).unwrap();
         assert_eq!((c.kind(), c.key_secret_id()), ("bundled", None));
         assert!(c.build().is_ok());
     }
@@ -225,17 +217,17 @@ mod tests {
             (vec![("UPSTREAM_TIMEOUT", "-1s")], "UPSTREAM_TIMEOUT"),
             (vec![("UPSTREAM_MAX_BYTES", "lots")], "UPSTREAM_MAX_BYTES"),
         ] {
-            let e = UpstreamConfig::from_source(&env(&pairs)).unwrap_err();
+            let e = UpstreamConfig::from_source(&pairs).unwrap_err();
             assert_eq!(e.var, var, "{pairs:?}: {e}");
         }
     }
 
     #[test]
     fn v5_defaults_to_the_live_url_and_takes_its_key_from_a_secret() {
-        let c = UpstreamConfig::from_source(&env(&[
+        let c = UpstreamConfig::from_source(&[
             ("COUNTRIES_UPSTREAM", "V5"),
             ("REST_COUNTRIES_API_KEY_SECRET_ID", "arn:secret"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(c.key_secret_id(), Some("arn:secret"));
         assert!(c.build().is_err(), "the key is not read yet");

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsEvent;
 use countries_core::country::{CountryCode, Fetched};
-use countries_core::memory::{MemoryQueue, MemoryStore};
-use countries_core::ports::{SystemClock, Upstream, UpstreamError};
+use countries_core::memory::InMemory;
+use countries_core::ports::{Upstream, UpstreamError};
 use countries_core::usecases::{FetchOutcome, FreshnessPolicy, RetryPolicy, UseCases};
 use countries_core::{Job, OperationState};
 use countries_worker::{Worker, WorkerSettings};
@@ -47,24 +47,20 @@ struct Fixture {
 
 /// The worker on the memory adapters, with `MAX_ATTEMPTS` (and so the queue's receive count) 3.
 fn fixture() -> Fixture {
-    let (queue, queued) = MemoryQueue::new();
     let retry = RetryPolicy {
         max_attempts: 3,
         ..RetryPolicy::default()
     };
-    let cases = UseCases::new(
-        Arc::new(MemoryStore::new()),
-        Arc::new(queue),
-        Arc::new(ArgentinaDown),
-        Arc::new(SystemClock),
-        FreshnessPolicy::default(),
-        retry,
+    let memory = InMemory::new(Arc::new(ArgentinaDown), FreshnessPolicy::default(), retry);
+    let worker = Worker::new(
+        memory.cases.jobs.clone(),
+        None,
+        WorkerSettings { concurrency: 4 },
     );
-    let worker = Worker::new(cases.jobs.clone(), None, WorkerSettings { concurrency: 4 });
     Fixture {
         worker,
-        cases,
-        _queued: queued,
+        cases: memory.cases,
+        _queued: memory.jobs,
     }
 }
 

@@ -5,11 +5,12 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use countries_core::OperationState;
 use countries_core::usecases::FetchOutcome;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::status::State as OperationState;
+use super::status::OperationStateSchema;
 use super::{CountryErrors, CountryParam, CountryPath, Params, flag, params};
 use crate::AppState;
 use crate::error::ApiError;
@@ -20,6 +21,7 @@ pub struct FetchAccepted {
     pub request_id: Uuid,
     #[schema(example = "PY")]
     pub country: String,
+    #[schema(value_type = OperationStateSchema)]
     pub state: OperationState,
     pub requested_at: DateTime<Utc>,
     /// True when an operation already in flight answered instead of a new one.
@@ -88,7 +90,7 @@ pub async fn get(
             let body = FetchAccepted {
                 request_id: op.request_id,
                 country: op.country.to_string(),
-                state: op.state.into(),
+                state: op.state,
                 requested_at: op.requested_at,
                 deduplicated,
                 status_url,
@@ -113,21 +115,4 @@ pub async fn get(
         })
         .into_response(),
     })
-}
-
-/// Queue a fetch (the same as `GET /fetch/{country}`).
-#[utoipa::path(
-    post,
-    path = "/fetch/{country}",
-    operation_id = "fetchPost",
-    tag = "countries",
-    params(CountryPath, FetchQuery),
-    responses(FetchResponses, CountryErrors)
-)]
-pub async fn post(
-    state: State<AppState>,
-    country: CountryParam,
-    query: Params,
-) -> Result<Response, ApiError> {
-    get(state, country, query).await
 }

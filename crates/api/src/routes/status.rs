@@ -1,11 +1,14 @@
 //! `GET /status/{country}`: the country's fetch operations, newest first.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::extract::State as AxumState;
-use chrono::{DateTime, Utc};
 use countries_core::{Operation, OperationState};
 use serde::Serialize;
-use uuid::Uuid;
+use serde_json::json;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::{Ref, RefOr};
 
 use super::{CountryErrors, CountryParam, CountryPath, Params, params};
 use crate::AppState;
@@ -16,66 +19,103 @@ pub struct StatusBody {
     #[schema(example = "PY")]
     pub country: String,
     /// Newest first.
-    pub operations: Vec<OperationBody>,
+    #[schema(value_type = Vec<OperationSchema>)]
+    pub operations: Vec<Operation>,
 }
 
-/// One fetch operation and what became of it.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Operation)]
-pub struct OperationBody {
-    /// Time-ordered (UUID v7).
-    pub request_id: Uuid,
-    #[schema(example = "PY")]
-    pub country: String,
-    pub state: State,
-    pub requested_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// Upstream calls made so far.
-    pub attempts: u32,
-    /// The last failure's message: the final error, or the one that will be retried.
-    pub error: Option<String>,
-    /// The upstream kind that answered (`bundled`, `v3.1`, `v5`).
-    pub source: Option<String>,
-}
+/// The schema of one operation as `/status` shows it: core's `Operation`, serialised by serde. Written
+/// here because the API owns its document; the router tests hold the two to the same fields.
+pub struct OperationSchema;
 
-/// Where an operation stands: `queued` and `running` are in flight, the others final.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = OperationState)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Queued,
-    Running,
-    Succeeded,
-    NotFound,
-    Failed,
-}
-
-impl From<OperationState> for State {
-    fn from(s: OperationState) -> Self {
-        match s {
-            OperationState::Queued => State::Queued,
-            OperationState::Running => State::Running,
-            OperationState::Succeeded => State::Succeeded,
-            OperationState::NotFound => State::NotFound,
-            OperationState::Failed => State::Failed,
-        }
+impl utoipa::ToSchema for OperationSchema {
+    fn name() -> Cow<'static, str> {
+        "Operation".into()
     }
 }
 
-impl From<Operation> for OperationBody {
-    fn from(op: Operation) -> Self {
-        OperationBody {
-            request_id: op.request_id,
-            country: op.country.to_string(),
-            state: op.state.into(),
-            requested_at: op.requested_at,
-            started_at: op.started_at,
-            finished_at: op.finished_at,
-            attempts: op.attempts,
-            error: op.error,
-            source: op.source,
-        }
+impl utoipa::PartialSchema for OperationSchema {
+    fn schema() -> RefOr<Schema> {
+        let text = |description: &str, types: &[Type]| {
+            ObjectBuilder::new()
+                .schema_type(types.iter().cloned().collect::<SchemaType>())
+                .description(Some(description))
+        };
+        let time = |description: &str, types: &[Type]| {
+            text(description, types).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+        };
+        let (required, optional) = (&[Type::String][..], &[Type::String, Type::Null][..]);
+        let uuid = SchemaFormat::KnownFormat(KnownFormat::Uuid);
+        ObjectBuilder::new()
+            .description(Some("One fetch operation and what became of it."))
+            .property(
+                "request_id",
+                text("Time-ordered (UUID v7).", required).format(Some(uuid)),
+            )
+            .property(
+                "country",
+                text("The alpha-2 code.", required).examples([json!("PY")]),
+            )
+            .property("state", Ref::from_schema_name("OperationState"))
+            .property(
+                "requested_at",
+                time("When the fetch was asked for.", required),
+            )
+            .property(
+                "started_at",
+                time("When the last attempt started.", optional),
+            )
+            .property(
+                "finished_at",
+                time("When it reached a final state.", optional),
+            )
+            .property(
+                "attempts",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .description(Some("Upstream calls made so far.")),
+            )
+            .property(
+                "error",
+                text(
+                    "The last failure: final, or the one that will be retried.",
+                    optional,
+                ),
+            )
+            .property(
+                "source",
+                text(
+                    "The upstream kind that answered: bundled, v3.1 or v5.",
+                    optional,
+                ),
+            )
+            .required("request_id")
+            .required("country")
+            .required("state")
+            .required("requested_at")
+            .required("attempts")
+            .into()
+    }
+}
+
+/// Where an operation stands: `queued` and `running` are in flight, the others final.
+pub struct OperationStateSchema;
+
+impl utoipa::ToSchema for OperationStateSchema {
+    fn name() -> Cow<'static, str> {
+        "OperationState".into()
+    }
+}
+
+impl utoipa::PartialSchema for OperationStateSchema {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(OperationState::ALL.map(|s| s.as_str())))
+            .description(Some(
+                "Where an operation stands: `queued` and `running` are in flight, the others final.",
+            ))
+            .into()
     }
 }
 
@@ -117,6 +157,6 @@ pub async fn get(
         .map_err(|e| ApiError::service(e, &app.links))?;
     Ok(Json(StatusBody {
         country: code.to_string(),
-        operations: operations.into_iter().map(OperationBody::from).collect(),
+        operations,
     }))
 }

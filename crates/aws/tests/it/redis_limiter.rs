@@ -20,22 +20,25 @@ fn settings(url: String) -> RedisSettings {
     }
 }
 
+fn limiter(url: String, fetch: Limit, read: Limit) -> RedisLimiter {
+    RedisLimiter::new(settings(url), support::limits(fetch, read)).unwrap()
+}
+
+async fn is_admitted(limiter: &RedisLimiter, last: u8, group: RouteGroup) -> bool {
+    limiter.check(ip(last), group).await.unwrap().allowed
+}
+
 fn ip(last: u8) -> IpAddr {
     IpAddr::from([203, 0, 113, last])
 }
 
 #[tokio::test]
 async fn admits_exactly_its_limit_under_50_concurrent_callers() {
-    let limiter = Arc::new(
-        RedisLimiter::new(
-            settings(support::redis_url()),
-            support::limits(
-                Limit::new(10, Duration::from_secs(60)),
-                Limit::new(100, Duration::from_secs(60)),
-            ),
-        )
-        .unwrap(),
-    );
+    let limiter = Arc::new(limiter(
+        support::redis_url(),
+        Limit::new(10, Duration::from_secs(60)),
+        Limit::new(100, Duration::from_secs(60)),
+    ));
     let callers: Vec<_> = (0..50)
         .map(|_| {
             let l = limiter.clone();
@@ -60,52 +63,25 @@ async fn admits_exactly_its_limit_under_50_concurrent_callers() {
     remaining.sort_unstable();
     assert_eq!(remaining, (0..10).collect::<Vec<u32>>());
     // Another group and another client have their own budgets.
-    assert!(
-        limiter
-            .check(ip(1), RouteGroup::Read)
-            .await
-            .unwrap()
-            .allowed
-    );
-    assert!(
-        limiter
-            .check(ip(2), RouteGroup::Fetch)
-            .await
-            .unwrap()
-            .allowed
-    );
+    assert!(is_admitted(&limiter, 1, RouteGroup::Read).await);
+    assert!(is_admitted(&limiter, 2, RouteGroup::Fetch).await);
 }
 
 #[tokio::test]
 async fn recovers_after_the_window() {
-    let limiter = RedisLimiter::new(
-        settings(support::redis_url()),
-        support::limits(
-            Limit::new(5, Duration::from_millis(500)),
-            Limit::new(5, Duration::from_secs(1)),
-        ),
-    )
-    .unwrap();
+    let limiter = limiter(
+        support::redis_url(),
+        Limit::new(5, Duration::from_millis(500)),
+        Limit::new(5, Duration::from_secs(1)),
+    );
     for _ in 0..5 {
-        assert!(
-            limiter
-                .check(ip(3), RouteGroup::Fetch)
-                .await
-                .unwrap()
-                .allowed
-        );
+        assert!(is_admitted(&limiter, 3, RouteGroup::Fetch).await);
     }
     let denied = limiter.check(ip(3), RouteGroup::Fetch).await.unwrap();
     assert!(!denied.allowed);
     tokio::time::sleep(denied.reset_after + Duration::from_millis(50)).await;
     for _ in 0..5 {
-        assert!(
-            limiter
-                .check(ip(3), RouteGroup::Fetch)
-                .await
-                .unwrap()
-                .allowed
-        );
+        assert!(is_admitted(&limiter, 3, RouteGroup::Fetch).await);
     }
 }
 
@@ -145,21 +121,12 @@ fn redis_server(port: u16) -> Child {
 async fn a_stopped_redis_fails_fast_and_is_reconnected() {
     let port = free_port();
     let mut redis = redis_server(port);
-    let limiter = RedisLimiter::new(
-        settings(format!("redis://127.0.0.1:{port}")),
-        support::limits(
-            Limit::new(100, Duration::from_secs(60)),
-            Limit::new(100, Duration::from_secs(60)),
-        ),
-    )
-    .unwrap();
-    assert!(
-        limiter
-            .check(ip(4), RouteGroup::Read)
-            .await
-            .unwrap()
-            .allowed
+    let limiter = limiter(
+        format!("redis://127.0.0.1:{port}"),
+        Limit::new(100, Duration::from_secs(60)),
+        Limit::new(100, Duration::from_secs(60)),
     );
+    assert!(is_admitted(&limiter, 4, RouteGroup::Read).await);
     redis.kill().unwrap();
     redis.wait().unwrap();
     for _ in 0..3 {
@@ -197,14 +164,11 @@ async fn a_hung_redis_costs_at_most_the_timeout() {
             held.push(socket);
         }
     });
-    let limiter = RedisLimiter::new(
-        settings(format!("redis://127.0.0.1:{port}")),
-        support::limits(
-            Limit::new(1, Duration::from_secs(1)),
-            Limit::new(1, Duration::from_secs(1)),
-        ),
-    )
-    .unwrap();
+    let limiter = limiter(
+        format!("redis://127.0.0.1:{port}"),
+        Limit::new(1, Duration::from_secs(1)),
+        Limit::new(1, Duration::from_secs(1)),
+    );
     let started = Instant::now();
     assert!(limiter.check(ip(5), RouteGroup::Fetch).await.is_err());
     assert!(

@@ -241,10 +241,9 @@ mod tests {
 
     #[test]
     fn the_policy_from_the_environment() {
-        let env = |k: &str, v: &str| std::collections::HashMap::from([(k.into(), v.into())]);
-        let p = FreshnessPolicy::from_source(&env("FRESH_FOR", "1h")).unwrap();
+        let p = FreshnessPolicy::from_source(&[("FRESH_FOR", "1h")]).unwrap();
         assert_eq!(p.fresh_for, Duration::from_secs(3600));
-        let e = FreshnessPolicy::from_source(&env("STUCK_AFTER", "soon")).unwrap_err();
+        let e = FreshnessPolicy::from_source(&[("STUCK_AFTER", "soon")]).unwrap_err();
         assert_eq!(e.var, "STUCK_AFTER");
     }
 }

@@ -264,11 +264,10 @@ mod tests {
 
     #[test]
     fn the_policy_from_the_environment() {
-        let env = |k: &str, v: &str| std::collections::HashMap::from([(k.into(), v.into())]);
-        let p = RetryPolicy::from_source(&env("MAX_ATTEMPTS", "3")).unwrap();
+        let p = RetryPolicy::from_source(&[("MAX_ATTEMPTS", "3")]).unwrap();
         assert_eq!(p.max_attempts, 3);
         for bad in ["0", "101", "many"] {
-            let e = RetryPolicy::from_source(&env("MAX_ATTEMPTS", bad)).unwrap_err();
+            let e = RetryPolicy::from_source(&[("MAX_ATTEMPTS", bad)]).unwrap_err();
             assert_eq!(e.var, "MAX_ATTEMPTS");
         }
     }

@@ -6,10 +6,9 @@ use std::time::Duration;
 use axum::Router;
 use countries_api::{AppState, Links, router};
 use countries_core::Job;
-use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
-use countries_core::ports::SystemClock;
+use countries_core::memory::{InMemory, MemoryLimiter};
 use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimiter, RateLimits};
-use countries_core::usecases::{FreshnessPolicy, JobProcessor, RetryPolicy, UseCases};
+use countries_core::usecases::{FreshnessPolicy, JobProcessor, RetryPolicy};
 use countries_upstream::Bundled;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -29,18 +28,14 @@ impl App {
 }
 
 pub fn app_with(limiter: Arc<dyn RateLimiter>, policy: LimiterPolicy, links: Links) -> App {
-    let (queue, queued) = MemoryQueue::new();
-    let cases = UseCases::new(
-        Arc::new(MemoryStore::new()),
-        Arc::new(queue),
+    let memory = InMemory::new(
         Arc::new(Bundled::new()),
-        Arc::new(SystemClock),
         FreshnessPolicy::default(),
         RetryPolicy::default(),
     );
     let router = router(AppState {
-        fetches: cases.fetches,
-        reads: cases.reads,
+        fetches: memory.cases.fetches,
+        reads: memory.cases.reads,
         limiter,
         limiter_policy: policy,
         upstream: "bundled",
@@ -48,8 +43,8 @@ pub fn app_with(limiter: Arc<dyn RateLimiter>, policy: LimiterPolicy, links: Lin
     });
     App {
         router,
-        jobs: cases.jobs,
-        queued,
+        jobs: memory.cases.jobs,
+        queued: memory.jobs,
     }
 }
 
