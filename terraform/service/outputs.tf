@@ -4,7 +4,7 @@ output "api_url" {
 }
 
 output "upstream_key_secret_arn" {
-  description = "Set the REST Countries key here, out of band (README)."
+  description = "Set the REST Countries key here, out of band (docs/operations.md)."
   value       = module.secrets.upstream_key_secret_arn
 }
 

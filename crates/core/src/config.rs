@@ -32,7 +32,7 @@ impl Source for std::collections::HashMap<String, String> {
     }
 }
 
-/// `[("PORT", "8080"), ...]`: settings written out in place, as tests do.
+/// `[("NAME", "value"), ...]`: settings written out in place, as tests do.
 impl<const N: usize> Source for [(&str, &str); N] {
     fn var(&self, name: &str) -> Option<String> {
         self.as_slice().var(name)

@@ -22,12 +22,17 @@ pub use v31::V31;
 
 pub const V5_DEFAULT_URL: &str = "https://api.restcountries.com/countries/v5";
 
+const KIND: &str = "COUNTRIES_UPSTREAM";
+const URL: &str = "REST_COUNTRIES_URL";
+const KEY_SECRET_ID: &str = "REST_COUNTRIES_API_KEY_SECRET_ID";
+const KEY: &str = "REST_COUNTRIES_API_KEY";
+
 /// The upstream kinds `COUNTRIES_UPSTREAM` names.
 pub const KINDS: [&str; 3] = ["bundled", "v3.1", "v5"];
 
 /// `COUNTRIES_UPSTREAM`: which upstream the worker calls. The api reads it too, only to report it.
 pub fn kind_from_source(src: &dyn Source) -> Result<&'static str, ConfigError> {
-    config::choice_or(src, "COUNTRIES_UPSTREAM", &KINDS, "bundled")
+    config::choice_or(src, KIND, &KINDS, "bundled")
 }
 
 /// Where the v5 key comes from.
@@ -80,20 +85,18 @@ impl UpstreamConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let kind = kind_from_source(src)?;
         let http = HttpSettings::from_source(src)?;
-        let url = src
-            .var("REST_COUNTRIES_URL")
-            .map(|u| u.trim_end_matches('/').to_string());
+        let url = src.var(URL).map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = &url {
             config::check(
-                "REST_COUNTRIES_URL",
+                URL,
                 u,
                 u.starts_with("http://") || u.starts_with("https://"),
                 "must start with http:// or https://",
             )?;
         }
-        let api_key = match src.var("REST_COUNTRIES_API_KEY_SECRET_ID") {
+        let api_key = match src.var(KEY_SECRET_ID) {
             Some(id) => Some(ApiKey::Secret(id)),
-            None => src.var("REST_COUNTRIES_API_KEY").map(ApiKey::Value),
+            None => src.var(KEY).map(ApiKey::Value),
         };
         Ok(match kind {
             "v3.1" => UpstreamConfig::V31 {
@@ -101,7 +104,7 @@ impl UpstreamConfig {
                     Some(url) => url,
                     None => config::required(
                         src,
-                        "REST_COUNTRIES_URL",
+                        URL,
                         "the v3.1 upstream needs the base URL of a self-hosted server, such as http://host:8080/v3.1",
                     )?,
                 },
@@ -113,7 +116,7 @@ impl UpstreamConfig {
                     Some(key) => key,
                     None => ApiKey::Value(config::required(
                         src,
-                        "REST_COUNTRIES_API_KEY",
+                        KEY,
                         "the v5 upstream needs an API key (or REST_COUNTRIES_API_KEY_SECRET_ID)",
                     )?),
                 },

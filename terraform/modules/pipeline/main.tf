@@ -17,7 +17,7 @@ locals {
 }
 
 resource "aws_codestarconnections_connection" "git" {
-  # Created PENDING: a person completes the hand-shake once in the console (README).
+  # Created PENDING: a person completes the hand-shake once in the console (docs/operations.md).
   name          = "${local.prefix}-git"
   provider_type = var.git_provider
 }

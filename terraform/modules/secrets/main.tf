@@ -1,5 +1,5 @@
 # The REST Countries v5 key. Terraform creates the secret but never its value, so the key is in no state
-# file and no plan: set it out of band (README, "Setting the upstream key").
+# file and no plan: set it out of band (docs/operations.md, "From zero").
 
 resource "aws_secretsmanager_secret" "upstream_key" {
   # checkov:skip=CKV2_AWS_57:The key is issued by REST Countries; only its owner can rotate it, out of band

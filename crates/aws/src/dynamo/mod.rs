@@ -1,4 +1,4 @@
-//! The DynamoDB stores. Two tables (see the README, "Table design"):
+//! The DynamoDB stores. Two tables (docs/architecture.md, "Tables"; the encoding is in `items.rs`):
 //!
 //! - countries: partition key `code` (S); `document` and `raw` as JSON strings, `source`, `fetched_at`,
 //!   `version` (N). A put only replaces an item with a smaller version.
