@@ -18,6 +18,10 @@ pub enum ApiError {
     Ident(IdentError),
     #[error("{code} has not been fetched yet")]
     NotFetched { code: String, fetch_url: String },
+    #[error(
+        "{code} came from the {upstream} upstream, which has no v5 form: omit `format` for the v3.1 shape"
+    )]
+    NoV5Form { code: String, upstream: String },
     /// The store or the queue failed; the detail is logged, never shown.
     #[error("{0}")]
     Unavailable(ServiceError),
@@ -59,8 +63,8 @@ fn whole_seconds(d: Duration) -> u64 {
 #[serde(rename_all = "PascalCase")]
 pub struct ErrorBody {
     /// A stable, machine-readable code: `InvalidCountry`, `AmbiguousCountry`, `UnknownCountry`,
-    /// `CountryNotFetched`, `InvalidParameter`, `RateLimited`, `NotFound`, `MethodNotAllowed`,
-    /// `ServiceUnavailable`.
+    /// `CountryNotFetched`, `NoV5Form`, `InvalidParameter`, `RateLimited`, `NotFound`,
+    /// `MethodNotAllowed`, `ServiceUnavailable`.
     #[schema(example = "UnknownCountry")]
     pub code: &'static str,
     #[schema(example = "no country is known as `atlantis`")]
@@ -106,6 +110,7 @@ impl ApiError {
                 (StatusCode::NOT_FOUND, "UnknownCountry")
             }
             ApiError::NotFetched { .. } => (StatusCode::NOT_FOUND, "CountryNotFetched"),
+            ApiError::NoV5Form { .. } => (StatusCode::NOT_FOUND, "NoV5Form"),
             ApiError::Unavailable(_) | ApiError::LimiterUnavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
             }

@@ -9,7 +9,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use countries_api::{ClientIp, Links};
+use countries_core::CountryCode;
+use countries_core::country::Fetched;
 use countries_core::memory::MemoryLimiter;
+use countries_core::ports::{Upstream, UpstreamError};
 use countries_core::ratelimit::{
     Decision, Limit, LimiterError, LimiterPolicy, RateLimiter, RateLimits, RouteGroup,
 };
@@ -349,7 +352,7 @@ async fn openapi_covers_every_route_and_error() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(params, ["country", "fields", "If-None-Match"]);
+    assert_eq!(params, ["country", "fields", "format", "If-None-Match"]);
 }
 
 #[tokio::test]
@@ -414,5 +417,94 @@ async fn the_operation_schema_matches_what_status_serialises() {
     assert_eq!(
         post["responses"],
         doc["paths"]["/fetch/{country}"]["get"]["responses"]
+    );
+}
+
+/// Answers every country with a small v5 document, as the v5 client would.
+struct FromV5;
+
+#[async_trait]
+impl Upstream for FromV5 {
+    fn kind(&self) -> &'static str {
+        "v5"
+    }
+    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
+        let raw = serde_json::json!({
+            "names": {"common": "Paraguay", "official": "Republic of Paraguay"},
+            "codes": {"alpha_2": code.as_str(), "alpha_3": "PRY"},
+        });
+        Ok(Fetched {
+            document: countries_core::v5::from_v5(&raw),
+            raw,
+            source: "v5".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_country_from_v5_is_served_as_v5_sent_it_on_request() {
+    let mut app = support::app_on(
+        Arc::new(FromV5),
+        support::generous(),
+        LimiterPolicy::Open,
+        Links::default(),
+    );
+    get(&app.router, "/fetch/PY").await;
+    app.drain().await;
+    let (status, v31_headers, v31) = get(&app.router, "/country/PY").await;
+    assert_eq!((status, v31["cca2"].as_str()), (StatusCode::OK, Some("PY")));
+    let (status, headers, v5) = get(&app.router, "/country/PY?format=v5").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        v5["codes"],
+        serde_json::json!({"alpha_2": "PY", "alpha_3": "PRY"})
+    );
+    assert!(v5.get("cca2").is_none());
+    assert_eq!(headers["x-country-source"], "v5");
+    assert_ne!(
+        headers["etag"], v31_headers["etag"],
+        "each form has its own ETag"
+    );
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (status, _, _) = call_from(
+        &app.router,
+        Method::GET,
+        "/country/PY?format=v5",
+        &[("if-none-match", etag.as_str())],
+        "192.0.2.10",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    let (_, _, picked) = get(&app.router, "/country/PY?format=v5&fields=codes").await;
+    assert_eq!(picked, serde_json::json!({"codes": v5["codes"]}));
+    let (status, _, body) = get(&app.router, "/country/PY?format=v5&fields=capital").await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("InvalidParameter"))
+    );
+    let (status, _, body) = get(&app.router, "/country/PY?format=v4").await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("InvalidParameter"))
+    );
+}
+
+#[tokio::test]
+async fn a_country_from_another_upstream_has_no_v5_form() {
+    let mut app = app();
+    get(&app.router, "/fetch/PY").await;
+    app.drain().await;
+    let (status, _, body) = get(&app.router, "/country/PY?format=v5").await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NoV5Form"))
+    );
+    assert!(
+        body["Message"].as_str().unwrap().contains("bundled"),
+        "{body}"
+    );
+    assert_eq!(
+        get(&app.router, "/country/PY?format=v3.1").await.0,
+        StatusCode::OK
     );
 }

@@ -153,11 +153,6 @@ impl EmptyKind {
     }
 }
 
-/// Whether `name` is a top-level key of the v3.1 document (for `?fields=`).
-pub fn is_v31_key(name: &str) -> bool {
-    V31_KEYS.iter().any(|(k, _)| *k == name)
-}
-
 /// A v3.1 document as a self-hosted server or the bundled data gives it, completed so that every key is
 /// present (servers leave empty values out), in the data file's key order. Unknown keys are dropped.
 pub fn from_v31(raw: &Value) -> Value {

@@ -1,32 +1,53 @@
-//! The mapping of a REST Countries v5 document onto the v3.1 shape the service serves.
+//! The mapping of a REST Countries v5 document onto the v3.1 shape the service serves, field by field
+//! (the rules, with what is served where v5 has nothing, are the table in docs/api.md). Lenient: a
+//! missing field becomes v3.1's empty value, and shapes published examples disagree on (lists or maps
+//! keyed by code) are both read.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
+use tracing::warn;
 
 use crate::country::from_v31;
 
-/// Maps a REST Countries v5 document onto the v3.1 shape. Lenient: every field is optional, numbers may
-/// be integers or floats, and where published examples disagree (lists or maps keyed by code) both are read.
+/// v5's `classification.iso_status` in v3.1's `status` vocabulary.
+const ISO_STATUS: [(&str, &str); 2] = [
+    ("official", "officially-assigned"),
+    ("user_assigned", "user-assigned"),
+];
+
+/// v3.1's translation keys; v5 keys Persian `fas` where v3.1 said `per`.
+const V31_TRANSLATIONS: [&str; 26] = [
+    "ara", "bre", "ces", "cym", "deu", "est", "fin", "fra", "hrv", "hun", "ind", "ita", "jpn",
+    "kor", "nld", "per", "pol", "por", "rus", "slk", "spa", "srp", "swe", "tur", "urd", "zho",
+];
+const TRANSLATION_RENAMES: [(&str, &str); 1] = [("fas", "per")];
+
+/// An `iso_status` this mapping does not know is served as v5 sent it, and logged once per value.
+fn status(iso_status: &Value) -> Value {
+    let Some(s) = iso_status.as_str() else {
+        return Value::Null;
+    };
+    if let Some((_, v31)) = ISO_STATUS.iter().find(|(v5, _)| *v5 == s) {
+        return json!(v31);
+    }
+    static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    if SEEN.lock().unwrap().insert(s.to_string()) {
+        warn!(iso_status = s, "unknown v5 iso_status: served as is");
+    }
+    json!(s)
+}
+
+/// Maps a REST Countries v5 document onto the v3.1 shape.
 pub fn from_v5(v5: &Value) -> Value {
     let names = &v5["names"];
     let codes = &v5["codes"];
     let class = &v5["classification"];
     let flag = &v5["flag"];
+    let links = &v5["links"];
 
-    let calling: Vec<String> = strings(&v5["calling_codes"]);
-    let idd = match calling.first() {
-        // v3.1 splits "+595" into the root "+5" and the suffix "95"; every root in the data set is one digit.
-        Some(first) if first.len() >= 2 => {
-            let root: String = first.chars().take(2).collect();
-            let suffixes: Vec<String> = calling
-                .iter()
-                .filter_map(|c| c.strip_prefix(root.as_str()).map(str::to_string))
-                .collect();
-            json!({"root": root, "suffixes": suffixes})
-        }
-        _ => json!({}),
-    };
-
-    let capitals = list_or_map_values(&v5["capitals"]);
+    let capitals = primary_first(list_or_map_values(&v5["capitals"]));
     let capital: Vec<Value> = capitals
         .iter()
         .filter_map(|c| match c {
@@ -49,7 +70,6 @@ pub fn from_v5(v5: &Value) -> Value {
             (code, Value::Object(m))
         })
         .collect();
-
     let languages: Map<String, Value> = keyed_entries(&v5["languages"], "iso639_3")
         .into_iter()
         .filter_map(|(code, l)| match l {
@@ -57,39 +77,13 @@ pub fn from_v5(v5: &Value) -> Value {
             other => other.get("name").cloned().map(|n| (code, n)),
         })
         .collect();
-
-    let links = &v5["links"];
-    let maps = object_from(&[
-        ("googleMaps", &links["google_maps"]),
-        ("openStreetMaps", &links["open_street_maps"]),
-    ]);
-    let flags = object_from(&[
-        ("svg", &flag["url_svg"]),
-        ("png", &flag["url_png"]),
-        ("alt", &flag["description"]),
-    ]);
-    let assets = &v5["assets"];
-    let coat = if assets["coat_of_arms"].is_object() {
-        &assets["coat_of_arms"]
-    } else {
-        &assets["coatOfArms"]
-    };
-    let coat_of_arms = object_from(&[("svg", &coat["svg"]), ("png", &coat["png"])]);
     let cars = &v5["cars"];
-    let car = {
-        let mut m = Map::new();
-        m.insert("signs".into(), json!(strings(&cars["signs"])));
-        if let Some(side) = cars["driving_side"].as_str().or(cars["side"].as_str()) {
-            m.insert("side".into(), json!(side));
-        }
-        Value::Object(m)
-    };
+    let mut car = Map::new();
+    car.insert("signs".into(), json!(strings(&cars["signs"])));
+    if let Some(side) = cars["driving_side"].as_str() {
+        car.insert("side".into(), json!(side));
+    }
     let postal = &v5["postal_code"];
-    let postal_code = json!({
-        "format": non_empty_str(&postal["format"]),
-        "regex": non_empty_str(&postal["regex"]),
-    });
-
     let mut name = Map::new();
     copy_str(names, "common", &mut name, "common");
     copy_str(names, "official", &mut name, "official");
@@ -104,10 +98,10 @@ pub fn from_v5(v5: &Value) -> Value {
         "cioc": codes["cioc"],
         "fifa": codes["fifa"],
         "independent": class["sovereign"],
-        "status": class["iso_status"],
+        "status": status(&class["iso_status"]),
         "unMember": class["un_member"],
         "currencies": currencies,
-        "idd": idd,
+        "idd": idd(&strings(&v5["calling_codes"])),
         "capital": capital,
         "capitalInfo": capital_info,
         "altSpellings": strings(&names["alternates"]),
@@ -115,24 +109,96 @@ pub fn from_v5(v5: &Value) -> Value {
         "subregion": v5["subregion"],
         "continents": strings(&v5["continents"]),
         "languages": languages,
-        "translations": name_pairs(&names["translations"]),
+        "translations": translations(&names["translations"]),
         "latlng": latlng(&v5["coordinates"]).unwrap_or_else(|| json!([])),
         "landlocked": v5["landlocked"],
         "borders": strings(&v5["borders"]),
         "area": number(&v5["area"]["kilometers"]).or_else(|| number(&v5["area"])),
         "flag": flag["emoji"].as_str().or(flag.as_str()),
         "demonyms": demonyms(&v5["demonyms"]),
-        "flags": flags,
-        "coatOfArms": coat_of_arms,
+        "flags": object_from(&[
+            ("svg", &flag["url_svg"]),
+            ("png", &flag["url_png"]),
+            ("alt", &flag["description"]),
+        ]),
+        "coatOfArms": coat_of_arms(&v5["assets"]),
         "population": number(&v5["population"]),
-        "maps": maps,
+        "maps": object_from(&[
+            ("googleMaps", &links["google_maps"]),
+            ("openStreetMaps", &links["open_street_maps"]),
+        ]),
         "gini": number_map(&v5["economy"]["gini_coefficient"]),
         "car": car,
-        "postalCode": postal_code,
+        "postalCode": {
+            "format": non_empty_str(&postal["format"]),
+            "regex": non_empty_str(&postal["regex"]),
+        },
         "startOfWeek": v5["date"]["start_of_week"],
         "timezones": strings(&v5["timezones"]),
     });
     from_v31(&raw31)
+}
+
+/// v3.1 split a calling code after its first digit: `+1` with the area codes as suffixes (`201`, ...),
+/// `+7` with `3`, `4`, ...; `+44` is root `+4`, suffix `4`. A code that is only the root (`+1` for
+/// Canada) has the suffix `""`. No calling code: `{"root": "", "suffixes": []}`, as v3.1 served it.
+fn idd(calling_codes: &[String]) -> Value {
+    let Some(first) = calling_codes.first().filter(|c| c.len() >= 2) else {
+        return json!({"root": "", "suffixes": []});
+    };
+    let root: String = first.chars().take(2).collect();
+    let suffixes: Vec<&str> = calling_codes
+        .iter()
+        .filter_map(|c| c.strip_prefix(root.as_str()))
+        .collect();
+    json!({"root": root, "suffixes": suffixes})
+}
+
+/// v3.1 listed the primary capital first, and `capitalInfo` is its position.
+fn primary_first(mut capitals: Vec<Value>) -> Vec<Value> {
+    if let Some(i) = capitals
+        .iter()
+        .position(|c| c["attributes"]["primary"] == json!(true))
+    {
+        let primary = capitals.remove(i);
+        capitals.insert(0, primary);
+    }
+    capitals
+}
+
+/// Under v3.1's keys (`per` for v5's `fas`); languages v3.1 never had are left to the v5 form.
+fn translations(v: &Value) -> Value {
+    let map: Map<String, Value> = name_pairs(v)
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, pair)| {
+            let key = TRANSLATION_RENAMES
+                .iter()
+                .find(|(v5, _)| v5 == k)
+                .map_or(k.as_str(), |(_, v31)| v31);
+            (key.to_string(), pair.clone())
+        })
+        .filter(|(k, _)| V31_TRANSLATIONS.contains(&k.as_str()))
+        .collect();
+    Value::Object(map)
+}
+
+/// The coat of arms among v5's asset URLs (`.svg` and `.png`); `{}` when it carries none.
+fn coat_of_arms(assets: &Value) -> Value {
+    let urls = strings(assets);
+    let find = |ext: &str| {
+        urls.iter()
+            .find(|u| u.to_ascii_lowercase().contains("coat") && u.ends_with(ext))
+            .map(|u| json!(u))
+    };
+    let mut m = Map::new();
+    for (key, ext) in [("svg", ".svg"), ("png", ".png")] {
+        if let Some(url) = find(ext) {
+            m.insert(key.into(), url);
+        }
+    }
+    Value::Object(m)
 }
 
 /// Strings of a list; anything else (or a non-string element) is left out.
@@ -294,5 +360,53 @@ mod tests {
         let doc = from_v5(&json!({}));
         assert_eq!(doc.as_object().unwrap().len(), 35);
         assert_eq!(doc["postalCode"], json!({"format": null, "regex": null}));
+    }
+
+    #[test]
+    fn calling_codes_split_after_the_first_digit_as_v31_did() {
+        let codes = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            idd(&codes(&["+1201", "+1202"])),
+            json!({"root": "+1", "suffixes": ["201", "202"]})
+        );
+        assert_eq!(
+            idd(&codes(&["+44"])),
+            json!({"root": "+4", "suffixes": ["4"]})
+        );
+        assert_eq!(
+            idd(&codes(&["+1"])),
+            json!({"root": "+1", "suffixes": [""]})
+        );
+        assert_eq!(idd(&[]), json!({"root": "", "suffixes": []}));
+    }
+
+    #[test]
+    fn status_translations_capitals_and_coat_of_arms_in_v31_terms() {
+        let doc = from_v5(&json!({
+            "classification": {"iso_status": "user_assigned"},
+            "names": {"translations": {
+                "fas": {"official": "کوزوو", "common": "کوزوو"},
+                "xyz": {"official": "x", "common": "x"},
+            }},
+            "capitals": [
+                {"name": "Cape Town", "coordinates": {"lat": -33.9, "lng": 18.4}, "attributes": {"primary": false}},
+                {"name": "Pretoria", "coordinates": {"lat": -25.7, "lng": 28.22}, "attributes": {"primary": true}},
+            ],
+            "assets": ["https://example.org/flags/za.svg", "https://example.org/coat_of_arms/za.svg"],
+        }));
+        assert_eq!(doc["status"], "user-assigned");
+        assert_eq!(
+            doc["translations"],
+            json!({"per": {"official": "کوزوو", "common": "کوزوو"}})
+        );
+        assert_eq!(doc["capital"], json!(["Pretoria", "Cape Town"]));
+        assert_eq!(doc["capitalInfo"], json!({"latlng": [-25.7, 28.22]}));
+        assert_eq!(
+            doc["coatOfArms"],
+            json!({"svg": "https://example.org/coat_of_arms/za.svg"})
+        );
+        let unknown = from_v5(&json!({"classification": {"iso_status": "exceptionally_reserved"}}));
+        assert_eq!(unknown["status"], "exceptionally_reserved");
+        assert_eq!(from_v5(&json!({}))["coatOfArms"], json!({}));
     }
 }

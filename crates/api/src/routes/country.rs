@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use countries_core::country::{V31_KEYS, is_v31_key};
+use countries_core::country::V31_KEYS;
 use serde_json::{Map, Value};
 
 use super::{CountryErrors, CountryParam, CountryPath, Params, params};
@@ -16,16 +16,21 @@ use crate::error::ApiError;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct CountryQuery {
-    /// Comma-separated top-level fields to return, such as `name,capital`.
+    /// Comma-separated top-level fields to return, such as `name,capital` (of the v5 document with
+    /// `format=v5`, such as `names,codes`).
     fields: Option<String>,
+    /// `v3.1` (default): the REST Countries v3.1 shape; `v5`: the document as REST Countries v5 sent it,
+    /// for a country fetched from v5.
+    #[param(pattern = "^(v3\\.1|v5)$")]
+    format: Option<String>,
 }
 
-/// The stored country document, in the REST Countries v3.1 shape.
+/// The stored country document, in the REST Countries v3.1 shape (or, with `format=v5`, as v5 sent it).
 #[utoipa::path(get, path = "/country/{country}", operation_id = "country", tag = "countries",
     params(CountryPath, CountryQuery,
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when unchanged.")),
     responses(
-        (status = 200, description = "The REST Countries v3.1 document", body = Object,
+        (status = 200, description = "The REST Countries v3.1 document, or the v5 document with `format=v5`", body = Object,
          headers(
             ("ETag" = String, description = "Changes when the document does"),
             ("Last-Modified" = String, description = "When the upstream was asked"),
@@ -41,15 +46,40 @@ pub async fn get(
     query: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let fields = fields(&params(query)?)?;
+    let params = params(query)?;
+    let format = Format::of(&params)?;
+    let wanted = fields(&params)?;
+    if let (Format::V31, Some(wanted)) = (&format, &wanted) {
+        // Checked before the store is read: a bad parameter is the client's error whatever is stored.
+        known(wanted, V31_KEYS.iter().map(|(k, _)| *k).collect())?;
+    }
     let record = app
         .reads
         .country(&country)
         .await
         .map_err(|e| ApiError::service(e, &app.links))?;
-    let document = match &fields {
-        None => record.document,
-        Some(wanted) => select(&record.document, wanted),
+    let document = match format {
+        Format::V31 => record.document,
+        // Only a v5 upstream's raw document is in v5's shape; the others' is v3.1 data.
+        Format::V5 if record.source == "v5" => record.raw,
+        Format::V5 => {
+            return Err(ApiError::NoV5Form {
+                code: record.code.to_string(),
+                upstream: record.source,
+            });
+        }
+    };
+    let document = match wanted {
+        None => document,
+        Some(wanted) => {
+            let keys = document
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.as_str());
+            known(&wanted, keys.collect())?;
+            select(&document, &wanted)
+        }
     };
     let body = serde_json::to_vec(&document).expect("a JSON value serialises");
     let etag = format!("\"{:016x}\"", fnv1a(&body));
@@ -76,6 +106,26 @@ pub async fn get(
         .into_response())
 }
 
+/// The shape `/country` answers in.
+enum Format {
+    V31,
+    V5,
+}
+
+impl Format {
+    fn of(params: &HashMap<String, String>) -> Result<Self, ApiError> {
+        match params.get("format").map(String::as_str) {
+            None | Some("v3.1") => Ok(Format::V31),
+            Some("v5") => Ok(Format::V5),
+            Some(other) => Err(ApiError::InvalidParameter {
+                name: "format",
+                reason: format!("`{other}` is not v3.1 or v5"),
+            }),
+        }
+    }
+}
+
+/// `?fields=`: the top-level keys wanted, if any were named.
 fn fields(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, ApiError> {
     let Some(raw) = params.get("fields") else {
         return Ok(None);
@@ -92,23 +142,27 @@ fn fields(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, ApiEr
             reason: "name at least one field".into(),
         });
     }
+    Ok(Some(wanted))
+}
+
+/// Every wanted field is a top-level key of the document served: v3.1's 35, or the stored v5 document's.
+fn known(wanted: &[String], known: Vec<&str>) -> Result<(), ApiError> {
     let unknown: Vec<&str> = wanted
         .iter()
         .map(String::as_str)
-        .filter(|f| !is_v31_key(f))
+        .filter(|f| !known.contains(f))
         .collect();
-    if !unknown.is_empty() {
-        let known: Vec<&str> = V31_KEYS.iter().map(|(k, _)| *k).collect();
-        return Err(ApiError::InvalidParameter {
-            name: "fields",
-            reason: format!(
-                "unknown field(s) {}; known: {}",
-                unknown.join(", "),
-                known.join(", ")
-            ),
-        });
+    if unknown.is_empty() {
+        return Ok(());
     }
-    Ok(Some(wanted))
+    Err(ApiError::InvalidParameter {
+        name: "fields",
+        reason: format!(
+            "unknown field(s) {}; known: {}",
+            unknown.join(", "),
+            known.join(", ")
+        ),
+    })
 }
 
 fn select(document: &Value, wanted: &[String]) -> Value {

@@ -49,7 +49,8 @@ pub enum CountryErrors {
     /// `InvalidCountry`, `AmbiguousCountry` or `InvalidParameter`
     #[response(status = 400)]
     BadRequest(ErrorBody),
-    /// `UnknownCountry`; on `/country`, also `CountryNotFetched` with the `/fetch` URL to call
+    /// `UnknownCountry`; on `/country`, also `CountryNotFetched` with the `/fetch` URL to call, or
+    /// `NoV5Form` for `format=v5` on a country that did not come from v5
     #[response(status = 404)]
     NotFound(ErrorBody),
     /// `RateLimited`

@@ -7,6 +7,7 @@ use axum::Router;
 use countries_api::{AppState, Links, router};
 use countries_core::Job;
 use countries_core::memory::{InMemory, MemoryLimiter};
+use countries_core::ports::Upstream;
 use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimiter, RateLimits};
 use countries_core::usecases::{FreshnessPolicy, JobProcessor, RetryPolicy};
 use countries_upstream::Bundled;
@@ -28,11 +29,16 @@ impl App {
 }
 
 pub fn app_with(limiter: Arc<dyn RateLimiter>, policy: LimiterPolicy, links: Links) -> App {
-    let memory = InMemory::new(
-        Arc::new(Bundled::new()),
-        FreshnessPolicy::default(),
-        RetryPolicy::default(),
-    );
+    app_on(Arc::new(Bundled::new()), limiter, policy, links)
+}
+
+pub fn app_on(
+    upstream: Arc<dyn Upstream>,
+    limiter: Arc<dyn RateLimiter>,
+    policy: LimiterPolicy,
+    links: Links,
+) -> App {
+    let memory = InMemory::new(upstream, FreshnessPolicy::default(), RetryPolicy::default());
     let router = router(AppState {
         fetches: memory.cases.fetches,
         reads: memory.cases.reads,
