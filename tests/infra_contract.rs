@@ -277,26 +277,34 @@ fn the_worker_mapping_reports_batch_item_failures_within_its_concurrency() {
 }
 
 #[test]
-fn the_limiter_alarm_watches_the_metric_the_api_emits() {
+fn the_metric_alarms_watch_the_metrics_the_functions_emit() {
+    use countries_core::metrics;
     for env in ENVIRONMENTS {
         let tf = service(env);
         let monitoring = tf.module("monitoring");
-        let alarm = monitoring.resource("aws_cloudwatch_metric_alarm", "limiter_unavailable");
-        assert_eq!(
-            alarm.arg("namespace").str(),
-            countries_api::metrics::NAMESPACE
-        );
-        assert_eq!(
-            alarm.arg("metric_name").str(),
-            countries_api::metrics::LIMITER_UNAVAILABLE
-        );
-        // The api's EMF dimension is its function name (AWS_LAMBDA_FUNCTION_NAME).
-        let V::Map(dims) = alarm.arg("dimensions") else {
-            panic!("the alarm has no dimensions")
-        };
-        assert_eq!(dims.keys().collect::<Vec<_>>(), ["Function"]);
-        assert_eq!(dims["Function"], tf.module_output("api", "function_name"));
-        assert_eq!(alarm.arg("threshold"), V::Num(0.0));
+        for (alarm, metric, function) in [
+            ("limiter_unavailable", metrics::LIMITER_UNAVAILABLE, "api"),
+            (
+                "upstream_misconfigured",
+                metrics::UPSTREAM_MISCONFIGURED,
+                "worker",
+            ),
+            ("upstream_rejected", metrics::UPSTREAM_REJECTED, "worker"),
+        ] {
+            let alarm = monitoring.resource("aws_cloudwatch_metric_alarm", alarm);
+            assert_eq!(alarm.arg("namespace").str(), metrics::NAMESPACE);
+            assert_eq!(alarm.arg("metric_name").str(), metric);
+            // The EMF dimension is the emitting function's name (AWS_LAMBDA_FUNCTION_NAME).
+            let V::Map(dims) = alarm.arg("dimensions") else {
+                panic!("the {metric} alarm has no dimensions")
+            };
+            assert_eq!(dims.keys().collect::<Vec<_>>(), ["Function"]);
+            assert_eq!(
+                dims["Function"],
+                tf.module_output(function, "function_name")
+            );
+            assert_eq!(alarm.arg("threshold"), V::Num(0.0));
+        }
     }
 }
 

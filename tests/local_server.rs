@@ -114,10 +114,12 @@ async fn each_upstream_fault_ends_in_the_right_state() {
             "HTML page \"502 Bad Gateway\"",
         ),
         ("PE", vec![Fault::Malformed], "failed", 1, "cannot be read"),
-        ("SR", vec![Fault::Truncated], "failed", 1, "cannot be read"),
+        ("SR", vec![Fault::Truncated], "succeeded", 2, ""),
         (
             "UY",
-            vec![Fault::RateLimited { retry_after: 1 }],
+            vec![Fault::RateLimited {
+                retry_after: Some(1),
+            }],
             "succeeded",
             2,
             "",

@@ -4,7 +4,6 @@
 
 pub mod error;
 pub mod links;
-pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;

@@ -11,7 +11,9 @@ use countries_core::ratelimit::{LimiterPolicy, RouteGroup};
 use tracing::{info, warn};
 
 use crate::error::ApiError;
-use crate::{AppState, ClientIp, metrics};
+use countries_core::metrics;
+
+use crate::{AppState, ClientIp};
 
 fn client_ip(req: &Request) -> IpAddr {
     if let Some(ClientIp(ip)) = req.extensions().get::<ClientIp>() {

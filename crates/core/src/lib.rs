@@ -7,6 +7,7 @@ pub mod country;
 pub mod dataset;
 pub mod ident;
 pub mod memory;
+pub mod metrics;
 pub mod normalize;
 pub mod operation;
 pub mod ports;

@@ -213,16 +213,21 @@ impl From<&Operation> for Job {
     }
 }
 
-/// Delay before retry number `attempt` (1-based): exponential from `base`, capped at `max`, and never
-/// sooner than the upstream asked for.
+/// Delay before retry number `attempt` (1-based): exponential from `base`, capped at `max`, with "equal
+/// jitter" (between half and all of it, by `draw`, a uniform number in [0, 1)) so that jobs failed by one
+/// outage do not all come back at once; and never sooner than the upstream asked for.
 pub fn backoff(
     attempt: u32,
     base: Duration,
     max: Duration,
     retry_after: Option<Duration>,
+    draw: f64,
 ) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-    exp.min(max).max(retry_after.unwrap_or_default())
+    let exp = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+        .min(max);
+    let jittered = exp / 2 + exp.mul_f64(draw.clamp(0.0, 1.0) / 2.0);
+    jittered.max(retry_after.unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -314,11 +319,16 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_is_capped_and_honours_retry_after() {
+    fn backoff_grows_is_capped_jittered_and_honours_retry_after() {
         let s = Duration::from_secs;
-        assert_eq!(backoff(1, s(2), s(60), None), s(2));
-        assert_eq!(backoff(3, s(2), s(60), None), s(8));
-        assert_eq!(backoff(30, s(2), s(60), None), s(60));
-        assert_eq!(backoff(1, s(2), s(60), Some(s(30))), s(30));
+        assert_eq!(
+            backoff(1, s(2), s(60), None, 0.999_999),
+            s(2) - Duration::from_micros(1)
+        );
+        assert_eq!(backoff(1, s(2), s(60), None, 0.0), s(1));
+        assert_eq!(backoff(3, s(2), s(60), None, 0.5), s(6));
+        assert_eq!(backoff(30, s(2), s(60), None, 0.0), s(30));
+        assert!(backoff(30, s(2), s(60), None, 0.99) <= s(60));
+        assert_eq!(backoff(1, s(2), s(60), Some(s(30)), 0.5), s(30));
     }
 }

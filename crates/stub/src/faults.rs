@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -28,10 +28,19 @@ pub enum Fault {
     Html { status: u16 },
     /// Answer 200 with a body that is not JSON.
     Malformed,
-    /// Answer 200 with the real body cut in half.
+    /// Answer 200 with the real body cut in half, as a complete response (no `Content-Length`).
     Truncated,
-    /// Answer 429 with `Retry-After`.
-    RateLimited { retry_after: u64 },
+    /// Send half the real body under the full `Content-Length`, then close the connection.
+    ShortBody,
+    /// Send half the real body, then reset the connection.
+    ResetMidBody,
+    /// Answer 200 with v5's envelope and no objects: v5's "no match".
+    EmptyObjects,
+    /// Answer 429, with `Retry-After` when given.
+    RateLimited {
+        #[serde(default)]
+        retry_after: Option<u64>,
+    },
     /// Accept the request and never answer.
     Hang,
 }
@@ -83,12 +92,38 @@ pub(crate) async fn inject(State(s): State<Arc<StubState>>, req: Request, next: 
             parts.headers.remove(header::CONTENT_LENGTH);
             Response::from_parts(parts, Body::from(half))
         }
-        Fault::RateLimited { retry_after } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after.to_string())],
-            "Too Many Requests",
-        )
-            .into_response(),
+        Fault::ShortBody | Fault::ResetMidBody => {
+            let response = next.run(req).await;
+            let (mut parts, body) = response.into_parts();
+            let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let half = bytes.slice(..bytes.len() / 2);
+            let end: Result<Bytes, std::io::Error> = match fault {
+                Fault::ShortBody => {
+                    parts.headers.insert(header::CONTENT_LENGTH, bytes.len().into());
+                    Ok(Bytes::new())
+                }
+                _ => Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "reset by the stand-in",
+                )),
+            };
+            let chunks = futures_util::stream::iter([Ok(half), end]);
+            Response::from_parts(parts, Body::from_stream(chunks))
+        }
+        Fault::EmptyObjects => Json(json!({
+            "data": {"objects": [], "meta": {"total": 0, "count": 0, "limit": 25, "offset": 0,
+                                             "more": false, "request_id": "stub", "duration": 0.1}}
+        }))
+        .into_response(),
+        Fault::RateLimited { retry_after } => {
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
+            if let Some(secs) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, secs.into());
+            }
+            response
+        }
         Fault::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()

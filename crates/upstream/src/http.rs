@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use countries_core::metrics;
 use countries_core::ports::UpstreamError;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -36,10 +37,13 @@ impl Http {
     }
 
     /// GETs `url` and returns its JSON body, or the classified failure.
+    /// GETs `url` and reads its JSON body, classifying every failure. `not_found` recognises the
+    /// upstream's own answer for "no such country" in a 404's body.
     pub(crate) async fn get_json(
         &self,
         url: &str,
         bearer: Option<&str>,
+        not_found: NotFoundBody,
     ) -> Result<Value, UpstreamError> {
         let mut request = self.client.get(url).header("accept", "application/json");
         if let Some(key) = bearer {
@@ -58,7 +62,7 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
-        classify(status, &headers, &body)
+        classify(status, &headers, &body, not_found)
     }
 }
 
@@ -91,22 +95,36 @@ fn without_url(e: &reqwest::Error) -> String {
     text
 }
 
+/// Whether a 404's JSON body is the upstream's own "no such country" (v5's error envelope, v3.1's
+/// `{"status": 404}`): any other 404 comes from a wrong path or base URL.
+pub(crate) type NotFoundBody = fn(&Value) -> bool;
+
 pub(crate) fn classify(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
+    not_found: NotFoundBody,
 ) -> Result<Value, UpstreamError> {
     if status.is_success() {
-        return serde_json::from_slice(body).map_err(|e| {
-            UpstreamError::Permanent(format!(
-                "upstream sent a payload that cannot be read ({e}): {}",
-                snippet(body)
-            ))
-        });
+        return serde_json::from_slice(body).map_err(|e| unreadable(&e, body));
     }
     let message = format!("upstream HTTP {}: {}", status.as_u16(), message_of(body));
     Err(match status {
-        StatusCode::NOT_FOUND => UpstreamError::NotFound(message),
+        StatusCode::NOT_FOUND
+            if serde_json::from_slice::<Value>(body).is_ok_and(|v| not_found(&v)) =>
+        {
+            UpstreamError::NotFound(message)
+        }
+        StatusCode::NOT_FOUND => {
+            metrics::count(metrics::UPSTREAM_MISCONFIGURED);
+            UpstreamError::Permanent(format!(
+                "{message} (not the upstream's answer for an unknown country: is REST_COUNTRIES_URL its base URL?)"
+            ))
+        }
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            metrics::count(metrics::UPSTREAM_REJECTED);
+            UpstreamError::Permanent(message)
+        }
         StatusCode::TOO_MANY_REQUESTS => UpstreamError::Retryable {
             message,
             retry_after: retry_after(headers),
@@ -124,6 +142,24 @@ pub(crate) fn classify(
 }
 
 /// `Retry-After` as seconds or as an HTTP date.
+/// A body cut short (the JSON ends early, however the response was framed) is worth another try, like
+/// any network error; a body that is not JSON is not.
+fn unreadable(e: &serde_json::Error, body: &[u8]) -> UpstreamError {
+    if e.is_eof() {
+        return UpstreamError::Retryable {
+            message: format!(
+                "upstream response was cut short after {} bytes ({e})",
+                body.len()
+            ),
+            retry_after: None,
+        };
+    }
+    UpstreamError::Permanent(format!(
+        "upstream sent a payload that cannot be read ({e}): {}",
+        snippet(body)
+    ))
+}
+
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
@@ -183,7 +219,17 @@ mod tests {
         for (k, v) in headers {
             map.insert(*k, HeaderValue::from_str(v).unwrap());
         }
-        classify(StatusCode::from_u16(status).unwrap(), &map, body.as_bytes()).unwrap_err()
+        classify(
+            StatusCode::from_u16(status).unwrap(),
+            &map,
+            body.as_bytes(),
+            v31_not_found,
+        )
+        .unwrap_err()
+    }
+
+    fn v31_not_found(v: &Value) -> bool {
+        v["status"] == 404
     }
 
     #[test]
@@ -240,9 +286,32 @@ mod tests {
             .to_string(),
             "upstream HTTP 502: HTML page \"502 Bad Gateway\""
         );
+        let ok = |body: &[u8]| classify(StatusCode::OK, &HeaderMap::new(), body, v31_not_found);
         assert!(matches!(
-            classify(StatusCode::OK, &HeaderMap::new(), b"<html>oops</html>"),
+            ok(b"<html>oops</html>"),
             Err(UpstreamError::Permanent(m)) if m.contains("cannot be read")
         ));
+        assert!(matches!(
+            ok(b"{\"data\": {\"objects\": [{\"codes\": "),
+            Err(UpstreamError::Retryable { message, .. }) if message.contains("cut short")
+        ));
+        assert!(matches!(
+            ok(b"{\"data\": [1, 2,, 3]}"),
+            Err(UpstreamError::Permanent(m)) if m.contains("cannot be read")
+        ));
+    }
+
+    #[test]
+    fn a_404_that_is_not_the_upstreams_answer_names_the_likely_misconfiguration() {
+        for body in [
+            "<html><title>404 Not Found</title></html>",
+            r#"{"detail": "no route"}"#,
+            "",
+        ] {
+            match err(404, &[], body) {
+                UpstreamError::Permanent(m) => assert!(m.contains("REST_COUNTRIES_URL"), "{m}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
     }
 }

@@ -28,7 +28,10 @@ impl Upstream for V31 {
 
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
         let url = format!("{}/alpha/{code}", self.base_url);
-        let body = self.http.get_json(&url, None).await?;
+        let body = self
+            .http
+            .get_json(&url, None, |v| v["status"] == 404)
+            .await?;
         // A list (the usual answer) or a bare object; the order of a list is arbitrary.
         let candidates: Vec<Value> = match body {
             Value::Array(items) => items,

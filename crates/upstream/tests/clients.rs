@@ -132,11 +132,36 @@ async fn faults_are_classified() {
             ),
             (
                 Fault::Truncated,
-                |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("cannot be read")),
+                |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("cut short")),
+            ),
+            (Fault::ShortBody, |r| {
+                matches!(r, Err(UpstreamError::Retryable { .. }))
+            }),
+            (Fault::ResetMidBody, |r| {
+                matches!(r, Err(UpstreamError::Retryable { .. }))
+            }),
+            (
+                Fault::RateLimited {
+                    retry_after: Some(3),
+                },
+                |r| matches!(r, Err(UpstreamError::Retryable { retry_after: Some(d), .. }) if *d == Duration::from_secs(3)),
+            ),
+            (Fault::RateLimited { retry_after: None }, |r| {
+                matches!(
+                    r,
+                    Err(UpstreamError::Retryable {
+                        retry_after: None,
+                        ..
+                    })
+                )
+            }),
+            (
+                Fault::Html { status: 429 },
+                |r| matches!(r, Err(UpstreamError::Retryable { message, .. }) if message.contains("HTML page")),
             ),
             (
-                Fault::RateLimited { retry_after: 3 },
-                |r| matches!(r, Err(UpstreamError::Retryable { retry_after: Some(d), .. }) if *d == Duration::from_secs(3)),
+                Fault::Html { status: 404 },
+                |r| matches!(r, Err(UpstreamError::Permanent(m)) if m.contains("REST_COUNTRIES_URL")),
             ),
             (
                 Fault::Hang,
@@ -150,6 +175,23 @@ async fn faults_are_classified() {
             assert!(ok(&result), "{} {fault:?}: {result:?}", client.kind());
         }
     }
+}
+
+/// v5's two answers for "no match": an empty `objects` list, and a 404 in its error envelope.
+#[tokio::test]
+async fn v5_no_match_is_not_found_either_way() {
+    let stub = stub().await;
+    let v5 = V5::new(&stub.v5_base(), KEY, &settings()).unwrap();
+    stub.push_faults([Fault::EmptyObjects]);
+    assert!(matches!(
+        v5.fetch(py()).await,
+        Err(UpstreamError::NotFound(_))
+    ));
+    stub.push_faults([Fault::Status { status: 404 }]);
+    assert!(matches!(
+        v5.fetch(py()).await,
+        Err(UpstreamError::NotFound(_))
+    ));
 }
 
 #[tokio::test]

@@ -119,7 +119,7 @@ resource "aws_cloudwatch_metric_alarm" "queue_age" {
   ok_actions          = local.actions
 }
 
-# Emitted as an EMF log line by the api function (crates/api/src/metrics.rs) each time a rate-limit
+# Emitted as an EMF log line by the api function (crates/core/src/metrics.rs) each time a rate-limit
 # decision could not reach Redis and the configured policy (open or closed) was applied instead.
 resource "aws_cloudwatch_metric_alarm" "limiter_unavailable" {
   alarm_name          = "${var.name}-rate-limiter-redis-unreachable"
@@ -127,6 +127,42 @@ resource "aws_cloudwatch_metric_alarm" "limiter_unavailable" {
   namespace           = var.metric_namespace
   metric_name         = "RateLimiterUnavailable"
   dimensions          = { Function = var.api_function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+# Emitted by the worker (crates/core/src/metrics.rs) when the upstream answers 404 without its own error
+# body: REST_COUNTRIES_URL is probably wrong, and every fetch fails until a person fixes it.
+resource "aws_cloudwatch_metric_alarm" "upstream_misconfigured" {
+  alarm_name          = "${var.name}-upstream-misconfigured"
+  alarm_description   = "The upstream answered 404 without its error envelope: check the upstream_url setting"
+  namespace           = var.metric_namespace
+  metric_name         = "UpstreamMisconfigured"
+  dimensions          = { Function = var.worker_function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
+# Emitted by the worker when the upstream refuses the key (401, 403): a bad key, a frozen account or a
+# premium field; every fetch fails until a person acts.
+resource "aws_cloudwatch_metric_alarm" "upstream_rejected" {
+  alarm_name          = "${var.name}-upstream-rejected-key"
+  alarm_description   = "The upstream refused the API key (401 or 403): check the key's secret and the account's plan"
+  namespace           = var.metric_namespace
+  metric_name         = "UpstreamRejected"
+  dimensions          = { Function = var.worker_function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1

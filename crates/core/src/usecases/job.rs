@@ -138,6 +138,7 @@ impl JobProcessor {
                         self.policy.base_delay,
                         self.policy.max_delay,
                         retry_after,
+                        fastrand::f64(),
                     );
                     op.requeue(message).map(|_| JobOutcome::Retry { after })
                 }
@@ -198,14 +199,17 @@ mod tests {
         let mut delays = vec![];
         for _ in 0..4 {
             match f.jobs.process(&job).await.unwrap() {
-                JobOutcome::Retry { after } => delays.push(after.as_secs()),
+                JobOutcome::Retry { after } => delays.push(after.as_secs_f64().round() as u64),
                 other => panic!("{other:?}"),
             }
             let (_, ops) = f.reads.status("py", 1).await.unwrap();
             assert_eq!(ops[0].state, OperationState::Queued);
             assert!(ops[0].error.as_deref().unwrap().starts_with("503"));
         }
-        assert_eq!(delays, [2, 4, 8, 16]);
+        // Exponential with equal jitter: between half and all of 2, 4, 8, 16 s.
+        for (delay, full) in delays.iter().zip([2, 4, 8, 16]) {
+            assert!((full / 2..=full).contains(delay), "{delays:?}");
+        }
         assert_eq!(f.jobs.process(&job).await.unwrap(), JobOutcome::GaveUp);
         let (_, ops) = f.reads.status("py", 1).await.unwrap();
         assert_eq!(ops[0].attempts, 5);

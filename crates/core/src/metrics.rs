@@ -9,6 +9,13 @@ pub const NAMESPACE: &str = "CountryDataService";
 /// Counted each time a rate-limit decision could not reach Redis (alarm in terraform/modules/monitoring).
 pub const LIMITER_UNAVAILABLE: &str = "RateLimiterUnavailable";
 
+/// Counted when the upstream answers 404 without its own error body: a wrong `REST_COUNTRIES_URL` (alarm).
+pub const UPSTREAM_MISCONFIGURED: &str = "UpstreamMisconfigured";
+
+/// Counted when the upstream refuses the key (401, 403: a bad key, a frozen account, a premium field):
+/// a person must act (alarm).
+pub const UPSTREAM_REJECTED: &str = "UpstreamRejected";
+
 /// One EMF record counting `name` once, with the function name as its dimension.
 pub fn count_line(name: &str, function: &str, timestamp_ms: i64) -> String {
     serde_json::json!({
