@@ -132,7 +132,32 @@ async fn each_upstream_fault_ends_in_the_right_state() {
             "timed out",
         ),
         ("FK", vec![Fault::Latency { ms: 200 }], "succeeded", 1, ""),
+        ("NZ", vec![Fault::ShortBody], "succeeded", 2, ""),
+        ("AU", vec![Fault::ResetMidBody], "succeeded", 2, ""),
+        (
+            "FJ",
+            vec![Fault::EmptyObjects],
+            "not_found",
+            1,
+            "has no country FJ",
+        ),
+        (
+            "TO",
+            vec![Fault::Html { status: 404 }],
+            "failed",
+            1,
+            "is REST_COUNTRIES_URL its base URL?",
+        ),
+        (
+            "WS",
+            vec![Fault::RateLimited { retry_after: None }],
+            "succeeded",
+            2,
+            "",
+        ),
+        ("NC", vec![Fault::Html { status: 429 }], "succeeded", 2, ""),
     ];
+    println!("| country | upstream answers | final state | attempts | error |");
     for (country, faults, state, attempts, error) in cases {
         stub.reset();
         stub.push_faults(faults.clone());
@@ -152,7 +177,16 @@ async fn each_upstream_fault_ends_in_the_right_state() {
             );
         }
         assert_eq!(stub.requests(), attempts, "{country}: upstream calls");
-        if matches!(faults[0], Fault::RateLimited { .. }) {
+        println!(
+            "| {country} | {faults:?} then success | {} | {} | {} |",
+            op["state"], op["attempts"], op["error"]
+        );
+        if matches!(
+            faults[0],
+            Fault::RateLimited {
+                retry_after: Some(_)
+            }
+        ) {
             assert!(
                 started.elapsed() >= Duration::from_secs(1),
                 "Retry-After honoured"
@@ -162,6 +196,45 @@ async fn each_upstream_fault_ends_in_the_right_state() {
         let want = if state == "succeeded" { 200 } else { 404 };
         assert_eq!(status, want, "{country}: {body}");
     }
+}
+
+/// Within the freshness window, a thousand fetches of one country by ten concurrent clients, by any of
+/// its names, cost one upstream call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_fetches_from_ten_clients_cause_one_upstream_request() {
+    let stub = stub().await;
+    let server = server_on_v5(&stub, &[]);
+    let clients: Vec<_> = (0..10)
+        .map(|client| {
+            let urls: Vec<String> = ["/fetch/PY", "/fetch/paraguay", "/fetch/PRY", "/fetch/600"]
+                .iter()
+                .map(|p| server.url(p))
+                .collect();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for i in 0..100 {
+                    let (status, _) = get_owned(urls[(client + i) % urls.len()].clone()).await;
+                    statuses.push(status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for client in clients {
+        let statuses = client.await.unwrap();
+        assert!(
+            statuses.iter().all(|s| *s == 202 || *s == 200),
+            "{statuses:?}"
+        );
+        answered += statuses.len();
+    }
+    println!(
+        "upstream calls for {answered} /fetch of one country from 10 clients: {}",
+        stub.requests()
+    );
+    assert_eq!(answered, 1000);
+    assert_eq!(stub.requests(), 1);
 }
 
 #[tokio::test]

@@ -75,7 +75,10 @@ pub(crate) async fn inject(State(s): State<Arc<StubState>>, req: Request, next: 
         Fault::Html { status: code } => (
             status(code),
             [(header::CONTENT_TYPE, "text/html")],
-            format!("<!DOCTYPE html><html><head><title>{code} Bad Gateway</title></head><body><h1>{code}</h1><p>The origin is not answering.</p></body></html>"),
+            format!(
+                "<!DOCTYPE html><html><head><title>{code} {}</title></head><body><h1>{code}</h1><p>The origin is not answering.</p></body></html>",
+                status(code).canonical_reason().unwrap_or("Error")
+            ),
         )
             .into_response(),
         Fault::Malformed => (
