@@ -134,7 +134,9 @@ pub fn app(options: StubOptions) -> Router {
 
 fn router(state: Arc<StubState>) -> Router {
     let v5 = Router::new()
-        .route("/countries/v5/codes.alpha_2/{code}", get(v5::by_alpha_2))
+        .route("/countries/v5", get(v5::list))
+        .route("/countries/v5/{property}/{value}", get(v5::lookup))
+        .method_not_allowed_fallback(v5::method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             v5::require_key,

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::{StubState, eq_ci};
@@ -50,14 +51,28 @@ fn envelope(objects: Vec<Value>, total: usize, limit: usize, offset: usize) -> R
     .into_response()
 }
 
-/// `GET /countries/v5/codes.alpha_2/{code}`: the lookup the v5 client makes.
-pub(crate) async fn by_alpha_2(
+/// `GET /countries/v5/{property}/{value}`: a lookup by code or exact common name, case-insensitive; an
+/// unknown property is v5's 404 in its envelope, a value that matches nothing too ("No countries found.").
+pub(crate) async fn lookup(
     State(s): State<Arc<StubState>>,
-    Path(code): Path<String>,
+    Path((property, value)): Path<(String, String)>,
 ) -> Response {
+    let field: fn(&Value) -> &Value = match property.as_str() {
+        "codes.alpha_2" => |d| &d["codes"]["alpha_2"],
+        "codes.alpha_3" => |d| &d["codes"]["alpha_3"],
+        "codes.ccn3" => |d| &d["codes"]["ccn3"],
+        "codes.cioc" => |d| &d["codes"]["cioc"],
+        "names.common" => |d| &d["names"]["common"],
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!("Unknown property `{property}`."),
+            );
+        }
+    };
     let found: Vec<Value> =
         s.v5.iter()
-            .filter(|d| eq_ci(&d["codes"]["alpha_2"], &code))
+            .filter(|d| eq_ci(field(d), &value))
             .cloned()
             .collect();
     if found.is_empty() {
@@ -65,6 +80,40 @@ pub(crate) async fn by_alpha_2(
     }
     let total = found.len();
     envelope(found, total, 25, 0)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Page {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+/// `GET /countries/v5?limit=&offset=`: the whole catalogue, a page at a time (`limit` 1 to 100 on the
+/// free plan, default 25).
+pub(crate) async fn list(State(s): State<Arc<StubState>>, Query(page): Query<Page>) -> Response {
+    let number = |v: &Option<String>, default: usize| match v {
+        None => Some(default),
+        Some(v) => v.parse::<usize>().ok(),
+    };
+    let (Some(limit), Some(offset)) = (number(&page.limit, 25), number(&page.offset, 0)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "`limit` and `offset` must be whole numbers.",
+        );
+    };
+    if !(1..=100).contains(&limit) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "`limit` must be from 1 to 100 on this plan.",
+        );
+    }
+    let objects = s.v5.iter().skip(offset).take(limit).cloned().collect();
+    envelope(objects, s.v5.len(), limit, offset)
+}
+
+/// v5 answers every method but GET with 405 in its envelope.
+pub(crate) async fn method_not_allowed() -> Response {
+    error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.")
 }
 
 /// v3.1's translation keys where v5 uses another: v5 keys Persian by ISO 639-3 `fas`.

@@ -65,6 +65,59 @@ async fn v5_lookups_need_the_key() {
     );
     let (status, _) = get(&format!("{base}/codes.alpha_2/PY"), Some("wrong")).await;
     assert_eq!(status, 401);
+    for lookup in [
+        "codes.alpha_3/pry",
+        "codes.ccn3/600",
+        "codes.cioc/PAR",
+        "names.common/Paraguay",
+    ] {
+        let (status, body) = get(&format!("{base}/{lookup}"), Some("k")).await;
+        assert_eq!(status, 200, "{lookup}");
+        assert_eq!(
+            body["data"]["objects"][0]["codes"]["alpha_2"], "PY",
+            "{lookup}"
+        );
+    }
+    let (status, body) = get(&format!("{base}/codes.nope/PY"), Some("k")).await;
+    assert_eq!(
+        (status, body["errors"][0]["message"].as_str()),
+        (404, Some("Unknown property `codes.nope`."))
+    );
+    let post = reqwest::Client::new()
+        .post(format!("{base}/codes.alpha_2/PY"))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 405);
+}
+
+#[tokio::test]
+async fn the_v5_list_pages_through_the_catalogue() {
+    let stub = Stub::start(StubOptions::default()).await.unwrap();
+    let base = stub.v5_base();
+    let mut seen = std::collections::HashSet::new();
+    for offset in [0, 100, 200] {
+        let (status, body) = get(&format!("{base}?limit=100&offset={offset}"), None).await;
+        assert_eq!(status, 200);
+        let meta = &body["data"]["meta"];
+        assert_eq!(
+            (meta["total"].as_u64(), meta["offset"].as_u64()),
+            (Some(250), Some(offset))
+        );
+        assert_eq!(meta["more"], offset < 200);
+        for o in body["data"]["objects"].as_array().unwrap() {
+            seen.insert(o["codes"]["alpha_2"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(seen.len(), 250);
+    let (_, body) = get(&base, None).await;
+    assert_eq!(body["data"]["meta"]["limit"], 25);
+    for bad in ["limit=101", "limit=0", "limit=ten", "offset=-1"] {
+        let (status, body) = get(&format!("{base}?{bad}"), None).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(body["errors"][0]["message"].is_string(), "{bad}");
+    }
 }
 
 #[tokio::test]
