@@ -290,6 +290,11 @@ fn the_metric_alarms_watch_the_metrics_the_functions_emit() {
                 "worker",
             ),
             ("upstream_rejected", metrics::UPSTREAM_REJECTED, "worker"),
+            (
+                "upstream_quota_high",
+                metrics::UPSTREAM_QUOTA_HIGH,
+                "worker",
+            ),
         ] {
             let alarm = monitoring.resource("aws_cloudwatch_metric_alarm", alarm);
             assert_eq!(alarm.arg("namespace").str(), metrics::NAMESPACE);

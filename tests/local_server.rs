@@ -27,6 +27,7 @@ fn server_on_v5(stub: &Stub, extra: &[(&str, &str)]) -> LocalServer {
         ("UPSTREAM_TIMEOUT", "700ms"),
         ("RATE_LIMIT_FETCH", "1000/1m"),
         ("RATE_LIMIT_READ", "100000/1m"),
+        ("UPSTREAM_BURST", "1000/1s"),
     ];
     env.extend_from_slice(extra);
     LocalServer::start(&env)
@@ -196,6 +197,50 @@ async fn each_upstream_fault_ends_in_the_right_state() {
         let want = if state == "succeeded" { 200 } else { 404 };
         assert_eq!(status, want, "{country}: {body}");
     }
+}
+
+/// Past the burst limit, a fetch waits queued (no attempt spent, the reason and next try shown), then goes
+/// through; `/health` shows the month's use.
+#[tokio::test]
+async fn a_spent_upstream_budget_makes_fetches_wait_then_go_through() {
+    let stub = stub().await;
+    let server = server_on_v5(
+        &stub,
+        &[
+            ("UPSTREAM_BURST", "1/2s"),
+            ("UPSTREAM_MONTHLY_QUOTA", "100"),
+        ],
+    );
+    for country in ["PY", "UY"] {
+        assert_eq!(get(&server.url(&format!("/fetch/{country}"))).await.0, 202);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, _, status) = get(&server.url("/status/UY")).await;
+    let op = &status["operations"][0];
+    assert_eq!(
+        (op["state"].as_str(), op["attempts"].as_u64()),
+        (Some("queued"), Some(0)),
+        "{op}"
+    );
+    let error = op["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("burst limit of 1/2s") && error.contains("next try at"),
+        "{error}"
+    );
+    let op = wait_final(&server, "UY", Duration::from_secs(10)).await;
+    assert_eq!(
+        (op["state"].as_str(), op["attempts"].as_u64()),
+        (Some("succeeded"), Some(1)),
+        "{op}"
+    );
+    assert_eq!(stub.requests(), 2);
+    let (_, _, health) = get(&server.url("/health")).await;
+    let budget = &health["upstream_budget"];
+    assert_eq!(
+        (budget["used"].as_u64(), budget["remaining"].as_u64()),
+        (Some(2), Some(98)),
+        "{health}"
+    );
 }
 
 /// Within the freshness window, a thousand fetches of one country by ten concurrent clients, by any of

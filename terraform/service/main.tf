@@ -5,14 +5,16 @@
 locals {
   name = "countries-${var.environment}"
 
-  # Read by both functions (the AWS adapters' settings, the upstream kind, the log level).
+  # Read by both functions (the AWS adapters' settings, the upstream kind and budget, the log level).
   common_env = {
-    COUNTRIES_TABLE     = module.data.countries_table_name
-    OPERATIONS_TABLE    = module.data.operations_table_name
-    OPERATION_RETENTION = var.operation_retention
-    FETCH_QUEUE_URL     = module.queue.queue_url
-    COUNTRIES_UPSTREAM  = var.upstream
-    RUST_LOG            = var.log_level
+    COUNTRIES_TABLE        = module.data.countries_table_name
+    OPERATIONS_TABLE       = module.data.operations_table_name
+    OPERATION_RETENTION    = var.operation_retention
+    FETCH_QUEUE_URL        = module.queue.queue_url
+    COUNTRIES_UPSTREAM     = var.upstream
+    UPSTREAM_BURST         = var.upstream_burst
+    UPSTREAM_MONTHLY_QUOTA = tostring(var.upstream_monthly_quota)
+    RUST_LOG               = var.log_level
   }
 }
 

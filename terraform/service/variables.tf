@@ -173,6 +173,18 @@ variable "retry_max_delay" {
   default     = "5m"
 }
 
+variable "upstream_burst" {
+  description = "UPSTREAM_BURST: at most this many upstream calls by all workers in any such window (v5 allows about 20 per 10 s)."
+  type        = string
+  default     = "20/10s"
+}
+
+variable "upstream_monthly_quota" {
+  description = "UPSTREAM_MONTHLY_QUOTA: upstream calls per calendar month for all workers (the v5 plan's quota; free: 500)."
+  type        = number
+  default     = 500
+}
+
 variable "redis_connect_timeout" {
   description = "REDIS_CONNECT_TIMEOUT."
   type        = string

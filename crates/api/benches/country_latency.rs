@@ -11,7 +11,7 @@ use axum::http::Request;
 use countries_api::{AppState, ClientIp, Links, router};
 use countries_core::CountryCode;
 use countries_core::country::{CountryRecord, Fetched, from_v31};
-use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore};
+use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore, Unmetered};
 use countries_core::ports::{CountryStore, SystemClock};
 use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimits};
 use countries_core::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
@@ -42,7 +42,7 @@ async fn main() {
     let cases = UseCases::new(
         store,
         Arc::new(queue),
-        Arc::new(Bundled::new()),
+        (Arc::new(Bundled::new()), Arc::new(Unmetered)),
         Arc::new(SystemClock),
         FreshnessPolicy::default(),
         RetryPolicy::default(),
@@ -58,6 +58,7 @@ async fn main() {
         })),
         limiter_policy: LimiterPolicy::Open,
         upstream: "bundled",
+        budget: Arc::new(Unmetered),
         links: Links::default(),
     });
 

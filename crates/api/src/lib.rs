@@ -18,6 +18,7 @@ use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
+use countries_core::ports::UpstreamBudget;
 use countries_core::ratelimit::{LimiterPolicy, RateLimiter, RouteGroup};
 use countries_core::usecases::{CountryReads, FetchRequests};
 use tracing::{Instrument, info, info_span};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub limiter_policy: LimiterPolicy,
     /// The upstream kind the worker fetches from, for `/health`.
     pub upstream: &'static str,
+    /// The month's upstream use, for `/health`.
+    pub budget: Arc<dyn UpstreamBudget>,
     pub links: Links,
 }
 

@@ -15,7 +15,8 @@ use crate::routes::{country, fetch, service, status};
     ),
     paths(fetch::get, country::get, status::get, service::health, service::openapi),
     components(schemas(ErrorBody, CandidateBody, fetch::FetchAccepted, fetch::FetchFresh,
-                       status::StatusBody, status::OperationSchema, status::OperationStateSchema, service::Health)),
+                       status::StatusBody, status::OperationSchema, status::OperationStateSchema, service::Health,
+                       service::BudgetBody)),
     modifiers(&FetchByPost),
     tags((name = "countries", description = "Country data"), (name = "service", description = "The service itself"))
 )]

@@ -9,7 +9,7 @@ pub mod secrets;
 pub mod sqs;
 pub mod wiring;
 
-pub use dynamo::DynamoStore;
+pub use dynamo::{DynamoBudget, DynamoStore};
 pub use redis_limiter::{RedisLimiter, RedisSettings};
 pub use sqs::SqsQueue;
 

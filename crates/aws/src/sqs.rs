@@ -99,11 +99,17 @@ impl Redelivery for SqsQueue {
 #[async_trait]
 impl JobQueue for SqsQueue {
     async fn enqueue(&self, job: &Job) -> Result<(), QueueError> {
+        self.enqueue_after(job, Duration::ZERO).await
+    }
+
+    async fn enqueue_after(&self, job: &Job, delay: Duration) -> Result<(), QueueError> {
         let body = serde_json::to_string(job).expect("a job serialises");
         self.client
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)
+            // SQS delays a message 15 minutes at most; a job that must wait longer waits again.
+            .delay_seconds(delay.as_secs().min(900) as i32)
             .send()
             .await
             .map_err(|e| error("send", e))?;

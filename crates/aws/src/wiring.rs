@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::config::{AwsEnv, RedisEnv};
+use countries_core::budget::BudgetPolicy;
+
+use crate::config::{AwsEnv, RedisEnv, Tables};
 use crate::redis_limiter::RedisSettings;
-use crate::{DynamoStore, SqsQueue, secrets};
+use crate::{DynamoBudget, DynamoStore, SqsQueue, secrets};
 
 pub struct Aws {
     pub sdk: aws_config::SdkConfig,
@@ -28,6 +30,15 @@ pub async fn connect(env: &AwsEnv) -> Aws {
 }
 
 impl Aws {
+    /// The fleet-wide upstream budget, on the operations table.
+    pub fn budget(&self, tables: &Tables, policy: BudgetPolicy) -> DynamoBudget {
+        DynamoBudget::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &tables.operations,
+            policy,
+        )
+    }
+
     /// A secret's value: `key` of a JSON secret, or the whole plain one.
     pub async fn secret(&self, id: &str, key: &str) -> Result<String, String> {
         let client = aws_sdk_secretsmanager::Client::new(&self.sdk);

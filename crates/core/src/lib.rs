@@ -2,6 +2,7 @@
 //! mappings, fetch operations, rate limiting, the ports the adapters implement, the use cases, and
 //! in-memory adapters.
 
+pub mod budget;
 pub mod config;
 pub mod country;
 pub mod dataset;

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,11 +16,12 @@ use governor::{Quota, RateLimiter as Governor};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::budget::{self, BudgetPolicy, Exhausted, Spend, Usage};
 use crate::country::{CountryCode, CountryRecord};
 use crate::operation::{Job, Operation, Revision};
 use crate::ports::{
     Clock, CountryStore, Created, JobQueue, OperationStore, QueueError, StoreError, SystemClock,
-    Upstream,
+    Upstream, UpstreamBudget,
 };
 use crate::ratelimit::{Decision, Limit, LimiterError, RateLimiter, RateLimits, RouteGroup};
 use crate::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
@@ -135,6 +137,90 @@ impl JobQueue for MemoryQueue {
             .send(job.clone())
             .map_err(|_| QueueError("the in-process queue is closed (shutting down)".into()))
     }
+
+    async fn enqueue_after(&self, job: &Job, delay: Duration) -> Result<(), QueueError> {
+        let (tx, job) = (self.tx.clone(), job.clone());
+        // Detached: a job waiting for its turn holds nothing and does not delay shutdown.
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            tx.send(job).ok();
+        });
+        Ok(())
+    }
+}
+
+/// The budget in this process: the latest calls' times and the month's count, under one lock.
+pub struct MemoryBudget {
+    policy: BudgetPolicy,
+    state: Mutex<(Vec<DateTime<Utc>>, String, u64)>,
+}
+
+impl MemoryBudget {
+    pub fn new(policy: BudgetPolicy) -> Self {
+        MemoryBudget {
+            policy,
+            state: Mutex::new((Vec::new(), String::new(), 0)),
+        }
+    }
+}
+
+#[async_trait]
+impl UpstreamBudget for MemoryBudget {
+    async fn spend(&self, now: DateTime<Utc>) -> Result<Spend, StoreError> {
+        let mut state = self.state.lock().unwrap();
+        let (recent, month, used) = &mut *state;
+        if *month != budget::month_of(now) {
+            (*month, *used) = (budget::month_of(now), 0);
+        }
+        if *used >= self.policy.monthly_quota {
+            return Ok(Spend::Wait {
+                until: budget::next_month(now),
+                reason: Exhausted::Month(self.policy.monthly_quota),
+            });
+        }
+        match self.policy.admit(std::mem::take(recent), now) {
+            Ok(log) => {
+                *recent = log;
+                *used += 1;
+                Ok(Spend::Granted {
+                    used: *used,
+                    quota: self.policy.monthly_quota,
+                })
+            }
+            Err(until) => Ok(Spend::Wait {
+                until,
+                reason: Exhausted::Burst(self.policy.burst),
+            }),
+        }
+    }
+
+    async fn usage(&self, now: DateTime<Utc>) -> Result<Option<Usage>, StoreError> {
+        let state = self.state.lock().unwrap();
+        let month = budget::month_of(now);
+        let used = if state.1 == month { state.2 } else { 0 };
+        Ok(Some(Usage {
+            month,
+            used,
+            quota: self.policy.monthly_quota,
+        }))
+    }
+}
+
+/// No budget: for upstreams without a quota (the bundled data, a self-hosted v3.1 server).
+pub struct Unmetered;
+
+#[async_trait]
+impl UpstreamBudget for Unmetered {
+    async fn spend(&self, _: DateTime<Utc>) -> Result<Spend, StoreError> {
+        Ok(Spend::Granted {
+            used: 0,
+            quota: u64::MAX,
+        })
+    }
+
+    async fn usage(&self, _: DateTime<Utc>) -> Result<Option<Usage>, StoreError> {
+        Ok(None)
+    }
 }
 
 type Keyed =
@@ -216,7 +302,7 @@ pub struct InMemory {
 
 impl InMemory {
     pub fn new(
-        upstream: Arc<dyn Upstream>,
+        upstream: (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
         freshness: FreshnessPolicy,
         retry: RetryPolicy,
     ) -> Self {

@@ -12,6 +12,10 @@ pub const LIMITER_UNAVAILABLE: &str = "RateLimiterUnavailable";
 /// Counted when the upstream answers 404 without its own error body: a wrong `REST_COUNTRIES_URL` (alarm).
 pub const UPSTREAM_MISCONFIGURED: &str = "UpstreamMisconfigured";
 
+/// Counted for each upstream call once 80 % of the month's quota is spent (alarm): the rest of the month
+/// is at risk.
+pub const UPSTREAM_QUOTA_HIGH: &str = "UpstreamQuotaHigh";
+
 /// Counted when the upstream refuses the key (401, 403: a bad key, a frozen account, a premium field):
 /// a person must act (alarm).
 pub const UPSTREAM_REJECTED: &str = "UpstreamRejected";

@@ -189,6 +189,15 @@ impl Operation {
         Ok(())
     }
 
+    /// Not started for want of upstream budget: queued (again), no attempt spent, the reason shown.
+    pub fn wait(&mut self, message: String) -> Result<(), TransitionError> {
+        if self.state != OperationState::Queued {
+            self.transition(OperationState::Queued)?;
+        }
+        self.error = Some(message);
+        Ok(())
+    }
+
     /// A retryable failure: back in the queue, the error kept so that status shows why it waits.
     pub fn requeue(&mut self, message: String) -> Result<(), TransitionError> {
         self.transition(OperationState::Queued)?;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::budget::{Spend, Usage};
 use crate::country::{CountryCode, CountryRecord, Fetched};
 use crate::operation::{Job, Operation, Revision};
 
@@ -67,6 +68,17 @@ pub trait OperationStore: Send + Sync {
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &Job) -> Result<(), QueueError>;
+    /// Queues the job to be delivered after `delay` (SQS: at most 15 minutes; it comes back then and
+    /// waits again if it must) as a new message, so that waiting does not count as a delivery.
+    async fn enqueue_after(&self, job: &Job, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// The upstream calls all workers share (see `budget`). `spend` takes one call's share or says when to
+/// come back; `usage` is the month's, or `None` for an upstream without a quota.
+#[async_trait]
+pub trait UpstreamBudget: Send + Sync {
+    async fn spend(&self, now: DateTime<Utc>) -> Result<Spend, StoreError>;
+    async fn usage(&self, now: DateTime<Utc>) -> Result<Option<Usage>, StoreError>;
 }
 
 /// Why an upstream call failed, which decides what becomes of the operation.

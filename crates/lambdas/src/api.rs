@@ -5,8 +5,10 @@ use std::sync::Arc;
 use countries_api::{AppState, Links};
 use countries_aws::RedisLimiter;
 use countries_aws::config::{AwsEnv, RedisEnv};
+use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
-use countries_core::ports::SystemClock;
+use countries_core::memory::Unmetered;
+use countries_core::ports::{SystemClock, UpstreamBudget};
 use countries_core::ratelimit::RateLimits;
 use countries_core::usecases::{CountryReads, FetchRequests, FreshnessPolicy};
 
@@ -15,6 +17,8 @@ use countries_core::usecases::{CountryReads, FetchRequests, FreshnessPolicy};
 pub struct ApiConfig {
     pub freshness: FreshnessPolicy,
     pub limits: RateLimits,
+    /// For `/health`'s count of the month's upstream calls.
+    pub budget: BudgetPolicy,
     /// The api never calls the upstream (the worker does); `/health` only reports which one is used.
     pub upstream: &'static str,
     /// `PUBLIC_BASE_PATH`: prefix of the URLs handed out behind a named stage.
@@ -28,6 +32,7 @@ impl ApiConfig {
         Ok(ApiConfig {
             freshness: FreshnessPolicy::from_source(src)?,
             limits: RateLimits::from_source(src)?,
+            budget: BudgetPolicy::from_source(src)?,
             upstream: countries_upstream::kind_from_source(src)?,
             base_path: src.var("PUBLIC_BASE_PATH").unwrap_or_default(),
             aws: AwsEnv::from_source(src)?,
@@ -40,6 +45,10 @@ impl ApiConfig {
 pub async fn state(config: ApiConfig) -> Result<AppState, String> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
     let limiter = RedisLimiter::new(aws.redis_settings(config.redis).await?, config.limits)?;
+    let budget: Arc<dyn UpstreamBudget> = match countries_upstream::has_quota(config.upstream) {
+        true => Arc::new(aws.budget(&config.aws.tables, config.budget)),
+        false => Arc::new(Unmetered),
+    };
     Ok(AppState {
         fetches: Arc::new(FetchRequests::new(
             aws.store.clone(),
@@ -52,6 +61,7 @@ pub async fn state(config: ApiConfig) -> Result<AppState, String> {
         limiter: Arc::new(limiter),
         limiter_policy: config.limits.on_error,
         upstream: config.upstream,
+        budget,
         links: Links::new(&config.base_path),
     })
 }

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use countries_aws::config::AwsEnv;
+use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
-use countries_core::ports::SystemClock;
+use countries_core::memory::Unmetered;
+use countries_core::ports::{SystemClock, UpstreamBudget};
 use countries_core::usecases::{JobProcessor, RetryPolicy};
 use countries_upstream::UpstreamConfig;
 use countries_worker::{Worker, WorkerSettings};
@@ -13,6 +15,7 @@ use countries_worker::{Worker, WorkerSettings};
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerConfig {
     pub retry: RetryPolicy,
+    pub budget: BudgetPolicy,
     pub worker: WorkerSettings,
     pub upstream: UpstreamConfig,
     pub aws: AwsEnv,
@@ -22,6 +25,7 @@ impl WorkerConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         Ok(WorkerConfig {
             retry: RetryPolicy::from_source(src)?,
+            budget: BudgetPolicy::from_source(src)?,
             worker: WorkerSettings::from_source(src)?,
             upstream: UpstreamConfig::from_source(src)?,
             aws: AwsEnv::from_source(src)?,
@@ -37,12 +41,21 @@ pub async fn worker(config: WorkerConfig) -> Result<Worker, String> {
         let key = aws.secret(id, "api_key").await?;
         upstream = upstream.with_api_key(key);
     }
+    let budget: Arc<dyn UpstreamBudget> = match upstream.has_quota() {
+        true => Arc::new(aws.budget(&config.aws.tables, config.budget)),
+        false => Arc::new(Unmetered),
+    };
     let jobs = JobProcessor::new(
-        aws.store.clone(),
-        aws.store,
-        upstream.build()?,
+        (aws.store.clone(), aws.store),
+        (upstream.build()?, budget),
         Arc::new(SystemClock),
         config.retry,
     );
-    Ok(Worker::new(Arc::new(jobs), Some(aws.queue), config.worker))
+    let worker = Worker::new(
+        Arc::new(jobs),
+        aws.queue.clone(),
+        Some(aws.queue),
+        config.worker,
+    );
+    Ok(worker)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use countries_api::{AppState, Links, router};
 use countries_core::Job;
-use countries_core::memory::{InMemory, MemoryLimiter};
+use countries_core::memory::{InMemory, MemoryLimiter, Unmetered};
 use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimits};
 use countries_core::usecases::{FreshnessPolicy, RetryPolicy};
 use countries_lambdas::gateway::behind_api_gateway;
@@ -26,7 +26,7 @@ const V1: &str = include_str!("../../../tests/events/apigw-rest-aws-proxy.json")
 /// which must stay open for fetches to be accepted.
 fn lambda_app(fetch_limit: u32) -> (Router, UnboundedReceiver<Job>) {
     let memory = InMemory::new(
-        Arc::new(Bundled::new()),
+        (Arc::new(Bundled::new()), Arc::new(Unmetered)),
         FreshnessPolicy::default(),
         RetryPolicy::default(),
     );
@@ -41,6 +41,7 @@ fn lambda_app(fetch_limit: u32) -> (Router, UnboundedReceiver<Job>) {
         limiter: Arc::new(MemoryLimiter::new(&limits)),
         limiter_policy: limits.on_error,
         upstream: "bundled",
+        budget: Arc::new(Unmetered),
         links: Links::default(),
     };
     (behind_api_gateway(router(state)), memory.jobs)

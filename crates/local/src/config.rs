@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use countries_aws::config::{AwsEnv, REDIS_URL, RedisEnv};
+use countries_core::budget::BudgetPolicy;
 use countries_core::config::{self, ConfigError, Source};
 use countries_core::ratelimit::RateLimits;
 use countries_core::usecases::{FreshnessPolicy, RetryPolicy};
@@ -18,6 +19,7 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     pub freshness: FreshnessPolicy,
     pub retry: RetryPolicy,
+    pub budget: BudgetPolicy,
     pub limits: RateLimits,
     pub worker: WorkerSettings,
     /// `LOG_FORMAT=json`: one JSON object per line instead of text.
@@ -44,6 +46,7 @@ impl Config {
             upstream: UpstreamConfig::from_source(src)?,
             freshness: FreshnessPolicy::from_source(src)?,
             retry: RetryPolicy::from_source(src)?,
+            budget: BudgetPolicy::from_source(src)?,
             limits: RateLimits::from_source(src)?,
             worker: WorkerSettings::from_source(src)?,
             json_logs: config::choice_or(src, "LOG_FORMAT", &["text", "json"], "text")? == "json",

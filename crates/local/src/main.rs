@@ -9,8 +9,8 @@ use countries_api::{AppState, Links, router};
 use countries_aws::{RedisLimiter, provision};
 use countries_core::config::ProcessEnv;
 use countries_core::ident;
-use countries_core::memory::{InMemory, MemoryLimiter};
-use countries_core::ports::SystemClock;
+use countries_core::memory::{InMemory, MemoryBudget, MemoryLimiter, Unmetered};
+use countries_core::ports::{SystemClock, UpstreamBudget};
 use countries_core::ratelimit::RateLimiter;
 use countries_core::usecases::UseCases;
 use countries_local::config::{AwsBackend, Backend, Config};
@@ -82,8 +82,14 @@ struct Wired {
     description: String,
 }
 
-fn app_state(config: &Config, cases: &UseCases, limiter: Arc<dyn RateLimiter>) -> AppState {
+fn app_state(
+    config: &Config,
+    cases: &UseCases,
+    limiter: Arc<dyn RateLimiter>,
+    budget: Arc<dyn UpstreamBudget>,
+) -> AppState {
     AppState {
+        budget,
         fetches: cases.fetches.clone(),
         reads: cases.reads.clone(),
         limiter,
@@ -94,7 +100,12 @@ fn app_state(config: &Config, cases: &UseCases, limiter: Arc<dyn RateLimiter>) -
 }
 
 fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, String> {
-    let memory = InMemory::new(config.upstream.build()?, config.freshness, config.retry);
+    let budget: Arc<dyn UpstreamBudget> = match config.upstream.has_quota() {
+        true => Arc::new(MemoryBudget::new(config.budget)),
+        false => Arc::new(Unmetered),
+    };
+    let upstream = (config.upstream.build()?, budget.clone());
+    let memory = InMemory::new(upstream, config.freshness, config.retry);
     let (cases, queue, jobs) = (memory.cases, memory.queue, memory.jobs);
     let limiter = Arc::new(MemoryLimiter::new(&config.limits));
     let concurrency = config.worker.concurrency;
@@ -106,7 +117,7 @@ fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, Stri
         stopped,
     ));
     Ok(Wired {
-        state: app_state(config, &cases, limiter),
+        state: app_state(config, &cases, limiter, budget),
         worker,
         description: format!("store: memory; queue: in-process ({concurrency} workers)"),
     })
@@ -136,10 +147,14 @@ async fn aws(
         let key = aws.secret(id, "api_key").await?;
         upstream = upstream.with_api_key(key);
     }
+    let budget: Arc<dyn UpstreamBudget> = match upstream.has_quota() {
+        true => Arc::new(aws.budget(&env.tables, config.budget)),
+        false => Arc::new(Unmetered),
+    };
     let cases = UseCases::new(
         aws.store.clone(),
         aws.queue.clone(),
-        upstream.build()?,
+        (upstream.build()?, budget.clone()),
         Arc::new(SystemClock),
         config.freshness,
         config.retry,
@@ -151,11 +166,16 @@ async fn aws(
         )?),
         None => Arc::new(MemoryLimiter::new(&config.limits)),
     };
-    let worker = Worker::new(cases.jobs.clone(), Some(aws.queue.clone()), config.worker);
+    let worker = Worker::new(
+        cases.jobs.clone(),
+        aws.queue.clone(),
+        Some(aws.queue.clone()),
+        config.worker,
+    );
     let queue = aws.queue.clone();
     let poller = tokio::spawn(async move { sqs_poller::run(&queue, &worker, stopped).await });
     Ok(Wired {
-        state: app_state(config, &cases, limiter),
+        state: app_state(config, &cases, limiter, budget),
         worker: poller,
         description: format!(
             "store: DynamoDB; queue: SQS {} (polled here); limiter: {}",

@@ -38,7 +38,7 @@ pub async fn run(
             let outcome = processor.process(&job).await;
             drop(permit);
             let after = match outcome {
-                Ok(JobOutcome::Retry { after }) => after,
+                Ok(JobOutcome::Retry { after } | JobOutcome::Deferred { after }) => after,
                 Ok(_) => return,
                 Err(e) => {
                     // The store failed: the job is kept and tried again later.

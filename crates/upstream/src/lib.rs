@@ -35,6 +35,11 @@ pub fn kind_from_source(src: &dyn Source) -> Result<&'static str, ConfigError> {
     config::choice_or(src, KIND, &KINDS, "bundled")
 }
 
+/// Whether an upstream kind counts calls against a quota: v5's plans do, the others are free.
+pub fn has_quota(kind: &str) -> bool {
+    kind == "v5"
+}
+
 /// Where the v5 key comes from.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ApiKey {
@@ -132,6 +137,11 @@ impl UpstreamConfig {
             UpstreamConfig::V31 { .. } => "v3.1",
             UpstreamConfig::V5 { .. } => "v5",
         }
+    }
+
+    /// Whether calls are counted against a quota (v5's plans); the others are free.
+    pub fn has_quota(&self) -> bool {
+        has_quota(self.kind())
     }
 
     /// The secret that holds the v5 key, when it is still to be read.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use countries_core::Job;
 use countries_core::config::{self, ConfigError, Source};
-use countries_core::ports::Redelivery;
+use countries_core::ports::{JobQueue, Redelivery};
 use countries_core::usecases::{JobOutcome, JobProcessor};
 use futures_util::StreamExt;
 use futures_util::stream;
@@ -35,6 +35,8 @@ impl WorkerSettings {
 
 pub struct Worker {
     jobs: Arc<JobProcessor>,
+    /// Where a deferred job is queued again, as a new message.
+    queue: Arc<dyn JobQueue>,
     /// Delays retries (on SQS: ChangeMessageVisibility); without it the queue redelivers after its
     /// visibility timeout.
     redelivery: Option<Arc<dyn Redelivery>>,
@@ -54,12 +56,14 @@ pub enum RecordOutcome {
 impl Worker {
     pub fn new(
         jobs: Arc<JobProcessor>,
+        queue: Arc<dyn JobQueue>,
         redelivery: Option<Arc<dyn Redelivery>>,
         settings: WorkerSettings,
     ) -> Self {
         Worker {
             max_receives: jobs.policy().max_attempts,
             jobs,
+            queue,
             redelivery,
             concurrency: settings.concurrency,
         }
@@ -108,6 +112,16 @@ impl Worker {
         };
         match self.jobs.process(&job).await {
             Ok(JobOutcome::Finished(_) | JobOutcome::Skipped(_)) => RecordOutcome::Done,
+            // Sent again as a new message: waiting for the budget must not count as a delivery, or
+            // the queue would move the job to the dead-letter queue after MAX_ATTEMPTS waits.
+            Ok(JobOutcome::Deferred { after }) => match self.queue.enqueue_after(&job, after).await
+            {
+                Ok(()) => RecordOutcome::Done,
+                Err(e) => {
+                    warn!(message_id = id, error = %e, "could not queue a deferred job again; SQS delivers it again");
+                    RecordOutcome::Retry
+                }
+            },
             // Failed for good after its retries: on the last delivery, reported so that SQS keeps the job
             // in the dead-letter queue (and the DLQ alarm tells someone).
             Ok(JobOutcome::GaveUp) if last => RecordOutcome::Retry,

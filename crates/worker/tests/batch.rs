@@ -2,12 +2,15 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsEvent;
+use countries_core::budget::BudgetPolicy;
 use countries_core::country::{CountryCode, Fetched};
-use countries_core::memory::InMemory;
+use countries_core::memory::{InMemory, MemoryBudget, Unmetered};
 use countries_core::ports::{Upstream, UpstreamError};
+use countries_core::ratelimit::Limit;
 use countries_core::usecases::{FetchOutcome, FreshnessPolicy, RetryPolicy, UseCases};
 use countries_core::{Job, OperationState};
 use countries_worker::{Worker, WorkerSettings};
@@ -51,9 +54,14 @@ fn fixture() -> Fixture {
         max_attempts: 3,
         ..RetryPolicy::default()
     };
-    let memory = InMemory::new(Arc::new(ArgentinaDown), FreshnessPolicy::default(), retry);
+    let memory = InMemory::new(
+        (Arc::new(ArgentinaDown), Arc::new(Unmetered)),
+        FreshnessPolicy::default(),
+        retry,
+    );
     let worker = Worker::new(
         memory.cases.jobs.clone(),
+        memory.queue.clone(),
         None,
         WorkerSettings { concurrency: 4 },
     );
@@ -170,4 +178,46 @@ async fn the_receive_count_ends_an_operation_whose_attempts_lag() {
         error.unwrap().contains("gave up after 3 deliveries"),
         "dead-letter queue"
     );
+}
+
+/// A job the upstream budget cannot afford now is acknowledged and queued again as a new message (so
+/// that waiting never counts as a delivery towards the dead-letter queue), its operation still queued.
+#[tokio::test]
+async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
+    let policy = BudgetPolicy {
+        burst: Limit::new(1, Duration::from_secs(1)),
+        monthly_quota: 100,
+    };
+    let mut memory = InMemory::new(
+        (Arc::new(ArgentinaDown), Arc::new(MemoryBudget::new(policy))),
+        FreshnessPolicy::default(),
+        RetryPolicy::default(),
+    );
+    let worker = Worker::new(
+        memory.cases.jobs.clone(),
+        memory.queue.clone(),
+        None,
+        WorkerSettings { concurrency: 1 },
+    );
+    let mut bodies = Vec::new();
+    for country in ["PY", "DE"] {
+        memory.cases.fetches.request(country, false).await.unwrap();
+        let job = memory.jobs.try_recv().unwrap();
+        bodies.push(serde_json::to_string(&job).unwrap());
+    }
+    let response = worker
+        .handle(event(vec![
+            record("m-py", &bodies[0], 1),
+            record("m-de", &bodies[1], 1),
+        ]))
+        .await;
+    assert!(response.batch_item_failures.is_empty(), "both acknowledged");
+    let (_, ops) = memory.cases.reads.status("DE", 1).await.unwrap();
+    assert_eq!((ops[0].state, ops[0].attempts), (OperationState::Queued, 0));
+    assert!(ops[0].error.as_deref().unwrap().contains("burst limit"));
+    let again = tokio::time::timeout(Duration::from_secs(3), memory.jobs.recv())
+        .await
+        .expect("queued again within the window")
+        .unwrap();
+    assert_eq!(serde_json::to_string(&again).unwrap(), bodies[1]);
 }

@@ -173,6 +173,24 @@ resource "aws_cloudwatch_metric_alarm" "upstream_rejected" {
   ok_actions          = local.actions
 }
 
+# Emitted by the worker for each upstream call once 80 % of the month's quota is spent: the rest of the
+# month is at risk (past the quota, jobs wait for the next month).
+resource "aws_cloudwatch_metric_alarm" "upstream_quota_high" {
+  alarm_name          = "${var.name}-upstream-quota-80pct"
+  alarm_description   = "Over 80 % of the month's upstream quota is spent: raise upstream_monthly_quota with the plan, or expect fetches to wait for the next month"
+  namespace           = var.metric_namespace
+  metric_name         = "UpstreamQuotaHigh"
+  dimensions          = { Function = var.worker_function_name }
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+}
+
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name
   dashboard_body = jsonencode({

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tracing::warn;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -19,17 +20,46 @@ pub struct Health {
     /// The upstream kind the worker fetches from.
     #[schema(example = "bundled")]
     pub upstream: &'static str,
+    /// The month's upstream calls against the plan's quota (v5); absent for an upstream without one, or
+    /// when the count cannot be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_budget: Option<BudgetBody>,
 }
 
-/// Liveness: the process answers. It checks no dependency, so a load balancer never drops every
-/// instance because a shared dependency blinked.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BudgetBody {
+    #[schema(example = "2026-11")]
+    pub month: String,
+    #[schema(example = 120)]
+    pub used: u64,
+    #[schema(example = 380)]
+    pub remaining: u64,
+    #[schema(example = 500)]
+    pub quota: u64,
+}
+
+/// Liveness: the process answers, with the month's upstream use. A failing dependency never fails it
+/// (the use is then left out), so a load balancer never drops every instance because one blinked.
 #[utoipa::path(get, path = "/health", operation_id = "health", tag = "service",
     responses((status = 200, description = "The process is up", body = Health)))]
 pub async fn health(State(app): State<AppState>) -> Json<Health> {
+    let upstream_budget = match app.budget.usage(chrono::Utc::now()).await {
+        Ok(usage) => usage.map(|u| BudgetBody {
+            remaining: u.quota.saturating_sub(u.used),
+            month: u.month,
+            used: u.used,
+            quota: u.quota,
+        }),
+        Err(e) => {
+            warn!(error = %e, "could not read the upstream budget");
+            None
+        }
+    };
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         upstream: app.upstream,
+        upstream_budget,
     })
 }
 

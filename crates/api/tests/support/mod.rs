@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use countries_api::{AppState, Links, router};
 use countries_core::Job;
-use countries_core::memory::{InMemory, MemoryLimiter};
+use countries_core::memory::{InMemory, MemoryLimiter, Unmetered};
 use countries_core::ports::Upstream;
 use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimiter, RateLimits};
 use countries_core::usecases::{FreshnessPolicy, JobProcessor, RetryPolicy};
@@ -38,13 +38,18 @@ pub fn app_on(
     policy: LimiterPolicy,
     links: Links,
 ) -> App {
-    let memory = InMemory::new(upstream, FreshnessPolicy::default(), RetryPolicy::default());
+    let memory = InMemory::new(
+        (upstream, Arc::new(Unmetered)),
+        FreshnessPolicy::default(),
+        RetryPolicy::default(),
+    );
     let router = router(AppState {
         fetches: memory.cases.fetches,
         reads: memory.cases.reads,
         limiter,
         limiter_policy: policy,
         upstream: "bundled",
+        budget: Arc::new(Unmetered),
         links,
     });
     App {

@@ -8,6 +8,7 @@
 //!   table's TTL attribute; reads filter expired items too, because DynamoDB deletes them only eventually
 //!   (and emulators never).
 
+mod budget;
 mod items;
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ use countries_core::operation::{Operation, Revision};
 use countries_core::ports::{CountryStore, Created, OperationStore, StoreError};
 use uuid::Uuid;
 
+pub use budget::DynamoBudget;
 pub use items::keys;
 use items::{INFLIGHT, OP_PREFIX, get_s, is_expired, n, operation_sort_key, s};
 

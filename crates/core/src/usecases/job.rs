@@ -7,10 +7,12 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::ServiceError;
+use crate::budget::Spend;
 use crate::config::{self, ConfigError, Source};
 use crate::country::CountryRecord;
+use crate::metrics;
 use crate::operation::{self, Job, OperationState};
-use crate::ports::{Clock, CountryStore, OperationStore, Upstream, UpstreamError};
+use crate::ports::{Clock, CountryStore, OperationStore, Upstream, UpstreamBudget, UpstreamError};
 
 /// How retryable upstream failures are retried: `MAX_ATTEMPTS`, `RETRY_BASE_DELAY`, `RETRY_MAX_DELAY`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,21 +56,23 @@ pub enum JobOutcome {
     Retry { after: Duration },
     /// Nothing to do (already finished, taken by another worker, unknown): done with the message.
     Skipped(&'static str),
+    /// The upstream budget is spent: not started, no attempt used; queue the job again for `after`.
+    Deferred { after: Duration },
 }
 
 pub struct JobProcessor {
     countries: Arc<dyn CountryStore>,
     operations: Arc<dyn OperationStore>,
     upstream: Arc<dyn Upstream>,
+    budget: Arc<dyn UpstreamBudget>,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
 }
 
 impl JobProcessor {
     pub fn new(
-        countries: Arc<dyn CountryStore>,
-        operations: Arc<dyn OperationStore>,
-        upstream: Arc<dyn Upstream>,
+        (countries, operations): (Arc<dyn CountryStore>, Arc<dyn OperationStore>),
+        (upstream, budget): (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
     ) -> Self {
@@ -76,6 +80,7 @@ impl JobProcessor {
             countries,
             operations,
             upstream,
+            budget,
             clock,
             policy,
         }
@@ -98,6 +103,29 @@ impl JobProcessor {
         };
         if op.state.is_final() {
             return Ok(JobOutcome::Skipped("already finished"));
+        }
+        let read = op.revision();
+        let now = self.clock.now();
+        match self.budget.spend(now).await? {
+            Spend::Granted { used, quota } => {
+                if used.saturating_mul(5) >= quota.saturating_mul(4) {
+                    metrics::count(metrics::UPSTREAM_QUOTA_HIGH);
+                }
+            }
+            Spend::Wait { until, reason } => {
+                let message = format!(
+                    "waiting for the upstream budget: {reason}; next try at {}",
+                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
+                op.wait(message)
+                    .expect("a queued or running operation can wait");
+                if !self.operations.update_operation(&op, read).await? {
+                    return Ok(JobOutcome::Skipped("taken by another worker"));
+                }
+                info!(country = %op.country, request_id = %op.request_id, until = %until, "job deferred: upstream budget spent");
+                let after = (until - now).to_std().unwrap_or_default();
+                return Ok(JobOutcome::Deferred { after });
+            }
         }
         let read = op.revision();
         let started = self.clock.now();
@@ -264,6 +292,57 @@ mod tests {
             f.jobs.process(&job).await.unwrap(),
             JobOutcome::Skipped("already finished")
         );
+    }
+
+    #[tokio::test]
+    async fn a_spent_budget_defers_the_job_without_spending_an_attempt() {
+        use crate::budget::BudgetPolicy;
+        use crate::memory::MemoryBudget;
+        use crate::ratelimit::Limit;
+        let policy = BudgetPolicy {
+            burst: Limit::new(1, Duration::from_secs(10)),
+            monthly_quota: 2,
+        };
+        let mut f = super::super::testing::with_budget(vec![], Arc::new(MemoryBudget::new(policy)));
+        for country in ["PY", "UY"] {
+            accepted(&f, country, false).await;
+        }
+        let (py, uy) = (f.queued.try_recv().unwrap(), f.queued.try_recv().unwrap());
+        f.jobs.process(&py).await.unwrap();
+        // The burst is spent: UY waits, queued, with the reason and the next try.
+        let JobOutcome::Deferred { after } = f.jobs.process(&uy).await.unwrap() else {
+            panic!("not deferred")
+        };
+        assert_eq!(after, Duration::from_secs(10));
+        let (_, ops) = f.reads.status("UY", 1).await.unwrap();
+        assert_eq!((ops[0].state, ops[0].attempts), (OperationState::Queued, 0));
+        let error = ops[0].error.clone().unwrap();
+        assert!(
+            error.contains("burst limit of 1/10s") && error.contains("next try at"),
+            "{error}"
+        );
+        // Later it goes through; then the month's quota (2) is spent.
+        f.clock.advance(after);
+        assert_eq!(
+            f.jobs.process(&uy).await.unwrap(),
+            JobOutcome::Finished(OperationState::Succeeded)
+        );
+        f.clock.advance(Duration::from_secs(10));
+        accepted(&f, "AR", false).await;
+        let ar = f.queued.try_recv().unwrap();
+        assert!(matches!(
+            f.jobs.process(&ar).await.unwrap(),
+            JobOutcome::Deferred { .. }
+        ));
+        let (_, ops) = f.reads.status("AR", 1).await.unwrap();
+        assert!(
+            ops[0]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("monthly quota of 2 calls is spent")
+        );
+        assert_eq!(*f.upstream.calls.lock().unwrap(), 2);
     }
 
     #[test]

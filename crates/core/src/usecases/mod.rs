@@ -19,7 +19,7 @@ use std::time::Duration;
 use crate::country::CountryCode;
 use crate::ident::IdentError;
 use crate::ports::{
-    Clock, CountryStore, JobQueue, OperationStore, QueueError, StoreError, Upstream,
+    Clock, CountryStore, JobQueue, OperationStore, QueueError, StoreError, Upstream, UpstreamBudget,
 };
 
 /// All three use cases on one store (both of its ports), one queue and one upstream: what a process that
@@ -34,7 +34,7 @@ impl UseCases {
     pub fn new<S>(
         store: Arc<S>,
         queue: Arc<dyn JobQueue>,
-        upstream: Arc<dyn Upstream>,
+        (upstream, budget): (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
         clock: Arc<dyn Clock>,
         freshness: FreshnessPolicy,
         retry: RetryPolicy,
@@ -52,9 +52,8 @@ impl UseCases {
             )),
             reads: Arc::new(CountryReads::new(store.clone(), store.clone())),
             jobs: Arc::new(JobProcessor::new(
-                store.clone(),
-                store,
-                upstream,
+                (store.clone(), store),
+                (upstream, budget),
                 clock,
                 retry,
             )),
@@ -130,6 +129,13 @@ pub(crate) mod testing {
     }
 
     pub fn fixture(script: Vec<Result<Fetched, UpstreamError>>) -> Fixture {
+        with_budget(script, Arc::new(crate::memory::Unmetered))
+    }
+
+    pub fn with_budget(
+        script: Vec<Result<Fetched, UpstreamError>>,
+        budget: Arc<dyn UpstreamBudget>,
+    ) -> Fixture {
         let store = Arc::new(MemoryStore::new());
         let (queue, queued) = MemoryQueue::new();
         let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -140,7 +146,7 @@ pub(crate) mod testing {
         let cases = UseCases::new(
             store,
             Arc::new(queue),
-            upstream.clone(),
+            (upstream.clone(), budget),
             clock.clone(),
             FreshnessPolicy::default(),
             RetryPolicy::default(),

@@ -1,0 +1,71 @@
+//! The fleet-wide upstream budget in DynamoDB (moto): racing workers never take more than their share.
+
+use crate::support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use countries_aws::{DynamoBudget, provision};
+use countries_core::budget::{BudgetPolicy, Exhausted, Spend};
+use countries_core::ports::UpstreamBudget;
+use countries_core::ratelimit::Limit;
+
+async fn budget(burst: u32, quota: u64) -> Arc<DynamoBudget> {
+    let client = aws_sdk_dynamodb::Client::new(&support::sdk().await);
+    let (countries, operations) = (support::unique("countries"), support::unique("operations"));
+    provision::create_tables(&client, &countries, &operations)
+        .await
+        .unwrap();
+    let policy = BudgetPolicy {
+        burst: Limit::new(burst, Duration::from_secs(10)),
+        monthly_quota: quota,
+    };
+    Arc::new(DynamoBudget::new(client, &operations, policy))
+}
+
+/// Twenty workers asking at once at `now`: how many were granted.
+async fn race(budget: &Arc<DynamoBudget>, now: DateTime<Utc>) -> Vec<Spend> {
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let budget = budget.clone();
+            tokio::spawn(async move { budget.spend(now).await.unwrap() })
+        })
+        .collect();
+    let mut spends = Vec::new();
+    for call in calls {
+        spends.push(call.await.unwrap());
+    }
+    spends
+}
+
+fn granted(spends: &[Spend]) -> usize {
+    spends
+        .iter()
+        .filter(|s| matches!(s, Spend::Granted { .. }))
+        .count()
+}
+
+#[tokio::test]
+async fn racing_workers_share_the_burst_and_the_month_exactly() {
+    let budget = budget(5, 8).await;
+    // Call times are kept in milliseconds.
+    let start = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+    let first = race(&budget, start).await;
+    assert_eq!(granted(&first), 5);
+    let later = start + chrono::Duration::seconds(10);
+    assert!(first.iter().any(|s| matches!(s,
+        Spend::Wait { until, reason: Exhausted::Burst(_) } if *until == later)));
+    // A window later, the month has three calls left.
+    let second = race(&budget, later).await;
+    assert_eq!(granted(&second), 3);
+    assert!(second.iter().any(|s| matches!(
+        s,
+        Spend::Wait {
+            reason: Exhausted::Month(8),
+            ..
+        }
+    )));
+    let usage = budget.usage(later).await.unwrap().unwrap();
+    assert_eq!((usage.used, usage.quota), (8, 8));
+}
