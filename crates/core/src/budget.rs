@@ -42,14 +42,17 @@ impl BudgetPolicy {
         })
     }
 
-    /// Whether one more call fits the window, given the times of the latest calls: `Ok` with the log to
-    /// keep (this call added, calls that left the window dropped), or `Err` with when it would fit.
+    /// Whether one more call fits the window, given the times of the latest grants: `Ok` with the log to
+    /// keep (this grant added, grants that left the window dropped), or `Err` with when it would fit.
+    /// The window is kept [`GRANT_MARGIN`] longer than the upstream's: a call is made a moment after it
+    /// is granted, and the calls themselves, not only their grants, must fit the upstream's window.
     pub fn admit(
         &self,
         mut recent: Vec<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, DateTime<Utc>> {
-        let window = chrono::Duration::from_std(self.burst.window).unwrap_or(chrono::Duration::MAX);
+        let window = chrono::Duration::from_std(self.burst.window + GRANT_MARGIN)
+            .unwrap_or(chrono::Duration::MAX);
         recent.retain(|t| *t > now - window);
         recent.sort_unstable();
         if recent.len() >= self.burst.requests as usize {
@@ -60,6 +63,10 @@ impl BudgetPolicy {
         Ok(recent)
     }
 }
+
+/// How much longer than the upstream's window the grants are spread: more than the time between a grant
+/// and its call (a store write or two).
+pub const GRANT_MARGIN: Duration = Duration::from_secs(1);
 
 /// The calendar month a call counts against (UTC), as `2026-11`.
 pub fn month_of(t: DateTime<Utc>) -> String {
@@ -128,16 +135,17 @@ mod tests {
             burst: Limit::new(3, Duration::from_secs(10)),
             monthly_quota: 500,
         };
+        // The window is 10 s plus the 1 s margin.
         let mut log = vec![];
         for t in [0, 1, 2] {
             log = policy.admit(log, at(t)).unwrap();
         }
-        assert_eq!(policy.admit(log.clone(), at(9)), Err(at(10)));
-        let log = policy.admit(log, at(10)).unwrap();
-        assert_eq!(log, [at(1), at(2), at(10)]);
+        assert_eq!(policy.admit(log.clone(), at(10)), Err(at(11)));
         let log = policy.admit(log, at(11)).unwrap();
-        assert_eq!(log, [at(2), at(10), at(11)]);
-        assert_eq!(policy.admit(log, at(11)), Err(at(12)));
+        assert_eq!(log, [at(1), at(2), at(11)]);
+        let log = policy.admit(log, at(12)).unwrap();
+        assert_eq!(log, [at(2), at(11), at(12)]);
+        assert_eq!(policy.admit(log, at(12)), Err(at(13)));
     }
 
     #[test]

@@ -215,7 +215,7 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
     let (_, ops) = memory.cases.reads.status("DE", 1).await.unwrap();
     assert_eq!((ops[0].state, ops[0].attempts), (OperationState::Queued, 0));
     assert!(ops[0].error.as_deref().unwrap().contains("burst limit"));
-    let again = tokio::time::timeout(Duration::from_secs(3), memory.jobs.recv())
+    let again = tokio::time::timeout(Duration::from_secs(5), memory.jobs.recv())
         .await
         .expect("queued again within the window")
         .unwrap();

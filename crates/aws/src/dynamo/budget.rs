@@ -8,6 +8,8 @@
 //! DynamoDB rather than Redis: the worker runs outside the VPC (it needs the internet and the VPC has no
 //! NAT gateway), so it cannot reach the cache, and it reaches DynamoDB already.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -20,8 +22,14 @@ use super::{condition_failed, err};
 
 const PARTITION: &str = "~budget";
 const BURST: &str = "burst";
-/// Tries of a conditional write that other workers keep winning before giving up with an error.
-const TRIES: usize = 10;
+/// Tries of a conditional write that other workers keep winning before giving up with an error (the
+/// job is then retried later, like after any store error).
+const TRIES: usize = 20;
+
+/// Between two tries: a few milliseconds, at random, so that the racers spread out.
+async fn pause() {
+    tokio::time::sleep(Duration::from_millis(fastrand::u64(2..20))).await;
+}
 
 pub struct DynamoBudget {
     client: Client,
@@ -107,6 +115,7 @@ impl DynamoBudget {
             if self.put_if(item, BURST, version).await? {
                 return Ok(Ok(()));
             }
+            pause().await;
         }
         Err(StoreError(
             "the upstream budget is too contended to update".into(),
@@ -131,6 +140,7 @@ impl DynamoBudget {
             if self.put_if(item, &sort, version).await? {
                 return Ok(Some(used + 1));
             }
+            pause().await;
         }
         Err(StoreError(
             "the upstream budget is too contended to update".into(),

@@ -313,7 +313,7 @@ mod tests {
         let JobOutcome::Deferred { after } = f.jobs.process(&uy).await.unwrap() else {
             panic!("not deferred")
         };
-        assert_eq!(after, Duration::from_secs(10));
+        assert_eq!(after, Duration::from_secs(11), "10 s and the grant margin");
         let (_, ops) = f.reads.status("UY", 1).await.unwrap();
         assert_eq!((ops[0].state, ops[0].attempts), (OperationState::Queued, 0));
         let error = ops[0].error.clone().unwrap();
