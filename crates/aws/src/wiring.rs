@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use countries_core::budget::BudgetPolicy;
+use countries_core::memory::Unmetered;
+use countries_core::ports::UpstreamBudget;
 
 use crate::config::{AwsEnv, RedisEnv, Tables};
 use crate::redis_limiter::RedisSettings;
@@ -30,13 +32,22 @@ pub async fn connect(env: &AwsEnv) -> Aws {
 }
 
 impl Aws {
-    /// The fleet-wide upstream budget, on the operations table.
-    pub fn budget(&self, tables: &Tables, policy: BudgetPolicy) -> DynamoBudget {
-        DynamoBudget::new(
+    /// The fleet-wide upstream budget, on the operations table, for an upstream with a quota
+    /// (`metered`); none for the others.
+    pub fn budget(
+        &self,
+        metered: bool,
+        tables: &Tables,
+        policy: BudgetPolicy,
+    ) -> Arc<dyn UpstreamBudget> {
+        if !metered {
+            return Arc::new(Unmetered);
+        }
+        Arc::new(DynamoBudget::new(
             aws_sdk_dynamodb::Client::new(&self.sdk),
             &tables.operations,
             policy,
-        )
+        ))
     }
 
     /// A secret's value: `key` of a JSON secret, or the whole plain one.

@@ -7,8 +7,7 @@ use countries_aws::RedisLimiter;
 use countries_aws::config::{AwsEnv, RedisEnv};
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
-use countries_core::memory::Unmetered;
-use countries_core::ports::{SystemClock, UpstreamBudget};
+use countries_core::ports::SystemClock;
 use countries_core::ratelimit::RateLimits;
 use countries_core::usecases::{CountryReads, FetchRequests, FreshnessPolicy};
 
@@ -45,10 +44,8 @@ impl ApiConfig {
 pub async fn state(config: ApiConfig) -> Result<AppState, String> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
     let limiter = RedisLimiter::new(aws.redis_settings(config.redis).await?, config.limits)?;
-    let budget: Arc<dyn UpstreamBudget> = match countries_upstream::has_quota(config.upstream) {
-        true => Arc::new(aws.budget(&config.aws.tables, config.budget)),
-        false => Arc::new(Unmetered),
-    };
+    let metered = countries_upstream::has_quota(config.upstream);
+    let budget = aws.budget(metered, &config.aws.tables, config.budget);
     Ok(AppState {
         fetches: Arc::new(FetchRequests::new(
             aws.store.clone(),

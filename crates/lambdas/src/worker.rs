@@ -5,8 +5,7 @@ use std::sync::Arc;
 use countries_aws::config::AwsEnv;
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
-use countries_core::memory::Unmetered;
-use countries_core::ports::{SystemClock, UpstreamBudget};
+use countries_core::ports::SystemClock;
 use countries_core::usecases::{JobProcessor, RetryPolicy};
 use countries_upstream::UpstreamConfig;
 use countries_worker::{Worker, WorkerSettings};
@@ -41,10 +40,7 @@ pub async fn worker(config: WorkerConfig) -> Result<Worker, String> {
         let key = aws.secret(id, "api_key").await?;
         upstream = upstream.with_api_key(key);
     }
-    let budget: Arc<dyn UpstreamBudget> = match upstream.has_quota() {
-        true => Arc::new(aws.budget(&config.aws.tables, config.budget)),
-        false => Arc::new(Unmetered),
-    };
+    let budget = aws.budget(upstream.has_quota(), &config.aws.tables, config.budget);
     let jobs = JobProcessor::new(
         (aws.store.clone(), aws.store),
         (upstream.build()?, budget),

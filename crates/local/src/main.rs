@@ -100,9 +100,10 @@ fn app_state(
 }
 
 fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, String> {
-    let budget: Arc<dyn UpstreamBudget> = match config.upstream.has_quota() {
-        true => Arc::new(MemoryBudget::new(config.budget)),
-        false => Arc::new(Unmetered),
+    let budget: Arc<dyn UpstreamBudget> = if config.upstream.has_quota() {
+        Arc::new(MemoryBudget::new(config.budget))
+    } else {
+        Arc::new(Unmetered)
     };
     let upstream = (config.upstream.build()?, budget.clone());
     let memory = InMemory::new(upstream, config.freshness, config.retry);
@@ -147,10 +148,7 @@ async fn aws(
         let key = aws.secret(id, "api_key").await?;
         upstream = upstream.with_api_key(key);
     }
-    let budget: Arc<dyn UpstreamBudget> = match upstream.has_quota() {
-        true => Arc::new(aws.budget(&env.tables, config.budget)),
-        false => Arc::new(Unmetered),
-    };
+    let budget = aws.budget(upstream.has_quota(), &env.tables, config.budget);
     let cases = UseCases::new(
         aws.store.clone(),
         aws.queue.clone(),

@@ -26,18 +26,20 @@ pub async fn run(queue: &SqsQueue, worker: &Worker, mut shutdown: watch::Receive
         if records.is_empty() {
             continue;
         }
+        // Kept aside: the batch goes to the worker whole, bodies and all.
+        let receipts: Vec<(String, String)> = records
+            .iter()
+            .filter_map(|r| Some((r.message_id.clone()?, r.receipt_handle.clone()?)))
+            .collect();
         let mut event = SqsEvent::default();
-        event.records = records.clone();
+        event.records = records;
         let response = worker.handle(event).await;
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()
             .map(|f| f.item_identifier.as_str())
             .collect();
-        for record in &records {
-            let (Some(id), Some(receipt)) = (&record.message_id, &record.receipt_handle) else {
-                continue;
-            };
+        for (id, receipt) in &receipts {
             if failed.contains(&id.as_str()) {
                 continue;
             }

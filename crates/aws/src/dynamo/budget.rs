@@ -122,13 +122,17 @@ impl DynamoBudget {
         ))
     }
 
-    /// Counts one call against the month, or `None` when its quota is spent.
-    async fn take_month(&self, now: DateTime<Utc>) -> Result<Option<u64>, StoreError> {
-        let sort = format!("month#{}", budget::month_of(now));
+    /// Counts one call against the month (item `sort`), or `None` when its quota is spent. `read` is the
+    /// item as last read; a stale one only costs a try, since the write is conditional on its version.
+    async fn take_month(
+        &self,
+        sort: &str,
+        now: DateTime<Utc>,
+        mut read: Option<Item>,
+    ) -> Result<Option<u64>, StoreError> {
         for _ in 0..TRIES {
-            let item = self.get(&sort).await?;
-            let version = item.as_ref().and_then(|i| number(i, "version"));
-            let used = item.as_ref().and_then(|i| number(i, "used")).unwrap_or(0) as u64;
+            let version = read.as_ref().and_then(|i| number(i, "version"));
+            let used = used(&read);
             if used >= self.policy.monthly_quota {
                 return Ok(None);
             }
@@ -137,15 +141,21 @@ impl DynamoBudget {
                 ("used".to_string(), n(used + 1)),
                 (keys::EXPIRES_AT.to_string(), n(expires)),
             ]);
-            if self.put_if(item, &sort, version).await? {
+            if self.put_if(item, sort, version).await? {
                 return Ok(Some(used + 1));
             }
             pause().await;
+            read = self.get(sort).await?;
         }
         Err(StoreError(
             "the upstream budget is too contended to update".into(),
         ))
     }
+}
+
+/// The month's count in its item (none yet: 0).
+fn used(item: &Option<Item>) -> u64 {
+    item.as_ref().and_then(|i| number(i, "used")).unwrap_or(0) as u64
 }
 
 fn number(item: &Item, key: &str) -> Option<i64> {
@@ -155,18 +165,16 @@ fn number(item: &Item, key: &str) -> Option<i64> {
 #[async_trait]
 impl UpstreamBudget for DynamoBudget {
     async fn spend(&self, now: DateTime<Utc>) -> Result<Spend, StoreError> {
-        // The month is checked first so that a spent month does not also use up the window.
         let month = format!("month#{}", budget::month_of(now));
-        let used = self
-            .get(&month)
-            .await?
-            .and_then(|i| number(&i, "used"))
-            .unwrap_or(0);
-        if used as u64 >= self.policy.monthly_quota {
-            return Ok(Spend::Wait {
-                until: budget::next_month(now),
-                reason: Exhausted::Month(self.policy.monthly_quota),
-            });
+        let spent = || Spend::Wait {
+            until: budget::next_month(now),
+            reason: Exhausted::Month(self.policy.monthly_quota),
+        };
+        // The month is read first so that a spent month does not also use up the window; the same read
+        // starts the month's update.
+        let read = self.get(&month).await?;
+        if used(&read) >= self.policy.monthly_quota {
+            return Ok(spent());
         }
         if let Err(until) = self.take_burst(now).await? {
             return Ok(Spend::Wait {
@@ -174,25 +182,18 @@ impl UpstreamBudget for DynamoBudget {
                 reason: Exhausted::Burst(self.policy.burst),
             });
         }
-        match self.take_month(now).await? {
-            Some(used) => Ok(Spend::Granted {
+        Ok(match self.take_month(&month, now, read).await? {
+            Some(used) => Spend::Granted {
                 used,
                 quota: self.policy.monthly_quota,
-            }),
-            None => Ok(Spend::Wait {
-                until: budget::next_month(now),
-                reason: Exhausted::Month(self.policy.monthly_quota),
-            }),
-        }
+            },
+            None => spent(),
+        })
     }
 
     async fn usage(&self, now: DateTime<Utc>) -> Result<Option<Usage>, StoreError> {
         let month = budget::month_of(now);
-        let used = self
-            .get(&format!("month#{month}"))
-            .await?
-            .and_then(|i| number(&i, "used"))
-            .unwrap_or(0) as u64;
+        let used = used(&self.get(&format!("month#{month}")).await?);
         Ok(Some(Usage {
             month,
             used,

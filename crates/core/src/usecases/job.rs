@@ -127,7 +127,6 @@ impl JobProcessor {
                 return Ok(JobOutcome::Deferred { after });
             }
         }
-        let read = op.revision();
         let started = self.clock.now();
         op.start(started)
             .expect("a queued or running operation can start");
