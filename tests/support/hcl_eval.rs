@@ -138,6 +138,11 @@ impl Module {
         }
     }
 
+    /// All blocks and attributes of the module's files.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
     /// The module's path under terraform/.
     pub fn name(&self) -> String {
         self.dir
@@ -321,7 +326,7 @@ fn template(t: &TemplateExpr) -> Option<Template> {
     Template::from_expr(t).ok()
 }
 
-fn walk_body(body: &Body, f: &mut dyn FnMut(&Traversal)) {
+pub fn walk_body(body: &Body, f: &mut dyn FnMut(&Traversal)) {
     for a in body.attributes() {
         walk(a.expr(), f);
     }
