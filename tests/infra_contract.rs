@@ -593,3 +593,143 @@ resource "random_password" "p" {
         );
     }
 }
+
+/// A redis-server on a free loopback port, stopped on drop.
+struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/with-emulators.sh installs it)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        RedisServer { child, port }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// ElastiCache enforces the users' access strings as redis-server does, inside scripts too: the limiter,
+/// signed in as the Terraform's user with the Terraform's access string and key prefix, with the default
+/// user as the Terraform leaves it (off), makes its decisions; nobody else gets in.
+#[tokio::test]
+async fn the_limiter_works_as_the_terraforms_redis_user_with_the_default_user_off() {
+    use countries_core::ratelimit::{RateLimiter, RateLimits, RouteGroup};
+    let tf = service("dev");
+    let cache = tf.module("cache");
+    let user = |name: &str, arg: &str| cache.resource_arg("aws_elasticache_user", name, arg).str();
+    let (limiter_name, limiter_acl) = (
+        user("limiter", "user_name"),
+        user("limiter", "access_string"),
+    );
+    let (default_name, default_acl) = (
+        user("default", "user_name"),
+        user("default", "access_string"),
+    );
+    assert_eq!(default_name, "default");
+    let url_output = format!("{:?}", tf.module_output("cache", "redis_url"));
+    assert!(
+        url_output.contains(&format!("rediss://{limiter_name}@")),
+        "REDIS_URL signs in as {limiter_name}: {url_output}"
+    );
+    let env = function_env(&tf, "api", "dev");
+    let prefix = env["RATE_LIMIT_KEY_PREFIX"].clone();
+
+    let server = RedisServer::start();
+    let admin = redis::Client::open(format!("redis://127.0.0.1:{}", server.port)).unwrap();
+    let mut admin = admin.get_multiplexed_async_connection().await.unwrap();
+    let password = "a-password-for-this-test-only-0123456789";
+    let set_user = |name: &str, acl: &str, auth: &str| {
+        let mut cmd = redis::cmd("ACL");
+        cmd.arg("SETUSER").arg(name).arg("reset");
+        acl.split_whitespace().for_each(|w| {
+            cmd.arg(w);
+        });
+        cmd.arg(auth);
+        cmd
+    };
+    let () = set_user(&limiter_name, &limiter_acl, &format!(">{password}"))
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    // The ElastiCache default user has no password and the access string above; switching it off ends
+    // this admin connection's rights, so it goes last.
+    let () = set_user("default", &default_acl, "nopass")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+
+    let limits = RateLimits::from_source(
+        &env.clone()
+            .into_iter()
+            .collect::<std::collections::HashMap<_, _>>(),
+    )
+    .unwrap();
+    let settings = countries_aws::RedisSettings {
+        url: format!("redis://{limiter_name}@127.0.0.1:{}", server.port),
+        auth_token: Some(password.into()),
+        connect_timeout: std::time::Duration::from_secs(2),
+        command_timeout: std::time::Duration::from_secs(2),
+        key_prefix: prefix.clone(),
+    };
+    let fetch_limit = limits.limit(RouteGroup::Fetch).requests;
+    let limiter = countries_aws::RedisLimiter::new(settings, limits).unwrap();
+    let client = std::net::IpAddr::from([203, 0, 113, 7]);
+    for n in 1..=fetch_limit + 1 {
+        let decision = limiter
+            .check(client, RouteGroup::Fetch)
+            .await
+            .unwrap_or_else(|e| panic!("decision {n} as {limiter_name} ({limiter_acl}): {e}"));
+        assert_eq!(
+            decision.allowed,
+            n <= fetch_limit,
+            "decision {n}: {decision:?}"
+        );
+    }
+
+    // The user reaches only the limiter's keys; the default user is off.
+    let as_limiter = redis::Client::open(format!(
+        "redis://{limiter_name}:{password}@127.0.0.1:{}",
+        server.port
+    ))
+    .unwrap();
+    let mut conn = as_limiter.get_multiplexed_async_connection().await.unwrap();
+    let other: redis::RedisResult<Option<String>> = redis::cmd("GET")
+        .arg("someone-else:key")
+        .query_async(&mut conn)
+        .await;
+    assert!(other.is_err(), "a key outside {prefix}rl:* was readable");
+    let flush: redis::RedisResult<()> = redis::cmd("FLUSHALL").query_async(&mut conn).await;
+    assert!(flush.is_err(), "the limiter user may FLUSHALL");
+    let anonymous = redis::Client::open(format!("redis://127.0.0.1:{}", server.port)).unwrap();
+    let refused = match anonymous.get_multiplexed_async_connection().await {
+        Err(_) => true,
+        Ok(mut c) => redis::cmd("PING")
+            .query_async::<String>(&mut c)
+            .await
+            .is_err(),
+    };
+    assert!(refused, "the default user still answers");
+}

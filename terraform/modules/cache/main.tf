@@ -24,7 +24,10 @@ resource "aws_elasticache_user" "limiter" {
   user_id       = "${var.name}-limiter"
   user_name     = "limiter"
   engine        = "valkey"
-  access_string = "on ~${var.key_prefix}rl:* -@all +@scripting +time +ping"
+  # Redis checks the caller's ACL on every redis.call inside a script too: the GCRA script calls TIME,
+  # GET and SET; the client runs it with EVALSHA and, after a cache restart, SCRIPT LOAD (@scripting).
+  # tests/infra_contract.rs runs the limiter as this user, with this string, on a real redis-server.
+  access_string = "on ~${var.key_prefix}rl:* -@all +@scripting +time +get +set +ping"
   authentication_mode {
     type      = "password"
     passwords = [random_password.limiter.result]
