@@ -194,6 +194,49 @@ fn the_queue_moves_a_job_to_the_dlq_exactly_when_the_worker_gives_up() {
     }
 }
 
+/// A whole batch fits in the worker's timeout when every job takes the longest it may (the upstream's
+/// timeout plus the store's share): ceil(batch / concurrency) waves. The api answers within API
+/// Gateway's 30 s integration limit.
+#[test]
+fn the_worker_timeout_fits_a_whole_batch_on_a_slow_upstream() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let vars = function_env(&tf, "worker", env);
+        let upstream =
+            countries_upstream::UpstreamConfig::from_source(&Recording::new(vars.clone())).unwrap();
+        let worker = countries_worker::WorkerSettings::from_source(
+            &Recording::new(vars),
+            upstream.call_timeout(),
+        )
+        .unwrap();
+        assert_eq!(
+            tf.root_module().local("job_store_seconds").num(),
+            countries_worker::JOB_STORE_ALLOWANCE.as_secs_f64(),
+            "{env}: local.job_store_seconds is the worker's JOB_STORE_ALLOWANCE"
+        );
+        let batch = tf
+            .root_module()
+            .resource("aws_lambda_event_source_mapping", "worker")
+            .arg("batch_size")
+            .num();
+        let waves = (batch / worker.concurrency as f64).ceil();
+        let timeout = tf.module_arg("worker", "timeout_seconds").num();
+        let needed = waves * worker.longest_job.as_secs_f64();
+        assert!(
+            timeout >= needed,
+            "{env}: {batch} jobs at {} at once, {:?} each at most, need {needed}s; the worker has {timeout}s",
+            worker.concurrency,
+            worker.longest_job
+        );
+        assert!(timeout <= 900.0, "{env}: Lambda's limit is 900 s");
+        let api = tf.module_arg("api", "timeout_seconds").num();
+        assert!(
+            api < 30.0,
+            "{env}: API Gateway stops waiting at 30 s; the api has {api}s"
+        );
+    }
+}
+
 #[test]
 fn the_tables_have_the_keys_and_ttl_attribute_the_store_uses() {
     let tf = service("dev");

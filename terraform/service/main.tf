@@ -16,6 +16,13 @@ locals {
     UPSTREAM_MONTHLY_QUOTA = tostring(var.upstream_monthly_quota)
     RUST_LOG               = var.log_level
   }
+
+  # The worker's timeout fits a whole batch on a slow upstream: ceil(batch / concurrency) waves of the
+  # longest job, which is the upstream's timeout plus the store's share (JOB_STORE_ALLOWANCE in
+  # crates/worker), plus a margin for the batch's answer. Near the deadline the worker starts no more
+  # jobs and reports the rest, so even a timeout set too low loses no answer.
+  job_store_seconds      = 5
+  worker_timeout_seconds = ceil(var.worker_batch_size / var.worker_record_concurrency) * (var.upstream_timeout_seconds + local.job_store_seconds) + 5
 }
 
 module "kms" {
@@ -35,7 +42,7 @@ module "queue" {
   name                   = local.name
   kms_key_arn            = module.kms.key_arn
   max_receive_count      = var.max_attempts
-  worker_timeout_seconds = var.worker_timeout_seconds
+  worker_timeout_seconds = local.worker_timeout_seconds
 }
 
 module "network" {
@@ -167,7 +174,7 @@ module "worker" {
   zip_path             = "${var.lambda_dir}/worker-lambda/bootstrap.zip"
   architecture         = var.lambda_architecture
   memory_mb            = var.worker_memory_mb
-  timeout_seconds      = var.worker_timeout_seconds
+  timeout_seconds      = local.worker_timeout_seconds
   reserved_concurrency = var.worker_max_concurrency
   kms_key_arn          = module.kms.key_arn
   log_retention_days   = var.log_retention_days
@@ -178,7 +185,7 @@ module "worker" {
     REST_COUNTRIES_URL               = var.upstream_url
     REST_COUNTRIES_API_KEY_SECRET_ID = module.secrets.upstream_key_secret_arn
     UPSTREAM_CONNECT_TIMEOUT         = var.upstream_connect_timeout
-    UPSTREAM_TIMEOUT                 = var.upstream_timeout
+    UPSTREAM_TIMEOUT                 = "${var.upstream_timeout_seconds}s"
     UPSTREAM_MAX_BYTES               = tostring(var.upstream_max_bytes)
     WORKER_CONCURRENCY               = tostring(var.worker_record_concurrency)
     MAX_ATTEMPTS                     = tostring(var.max_attempts)

@@ -83,12 +83,6 @@ variable "worker_memory_mb" {
   default     = 256
 }
 
-variable "worker_timeout_seconds" {
-  description = "Timeout of the worker function; the queue's visibility timeout is six times this."
-  type        = number
-  default     = 30
-}
-
 variable "worker_batch_size" {
   description = "Jobs per worker invocation."
   type        = number
@@ -137,10 +131,10 @@ variable "upstream_connect_timeout" {
   default     = "3s"
 }
 
-variable "upstream_timeout" {
-  description = "UPSTREAM_TIMEOUT: whole upstream request."
-  type        = string
-  default     = "10s"
+variable "upstream_timeout_seconds" {
+  description = "UPSTREAM_TIMEOUT in seconds: whole upstream request. The worker's timeout is derived from it, the batch size and the record concurrency (locals in main.tf)."
+  type        = number
+  default     = 10
 }
 
 variable "upstream_max_bytes" {

@@ -3,7 +3,7 @@
 //!
 //! Evaluated: literals, lists, objects, templates, `var.*` (tfvars over defaults; module arguments over
 //! defaults), `local.*`, `module.<m>.<output>`, a resource's own arguments, `tostring`, `merge`,
-//! `jsonencode` (to the encoded value, so its fields can be read), `max`, `+ - *`. Everything else, and
+//! `jsonencode` (to the encoded value, so its fields can be read), `max`, `ceil`, `+ - * /`. Everything else, and
 //! every attribute AWS computes at apply (ARNs, URLs, endpoints), is `V::Unknown`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -420,6 +420,18 @@ impl Scope {
         }
     }
 
+    /// A local value of this module, evaluated.
+    pub fn local(&self, key: &str) -> V {
+        let e = self
+            .module
+            .locals()
+            .find(|a| a.key() == key)
+            .unwrap_or_else(|| panic!("{}: no local.{key}", self.module.name()))
+            .expr()
+            .clone();
+        self.eval(&e)
+    }
+
     pub fn resource_arg(&self, ty: &str, name: &str, arg: &str) -> V {
         self.resource(ty, name).arg(arg)
     }
@@ -505,6 +517,7 @@ impl Scope {
                         }
                         V::Map(out)
                     }
+                    ("ceil", [V::Num(n)]) => V::Num(n.ceil()),
                     ("max", nums) if !nums.is_empty() => {
                         V::Num(nums.iter().map(V::num).fold(f64::MIN, f64::max))
                     }
@@ -519,6 +532,7 @@ impl Scope {
                         (V::Num(l), V::Num(r), BinaryOperator::Mul) => V::Num(l * r),
                         (V::Num(l), V::Num(r), BinaryOperator::Plus) => V::Num(l + r),
                         (V::Num(l), V::Num(r), BinaryOperator::Minus) => V::Num(l - r),
+                        (V::Num(l), V::Num(r), BinaryOperator::Div) => V::Num(l / r),
                         _ => V::Unknown(e.to_string()),
                     }
                 }

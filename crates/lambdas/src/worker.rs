@@ -22,11 +22,12 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let upstream = UpstreamConfig::from_source(src)?;
         Ok(WorkerConfig {
             retry: RetryPolicy::from_source(src)?,
             budget: BudgetPolicy::from_source(src)?,
-            worker: WorkerSettings::from_source(src)?,
-            upstream: UpstreamConfig::from_source(src)?,
+            worker: WorkerSettings::from_source(src, upstream.call_timeout())?,
+            upstream,
             aws: AwsEnv::from_source(src)?,
         })
     }

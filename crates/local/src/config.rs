@@ -39,16 +39,17 @@ impl Config {
             })),
             _ => Backend::Memory,
         };
+        let upstream = UpstreamConfig::from_source(src)?;
         Ok(Config {
             backend,
             bind: config::parse_or(src, "BIND", IpAddr::from([127, 0, 0, 1]))?,
             port: config::parse_or(src, "PORT", 3000u16)?,
-            upstream: UpstreamConfig::from_source(src)?,
+            worker: WorkerSettings::from_source(src, upstream.call_timeout())?,
+            upstream,
             freshness: FreshnessPolicy::from_source(src)?,
             retry: RetryPolicy::from_source(src)?,
             budget: BudgetPolicy::from_source(src)?,
             limits: RateLimits::from_source(src)?,
-            worker: WorkerSettings::from_source(src)?,
             json_logs: config::choice_or(src, "LOG_FORMAT", &["text", "json"], "text")? == "json",
         })
     }

@@ -85,6 +85,14 @@ impl std::fmt::Debug for UpstreamConfig {
 }
 
 impl UpstreamConfig {
+    /// The longest one upstream call may take (`UPSTREAM_TIMEOUT`); none for the bundled data.
+    pub fn call_timeout(&self) -> Duration {
+        match self {
+            UpstreamConfig::V31 { http, .. } | UpstreamConfig::V5 { http, .. } => http.timeout,
+            UpstreamConfig::Bundled => Duration::ZERO,
+        }
+    }
+
     /// `COUNTRIES_UPSTREAM`, `REST_COUNTRIES_URL`, `REST_COUNTRIES_API_KEY_SECRET_ID` (else
     /// `REST_COUNTRIES_API_KEY`), `UPSTREAM_CONNECT_TIMEOUT`, `UPSTREAM_TIMEOUT`, `UPSTREAM_MAX_BYTES`.
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {

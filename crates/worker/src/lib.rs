@@ -2,6 +2,7 @@
 //! the events the SQS event source mapping delivers; the local server in AWS mode on messages it polls.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use countries_core::Job;
@@ -10,25 +11,28 @@ use countries_core::ports::{JobQueue, Redelivery};
 use countries_core::usecases::{JobOutcome, JobProcessor};
 use futures_util::StreamExt;
 use futures_util::stream;
+use tokio::time::Instant;
 use tracing::{Instrument, error, info_span, warn};
 
-/// `WORKER_CONCURRENCY`: jobs run at once, 1 to 256.
+/// What one job may take besides its upstream call: reading and writing the operation and the country,
+/// and the budget, on DynamoDB. terraform/service sizes the worker function with the same figure
+/// (`local.job_store_seconds`; the contract test holds them equal).
+pub const JOB_STORE_ALLOWANCE: Duration = Duration::from_secs(5);
+
+/// `WORKER_CONCURRENCY`: jobs run at once, 1 to 256; and the longest one job may take (the upstream's
+/// timeout plus `JOB_STORE_ALLOWANCE`), below which a batch starts no more jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerSettings {
     pub concurrency: usize,
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        WorkerSettings { concurrency: 4 }
-    }
+    pub longest_job: Duration,
 }
 
 impl WorkerSettings {
-    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let d = WorkerSettings::default();
+    /// `upstream_timeout` is the upstream adapter's whole-request timeout (`UPSTREAM_TIMEOUT`).
+    pub fn from_source(src: &dyn Source, upstream_timeout: Duration) -> Result<Self, ConfigError> {
         Ok(WorkerSettings {
-            concurrency: config::number_in(src, "WORKER_CONCURRENCY", d.concurrency, 1..=256)?,
+            concurrency: config::number_in(src, "WORKER_CONCURRENCY", 4, 1..=256)?,
+            longest_job: upstream_timeout + JOB_STORE_ALLOWANCE,
         })
     }
 }
@@ -43,7 +47,7 @@ pub struct Worker {
     /// The queue's `maxReceiveCount`, which is `MAX_ATTEMPTS`: on that delivery a failure is final and
     /// the message goes to the dead-letter queue.
     max_receives: u32,
-    concurrency: usize,
+    settings: WorkerSettings,
 }
 
 /// What became of one record.
@@ -51,6 +55,8 @@ pub struct Worker {
 pub enum RecordOutcome {
     Done,
     Retry,
+    /// Not started: too little of the invocation was left for a whole job.
+    NotStarted,
 }
 
 impl Worker {
@@ -65,31 +71,66 @@ impl Worker {
             jobs,
             queue,
             redelivery,
-            concurrency: settings.concurrency,
+            settings,
         }
     }
 
     /// Processes the batch concurrently; the response names exactly the records to deliver again.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.handle_until(event, None).await
+    }
+
+    /// As `handle`, within an invocation that ends at `deadline`: a job starts only while a whole job
+    /// still fits before it; the records left are answered as failures, and made visible again at
+    /// once, so that a slow upstream cannot make the invocation time out and lose the batch's answer.
+    pub async fn handle_until(
+        &self,
+        event: SqsEvent,
+        deadline: Option<Instant>,
+    ) -> SqsBatchResponse {
+        let start_by = deadline.map(|d| d.checked_sub(self.settings.longest_job).unwrap_or(d));
         let outcomes: Vec<(String, RecordOutcome)> = stream::iter(event.records)
             .map(|record| async move {
                 let id = record.message_id.clone().unwrap_or_default();
-                let outcome = self
-                    .record(&record)
-                    .instrument(info_span!("message", message_id = %id))
-                    .await;
+                // Polled only when a slot is free, so this is the moment the job would start.
+                let outcome = if start_by.is_some_and(|t| Instant::now() >= t) {
+                    self.not_started(&record).await
+                } else {
+                    self.record(&record)
+                        .instrument(info_span!("message", message_id = %id))
+                        .await
+                };
                 (id, outcome)
             })
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
         let mut response = SqsBatchResponse::default();
+        let not_started = outcomes
+            .iter()
+            .filter(|(_, o)| *o == RecordOutcome::NotStarted)
+            .count();
+        if not_started > 0 {
+            warn!(
+                not_started,
+                "the invocation's time ran short; records left for the next delivery"
+            );
+        }
         for (id, outcome) in outcomes {
-            if outcome == RecordOutcome::Retry {
+            if outcome != RecordOutcome::Done {
                 response.add_failure(id);
             }
         }
         response
+    }
+
+    async fn not_started(&self, record: &SqsMessage) -> RecordOutcome {
+        if let (Some(redelivery), Some(receipt)) = (&self.redelivery, &record.receipt_handle)
+            && let Err(e) = redelivery.redeliver_after(receipt, Duration::ZERO).await
+        {
+            warn!(error = %e, "could not make an unstarted record visible again; SQS redelivers it after the visibility timeout");
+        }
+        RecordOutcome::NotStarted
     }
 
     async fn record(&self, record: &SqsMessage) -> RecordOutcome {

@@ -63,7 +63,10 @@ fn fixture() -> Fixture {
         memory.cases.jobs.clone(),
         memory.queue.clone(),
         None,
-        WorkerSettings { concurrency: 4 },
+        WorkerSettings {
+            concurrency: 4,
+            longest_job: Duration::from_secs(15),
+        },
     );
     Fixture {
         worker,
@@ -197,7 +200,10 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
         memory.cases.jobs.clone(),
         memory.queue.clone(),
         None,
-        WorkerSettings { concurrency: 1 },
+        WorkerSettings {
+            concurrency: 1,
+            longest_job: Duration::from_secs(15),
+        },
     );
     let mut bodies = Vec::new();
     for country in ["PY", "DE"] {
@@ -220,4 +226,69 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
         .expect("queued again within the window")
         .unwrap();
     assert_eq!(serde_json::to_string(&again).unwrap(), bodies[1]);
+}
+
+/// Every fetch takes a second.
+struct Slow;
+
+#[async_trait]
+impl Upstream for Slow {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok(Fetched {
+            document: json!({"cca2": code.as_str()}),
+            raw: json!({}),
+            source: "test".into(),
+        })
+    }
+}
+
+/// Two at a time, a second each, 1.5 s the longest a job may take and 2.6 s left: two waves start (at 0
+/// and 1 s, before 1.1 s), the third would end past the deadline and is not started.
+#[tokio::test(start_paused = true)]
+async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
+    let mut memory = InMemory::new(
+        (Arc::new(Slow), Arc::new(Unmetered)),
+        FreshnessPolicy::default(),
+        RetryPolicy::default(),
+    );
+    let worker = Worker::new(
+        memory.cases.jobs.clone(),
+        memory.queue.clone(),
+        None,
+        WorkerSettings {
+            concurrency: 2,
+            longest_job: Duration::from_millis(1500),
+        },
+    );
+    let countries = ["PY", "DE", "FR", "IT", "ES", "PT"];
+    let mut records = Vec::new();
+    for (n, country) in countries.iter().enumerate() {
+        memory.cases.fetches.request(country, false).await.unwrap();
+        let job = memory.jobs.try_recv().unwrap();
+        let body = serde_json::to_string(&job).unwrap();
+        records.push(record(&format!("m{n}"), &body, 1));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2600);
+    let response = worker.handle_until(event(records), Some(deadline)).await;
+    let failed: HashSet<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(tokio::time::Instant::now() <= deadline, "answered in time");
+    let mut done = 0;
+    for country in countries {
+        let (_, ops) = memory.cases.reads.status(country, 1).await.unwrap();
+        match ops[0].state {
+            OperationState::Succeeded => done += 1,
+            // Not started: still queued, no attempt spent.
+            state => assert_eq!((state, ops[0].attempts), (OperationState::Queued, 0)),
+        }
+    }
+    assert_eq!(done, 4);
 }

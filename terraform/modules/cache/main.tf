@@ -21,9 +21,9 @@ resource "aws_elasticache_user" "default" {
 }
 
 resource "aws_elasticache_user" "limiter" {
-  user_id       = "${var.name}-limiter"
-  user_name     = "limiter"
-  engine        = "valkey"
+  user_id   = "${var.name}-limiter"
+  user_name = "limiter"
+  engine    = "valkey"
   # Redis checks the caller's ACL on every redis.call inside a script too: the GCRA script calls TIME,
   # GET and SET; the client runs it with EVALSHA and, after a cache restart, SCRIPT LOAD (@scripting).
   # tests/infra_contract.rs runs the limiter as this user, with this string, on a real redis-server.

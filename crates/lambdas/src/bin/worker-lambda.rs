@@ -1,11 +1,13 @@
 //! The worker Lambda: SQS batches of fetch jobs from the event source mapping.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use countries_core::config::ProcessEnv;
 use countries_lambdas::worker::{WorkerConfig, worker};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use tokio::time::Instant;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -21,7 +23,18 @@ async fn main() -> Result<(), Error> {
     }));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
-        async move { Ok::<_, Error>(worker.handle(event.payload).await) }
+        async move {
+            let deadline = invocation_deadline(event.context.deadline);
+            Ok::<_, Error>(worker.handle_until(event.payload, Some(deadline)).await)
+        }
     }))
     .await
+}
+
+/// The invocation's deadline (Lambda gives it in ms since the epoch) on the monotonic clock.
+fn invocation_deadline(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
