@@ -83,12 +83,16 @@ bootstrap-state: infra-env ## Create the S3 state bucket of ENV (once per accoun
 	$(TERRAFORM) -chdir=terraform/bootstrap workspace select -or-create $(ENV)
 	$(TERRAFORM) -chdir=terraform/bootstrap apply -input=false -var environment=$(ENV)
 
-init-infra: infra-env ## terraform init of STACK (service|pipeline) against ENV's state bucket
+init-infra: infra-env ## terraform init of STACK (service|pipeline) against ENV's state bucket and key
+	@# The state is written with the bootstrap's key (it holds the Redis password), not S3's own.
 	account="$$(aws sts get-caller-identity --query Account --output text)" && \
+	region="$$(sed -n 's/^region *= *"\(.*\)".*/\1/p' terraform/environments/$(ENV).backend.hcl)" && \
+	state_key="$$(aws kms describe-key --region "$$region" --key-id alias/countries-tfstate-$(ENV) --query KeyMetadata.Arn --output text)" && \
 	$(TF) init -input=false -reconfigure \
 		-backend-config=$(CURDIR)/terraform/environments/$(ENV).backend.hcl \
 		-backend-config="bucket=countries-tfstate-$$account-$(ENV)" \
-		-backend-config="key=$(STACK).tfstate"
+		-backend-config="key=$(STACK).tfstate" \
+		-backend-config="kms_key_id=$$state_key"
 
 plan-infra: init-infra ## Plan STACK for ENV and save the plan (target/terraform/)
 	@if [ "$(STACK)" = service ] && [ ! -f target/lambda/ARCH ]; then echo "no Lambda zips: run make build first" >&2; exit 2; fi

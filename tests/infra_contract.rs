@@ -422,7 +422,8 @@ fn no_iam_statement_grants_wildcard_actions_and_every_star_resource_says_why() {
     let mut star_statements = 0;
     for module in e2e::hcl_eval::all_modules() {
         for st in statements(&module) {
-            for action in &st.actions {
+            // A Deny may be broad (TLS only on every S3 action); an Allow may not.
+            for action in st.actions.iter().filter(|_| st.allow) {
                 if action == "*" || action.ends_with(":*") {
                     problems.push(format!("{}: {} grants `{action}`", module.name(), st.at));
                 }
@@ -775,4 +776,171 @@ async fn the_limiter_works_as_the_terraforms_redis_user_with_the_default_user_of
             .is_err(),
     };
     assert!(refused, "the default user still answers");
+}
+
+/// The deploy role's policies: every statement of the pipeline module's `deploy_*` documents.
+fn deploy_statements() -> Vec<e2e::hcl_eval::Statement> {
+    let pipeline = Module::load(&terraform_dir().join("modules/pipeline"));
+    statements(&pipeline)
+        .into_iter()
+        .filter(|s| s.doc.starts_with("deploy_"))
+        .collect()
+}
+
+/// terraform/modules/pipeline/deploy-actions.md: type -> actions.
+fn deploy_action_table() -> BTreeMap<String, Vec<String>> {
+    let path = terraform_dir().join("modules/pipeline/deploy-actions.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("| aws_") || l.starts_with("| data."))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            let actions = cells[1].split_whitespace().map(String::from).collect();
+            (cells[0].to_string(), actions)
+        })
+        .collect()
+}
+
+#[test]
+fn the_deploy_role_allows_every_action_the_provider_needs_for_the_service_stack() {
+    let table = deploy_action_table();
+    let mut used = BTreeSet::new();
+    for module in e2e::hcl_eval::all_modules() {
+        let name = module.name();
+        if ["pipeline", "bootstrap", "modules/pipeline"].contains(&name.as_str()) {
+            continue;
+        }
+        for b in module.body().blocks() {
+            let labels: Vec<&str> = b.labels().iter().map(|l| l.as_str()).collect();
+            match (b.identifier(), labels.as_slice()) {
+                ("resource", [ty, _]) if ty.starts_with("aws_") => used.insert(ty.to_string()),
+                ("data", [ty, _]) if ty.starts_with("aws_") => used.insert(format!("data.{ty}")),
+                _ => false,
+            };
+        }
+    }
+    let listed: BTreeSet<String> = table.keys().cloned().collect();
+    assert_eq!(
+        used.difference(&listed).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "types the service stack uses without a row in deploy-actions.md"
+    );
+    assert_eq!(
+        listed.difference(&used).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "rows in deploy-actions.md for types the service stack no longer uses"
+    );
+    let statements = deploy_statements();
+    let allowed: BTreeSet<&str> = statements
+        .iter()
+        .filter(|s| s.allow)
+        .flat_map(|s| s.actions.iter().map(String::as_str))
+        .collect();
+    let mut missing = Vec::new();
+    for (ty, actions) in &table {
+        for action in actions {
+            if !allowed.contains(action.as_str()) {
+                missing.push(format!("{ty}: {action}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the deploy role does not allow:\n{}",
+        missing.join("\n")
+    );
+
+    // Data-plane actions (reading or writing the service's data, state or keys) are never granted on a
+    // wildcard that reaches past the environment: "*" never, and a pattern only with the environment's
+    // prefix in it or a condition narrowing it.
+    const DATA_PLANE: [&str; 12] = [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+    ];
+    for st in statements.iter().filter(|s| s.allow) {
+        if !st.actions.iter().any(|a| DATA_PLANE.contains(&a.as_str())) {
+            continue;
+        }
+        for r in &st.resources {
+            let scoped =
+                r.contains("local.prefix") || !r.contains('*') || !st.conditions.is_empty();
+            assert!(r != "*" && scoped, "{}: data-plane actions on {r}", st.at);
+        }
+    }
+}
+
+/// IAM refuses a managed policy over 6,144 characters (whitespace aside). The documents are measured as
+/// rendered, with this account's longest plausible values in place of what is known only at apply, and
+/// must keep a tenth of the quota free.
+#[test]
+fn the_deploy_and_boundary_policies_fit_iam_size_quotas() {
+    let pipeline = Module::load(&terraform_dir().join("modules/pipeline"));
+    let stand_in = |text: &str| -> String {
+        let mut out = text
+            .replace(
+                "${local.arn.",
+                "arn:aws:SERVICE:ap-southeast-2:123456789012${",
+            )
+            .replace("${local.partition}", "aws")
+            .replace("${local.account}", "123456789012")
+            .replace("${local.region}", "ap-southeast-2")
+            .replace("${local.prefix}", "countries-prod")
+            .replace("${var.environment}", "prod")
+            .replace("${var.state_bucket}", "countries-tfstate-123456789012-prod");
+        // What is left (a key ARN, a service name in the map above) at its longest.
+        while let (Some(a), Some(b)) = (out.find("${"), out.find('}')) {
+            if b < a {
+                break;
+            }
+            out.replace_range(a..=b, &"x".repeat(80));
+        }
+        out
+    };
+    let mut docs: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for st in statements(&pipeline) {
+        if !(st.doc.starts_with("deploy_") || st.doc == "function_boundary") {
+            continue;
+        }
+        let mut condition = serde_json::Map::new();
+        for (test, variable, values) in &st.conditions {
+            let values: Vec<String> = values.iter().map(|v| stand_in(v)).collect();
+            condition.insert(
+                test.clone(),
+                serde_json::json!({ stand_in(variable): values }),
+            );
+        }
+        docs.entry(st.doc.clone())
+            .or_default()
+            .push(serde_json::json!({
+                "Sid": st.sid,
+                "Effect": if st.allow { "Allow" } else { "Deny" },
+                "Action": st.actions,
+                "Resource": st.resources.iter().map(|r| stand_in(r)).collect::<Vec<_>>(),
+                "Condition": condition,
+            }));
+    }
+    assert!(
+        docs.len() >= 5,
+        "the deploy documents and the boundary: {:?}",
+        docs.keys()
+    );
+    for (doc, statements) in docs {
+        let json =
+            serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+        assert!(
+            json.len() <= 6144 * 9 / 10,
+            "{doc}: about {} characters, over 90 % of IAM's 6,144 for a managed policy",
+            json.len()
+        );
+    }
 }

@@ -50,6 +50,13 @@ data "aws_iam_policy_document" "key" {
   }
 }
 
+# The backend names the key by this alias (`make init-infra` passes it as kms_key_id), so Terraform
+# writes the state with it rather than with S3's own keys; the deploy role may use only this key.
+resource "aws_kms_alias" "state" {
+  name          = "alias/countries-tfstate-${var.environment}"
+  target_key_id = aws_kms_key.state.key_id
+}
+
 resource "aws_s3_bucket" "state" {
   bucket = "countries-tfstate-${data.aws_caller_identity.current.account_id}-${var.environment}"
   # checkov:skip=CKV_AWS_144:Cross-region replication of a state bucket doubles its cost; versioning covers a bad apply and the stack can be re-imported
@@ -106,7 +113,7 @@ data "aws_iam_policy_document" "bucket" {
   statement {
     sid     = "TlsOnly"
     effect  = "Deny"
-    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
+    actions = ["s3:*"]
     principals {
       type        = "AWS"
       identifiers = ["*"]

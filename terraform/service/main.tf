@@ -2,8 +2,13 @@
 # upstream key's secret and the alarms. The functions' environment variables are the ones the binaries
 # read; tests/infra_contract.rs holds this file to the code.
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
 locals {
   name = "countries-${var.environment}"
+  # Made by terraform/pipeline (modules/pipeline/boundary.tf): every role this stack creates carries it.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${local.name}-function-boundary"
 
   # Read by both functions (the AWS adapters' settings, the upstream kind and budget, the log level).
   common_env = {
@@ -51,6 +56,8 @@ module "network" {
   zone_ids           = var.zone_ids
   kms_key_arn        = module.kms.key_arn
   log_retention_days = var.log_retention_days
+
+  permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 module "cache" {
@@ -61,12 +68,14 @@ module "cache" {
   client_security_group_id = module.network.api_security_group_id
   kms_key_arn              = module.kms.key_arn
   key_prefix               = "${local.name}:"
+  recovery_window_days     = var.secret_recovery_window_days
 }
 
 module "secrets" {
-  source      = "../modules/secrets"
-  name        = local.name
-  kms_key_arn = module.kms.key_arn
+  source               = "../modules/secrets"
+  name                 = local.name
+  kms_key_arn          = module.kms.key_arn
+  recovery_window_days = var.secret_recovery_window_days
 }
 
 # What the api function's code calls: read and write both tables (the in-flight marker is written in a
@@ -79,13 +88,12 @@ data "aws_iam_policy_document" "api" {
       "dynamodb:PutItem",
       "dynamodb:DeleteItem",
       "dynamodb:Query",
-      "dynamodb:ConditionCheckItem",
     ]
     resources = [module.data.countries_table_arn, module.data.operations_table_arn]
   }
   statement {
     sid       = "SendJobs"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    actions   = ["sqs:SendMessage"]
     resources = [module.queue.queue_arn]
   }
   statement {
@@ -101,17 +109,18 @@ data "aws_iam_policy_document" "api" {
 }
 
 module "api" {
-  source               = "../modules/function"
-  name                 = "${local.name}-api"
-  description          = "Country data HTTP API (fetch, country, status)"
-  zip_path             = "${var.lambda_dir}/api-lambda/bootstrap.zip"
-  architecture         = var.lambda_architecture
-  memory_mb            = var.api_memory_mb
-  timeout_seconds      = 10
-  reserved_concurrency = var.api_reserved_concurrency
-  kms_key_arn          = module.kms.key_arn
-  log_retention_days   = var.log_retention_days
-  policy_json          = data.aws_iam_policy_document.api.json
+  source                   = "../modules/function"
+  name                     = "${local.name}-api"
+  description              = "Country data HTTP API (fetch, country, status)"
+  zip_path                 = "${var.lambda_dir}/api-lambda/bootstrap.zip"
+  architecture             = var.lambda_architecture
+  memory_mb                = var.api_memory_mb
+  timeout_seconds          = 10
+  reserved_concurrency     = var.api_reserved_concurrency
+  kms_key_arn              = module.kms.key_arn
+  log_retention_days       = var.log_retention_days
+  policy_json              = data.aws_iam_policy_document.api.json
+  permissions_boundary_arn = local.permissions_boundary_arn
   vpc = {
     subnet_ids         = module.network.private_subnet_ids
     security_group_ids = [module.network.api_security_group_id]
@@ -141,7 +150,6 @@ data "aws_iam_policy_document" "worker" {
       "dynamodb:PutItem",
       "dynamodb:DeleteItem",
       "dynamodb:Query",
-      "dynamodb:ConditionCheckItem",
     ]
     resources = [module.data.countries_table_arn, module.data.operations_table_arn]
   }
@@ -168,17 +176,18 @@ data "aws_iam_policy_document" "worker" {
 }
 
 module "worker" {
-  source               = "../modules/function"
-  name                 = "${local.name}-worker"
-  description          = "Country data fetch worker (SQS -> REST Countries -> DynamoDB)"
-  zip_path             = "${var.lambda_dir}/worker-lambda/bootstrap.zip"
-  architecture         = var.lambda_architecture
-  memory_mb            = var.worker_memory_mb
-  timeout_seconds      = local.worker_timeout_seconds
-  reserved_concurrency = var.worker_max_concurrency
-  kms_key_arn          = module.kms.key_arn
-  log_retention_days   = var.log_retention_days
-  policy_json          = data.aws_iam_policy_document.worker.json
+  source                   = "../modules/function"
+  name                     = "${local.name}-worker"
+  description              = "Country data fetch worker (SQS -> REST Countries -> DynamoDB)"
+  zip_path                 = "${var.lambda_dir}/worker-lambda/bootstrap.zip"
+  architecture             = var.lambda_architecture
+  memory_mb                = var.worker_memory_mb
+  timeout_seconds          = local.worker_timeout_seconds
+  reserved_concurrency     = var.worker_max_concurrency
+  kms_key_arn              = module.kms.key_arn
+  log_retention_days       = var.log_retention_days
+  policy_json              = data.aws_iam_policy_document.worker.json
+  permissions_boundary_arn = local.permissions_boundary_arn
   # Outside the VPC on purpose: it needs the internet for the upstream and no Redis (network module).
   vpc = null
   environment = merge(local.common_env, {

@@ -214,3 +214,12 @@ variable "log_level" {
   type        = string
   default     = "info"
 }
+
+variable "secret_recovery_window_days" {
+  description = "Days a deleted secret can be restored: 0 in dev (destroy-infra then deploy reuses the names), 7 to 30 in prod."
+  type        = number
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "0, or 7 to 30 days."
+  }
+}

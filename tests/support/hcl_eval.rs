@@ -671,10 +671,17 @@ impl Terraform {
 }
 
 /// One IAM policy statement (`statement` blocks of `aws_iam_policy_document`, also in `dynamic`).
+/// One statement of a `data "aws_iam_policy_document"`, as written (strings unevaluated).
 pub struct Statement {
+    /// The policy document's name.
+    pub doc: String,
     pub at: String,
+    pub sid: Option<String>,
+    pub allow: bool,
     pub actions: Vec<String>,
     pub resources: Vec<String>,
+    /// (test, variable, values) of each condition block.
+    pub conditions: Vec<(String, String, Vec<String>)>,
 }
 
 pub fn statements(module: &Module) -> Vec<Statement> {
@@ -711,13 +718,32 @@ pub fn statements(module: &Module) -> Vec<Statement> {
             }
         }
         for (i, body) in bodies.into_iter().enumerate() {
-            let sid = attr(body, "sid")
-                .map(|e| e.to_string())
-                .unwrap_or(i.to_string());
+            let text = |key: &str| {
+                attr(body, key).map(|e| match e {
+                    Expression::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            };
+            let sid = text("sid");
+            let conditions = body
+                .blocks()
+                .filter(|c| c.identifier() == "condition")
+                .map(|c| {
+                    let one = |k: &str| strings(c.body(), k).concat();
+                    (one("test"), one("variable"), strings(c.body(), "values"))
+                })
+                .collect();
             out.push(Statement {
-                at: format!("data.aws_iam_policy_document.{doc_name} statement {sid}"),
+                doc: doc_name.to_string(),
+                at: format!(
+                    "data.aws_iam_policy_document.{doc_name} statement {}",
+                    sid.clone().unwrap_or(i.to_string())
+                ),
+                sid,
+                allow: text("effect").is_none_or(|e| e == "Allow"),
                 actions: strings(body, "actions"),
                 resources: strings(body, "resources"),
+                conditions,
             });
         }
     }

@@ -95,6 +95,8 @@ resource "aws_secretsmanager_secret" "auth" {
   name        = "${var.name}/redis-auth"
   description = "Password of the rate limiter's Redis user"
   kms_key_id  = var.kms_key_arn
+
+  recovery_window_in_days = var.recovery_window_days
 }
 
 resource "aws_secretsmanager_secret_version" "auth" {

@@ -2,6 +2,7 @@
 # exactly the statements the caller passes, a log group it writes JSON to, X-Ray active tracing.
 
 data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
 
 resource "aws_cloudwatch_log_group" "this" {
   # checkov:skip=CKV_AWS_338:Retention is set per environment (prod 365 days, dev 14): a year of dev logs is cost without use
@@ -17,12 +18,19 @@ data "aws_iam_policy_document" "assume" {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
     }
+    # Only on behalf of this account (Lambda assumes an execution role with no function ARN to match).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
   }
 }
 
 resource "aws_iam_role" "this" {
-  name               = var.name
-  assume_role_policy = data.aws_iam_policy_document.assume.json
+  name                 = var.name
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "this" {

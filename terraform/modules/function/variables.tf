@@ -67,3 +67,8 @@ variable "log_retention_days" {
   description = "Retention of the function's log group."
   type        = number
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the function's role (terraform/pipeline creates it; the deploy role can create no role without it)."
+  type        = string
+}

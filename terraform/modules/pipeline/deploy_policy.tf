@@ -1,9 +1,26 @@
-# What `terraform apply` of terraform/service (and the smoke test) touches, and nothing else: each
-# statement is scoped to the environment's name prefix (countries-<env>-...), its tags or its state.
-# The pipeline's own roles share the prefix, so an explicit Deny keeps the deploy from editing them.
+# What `terraform apply` of terraform/service (and the smoke test) touches, and nothing else. Each statement
+# is scoped to the environment: its name prefix (countries-<env>-...), its Environment tag (EC2, API
+# Gateway), the service key's own tag (KMS), or the service stack's state. deploy-actions.md lists, per
+# resource type, the actions the provider calls; tests/infra_contract.rs holds these policies to it.
+# Four managed policies rather than inline ones: an inline policy may not pass 10,240 characters per role,
+# a managed one 6,144 each (the contract test measures them).
 
-data "aws_iam_policy_document" "deploy" {
-  # checkov:skip=CKV_AWS_356:"*" only for actions without resource types (sts:GetCallerIdentity, kms:CreateKey and ListAliases, lambda:CreateEventSourceMapping, EC2 Describe), each commented below
+locals {
+  # The service key carries this tag, which the state and artifacts keys do not (all carry Environment).
+  service_key_tag = { key = "ServiceKey", value = local.prefix }
+  boundary_arn    = aws_iam_policy.function_boundary.arn
+}
+
+data "aws_kms_alias" "state" {
+  # Made by terraform/bootstrap (make bootstrap-state), which runs first.
+  name = "alias/countries-tfstate-${var.environment}"
+}
+
+# --- State, identity, keys -----------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "deploy_state_and_keys" {
+  # checkov:skip=CKV_AWS_356:"*" only for actions without resource types (sts:GetCallerIdentity, kms:CreateKey and ListAliases), each commented below
+  # checkov:skip=CKV_AWS_111:kms:CreateKey and kms:TagResource at creation have no key to scope to; the request-tag conditions limit them to the service key
   statement {
     sid       = "WhoAmI"
     actions   = ["sts:GetCallerIdentity"]
@@ -11,15 +28,32 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid       = "State"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
-    resources = ["arn:${local.partition}:s3:::${var.state_bucket}", "arn:${local.partition}:s3:::${var.state_bucket}/*"]
+    sid       = "ServiceState"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["arn:${local.partition}:s3:::${var.state_bucket}/service.tfstate", "arn:${local.partition}:s3:::${var.state_bucket}/service.tfstate.tflock"]
+  }
+
+  statement {
+    sid       = "ListServiceState"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${var.state_bucket}"]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["service.tfstate*"]
+    }
+  }
+
+  statement {
+    sid       = "FindStateKey"
+    actions   = ["kms:DescribeKey"] # make init-infra looks the key up by its alias
+    resources = [data.aws_kms_alias.state.target_key_arn]
   }
 
   statement {
     sid       = "StateKey"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-    resources = ["${local.arn.kms}:key/*"]
+    resources = [data.aws_kms_alias.state.target_key_arn]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
@@ -27,6 +61,66 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  statement {
+    sid     = "CreateServiceKey"
+    actions = ["kms:CreateKey"]
+    # CreateKey has no resource type (the key does not exist yet): AWS requires "*"; the condition
+    # allows only a key created with the service key's tag.
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.service_key_tag.key}"
+      values   = [local.service_key_tag.value]
+    }
+  }
+
+  statement {
+    sid     = "TagServiceKeyAtCreation"
+    actions = ["kms:TagResource"]
+    # A key being created has no tags yet, so a resource-tag condition cannot pass: the request must
+    # carry the service key's tag instead.
+    resources = ["${local.arn.kms}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${local.service_key_tag.key}"
+      values   = [local.service_key_tag.value]
+    }
+  }
+
+  statement {
+    sid = "ServiceKey"
+    actions = [
+      "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
+      "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+      "kms:ListResourceTags", "kms:UpdateKeyDescription", "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt",
+      "kms:GenerateDataKey", "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias",
+    ]
+    resources = ["${local.arn.kms}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${local.service_key_tag.key}"
+      values   = [local.service_key_tag.value]
+    }
+  }
+
+  statement {
+    sid = "ServiceKeyAlias"
+    # An alias cannot be tagged: its own name scopes it (the key side is in ServiceKey).
+    actions   = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
+    resources = ["${local.arn.kms}:alias/${local.prefix}"]
+  }
+
+  statement {
+    sid     = "ListKeyAliases"
+    actions = ["kms:ListAliases"]
+    # ListAliases has no resource type: AWS requires "*" (it reads alias names only).
+    resources = ["*"]
+  }
+}
+
+# --- Data: tables, queues, secrets, the alarm topic, alarms and dashboard -------------------------------
+
+data "aws_iam_policy_document" "deploy_data" {
   statement {
     sid = "Tables"
     actions = [
@@ -49,6 +143,43 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
+    sid = "Secrets"
+    actions = [
+      "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
+      "secretsmanager:GetResourcePolicy", "secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue",
+      "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:TagResource",
+      "secretsmanager:UntagResource",
+    ]
+    resources = ["${local.arn.secretsmanager}:secret:${local.prefix}/*"]
+  }
+
+  statement {
+    sid = "AlarmTopic"
+    actions = [
+      "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe",
+      "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes",
+      "sns:ListSubscriptionsByTopic", "sns:TagResource", "sns:UntagResource", "sns:ListTagsForResource",
+    ]
+    resources = ["${local.arn.sns}:${local.prefix}-*"]
+  }
+
+  statement {
+    sid = "AlarmsAndDashboard"
+    actions = [
+      "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:TagResource",
+      "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource", "cloudwatch:PutDashboard",
+      "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards",
+    ]
+    resources = ["${local.arn.cloudwatch}:alarm:${local.prefix}-*", "arn:${local.partition}:cloudwatch::${local.account}:dashboard/${local.prefix}"]
+  }
+}
+
+# --- Compute: functions, their roles and logs, the event source mapping ---------------------------------
+
+data "aws_iam_policy_document" "deploy_compute" {
+  # checkov:skip=CKV_AWS_356:"*" only for actions without resource types (lambda:CreateEventSourceMapping, CloudWatch Logs deliveries), each commented below
+  # checkov:skip=CKV_AWS_111:CloudWatch Logs delivery actions have no resource types; they only route the API's access logs to a log group the deploy role already controls
+  statement {
     sid = "Functions"
     actions = [
       "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
@@ -61,9 +192,21 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid       = "EventSourceMappings"
-    actions   = ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping", "lambda:DeleteEventSourceMapping"]
+    sid = "EventSourceMappings"
+    # Mapping ids are random UUIDs, and the provider's default tags make every plan read them.
+    actions   = ["lambda:GetEventSourceMapping", "lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"]
     resources = ["${local.arn.lambda}:event-source-mapping:*"]
+  }
+
+  statement {
+    sid       = "ChangeEventSourceMappings"
+    actions   = ["lambda:UpdateEventSourceMapping", "lambda:DeleteEventSourceMapping"]
+    resources = ["${local.arn.lambda}:event-source-mapping:*"]
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:FunctionArn"
+      values   = ["${local.arn.lambda}:function:${local.prefix}-*"]
+    }
   }
 
   statement {
@@ -80,13 +223,47 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid = "FunctionRoles"
+    sid = "RolesWithinTheBoundary"
+    # Every role the deploy creates or changes carries the function boundary (boundary.tf), so no policy
+    # it writes can reach past what the service's functions may do.
     actions = [
-      "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
-      "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy",
-      "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:PassRole",
+      "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+      "iam:AttachRolePolicy", "iam:DetachRolePolicy",
     ]
     resources = ["arn:${local.partition}:iam::${local.account}:role/${local.prefix}-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn]
+    }
+  }
+
+  statement {
+    sid = "Roles"
+    actions = [
+      "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole",
+      "iam:UntagRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+      "iam:ListInstanceProfilesForRole",
+    ]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.prefix}-*"]
+  }
+
+  statement {
+    sid       = "PassRolesToTheirServices"
+    actions   = ["iam:PassRole"]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.prefix}-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "KeepTheBoundary"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary"]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/*"]
   }
 
   statement {
@@ -100,50 +277,62 @@ data "aws_iam_policy_document" "deploy" {
     sid       = "ElastiCacheServiceLinkedRole"
     actions   = ["iam:CreateServiceLinkedRole"]
     resources = ["arn:${local.partition}:iam::${local.account}:role/aws-service-role/elasticache.amazonaws.com/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["elasticache.amazonaws.com"]
+    }
   }
 
   statement {
     sid = "LogGroups"
     actions = [
-      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DescribeLogGroups", "logs:PutRetentionPolicy",
-      "logs:DeleteRetentionPolicy", "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource",
-      "logs:UntagResource", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
+      "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource",
+      "logs:ListTagsForResource", "logs:ListTagsLogGroup",
     ]
-    resources = ["${local.arn.logs}:log-group:*"]
+    resources = [
+      "${local.arn.logs}:log-group:/aws/lambda/${local.prefix}-*",
+      "${local.arn.logs}:log-group:/aws/apigateway/${local.prefix}*",
+      "${local.arn.logs}:log-group:/vpc/${local.prefix}/*",
+    ]
   }
 
   statement {
-    sid = "Secrets"
+    sid       = "ListLogGroups"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["${local.arn.logs}:log-group:*"] # a list action: AWS checks it against every group
+  }
+
+  statement {
+    sid = "ApiAccessLogDelivery"
     actions = [
-      "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
-      "secretsmanager:GetResourcePolicy", "secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue",
-      "secretsmanager:UpdateSecret", "secretsmanager:TagResource", "secretsmanager:UntagResource",
+      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
     ]
-    resources = ["${local.arn.secretsmanager}:secret:${local.prefix}/*"]
-  }
-
-  statement {
-    sid = "ServiceKey"
-    actions = [
-      "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
-      "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
-      "kms:ListResourceTags", "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-      "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias",
-    ]
-    resources = ["${local.arn.kms}:key/*", "${local.arn.kms}:alias/${local.prefix}"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/Environment"
-      values   = [var.environment]
-    }
-  }
-
-  statement {
-    sid     = "CreateKey"
-    actions = ["kms:CreateKey"]
-    # CreateKey has no resource type (the key does not exist yet): AWS requires "*"; the condition
-    # allows only keys created with this environment's tag.
+    # What enabling HTTP API access logging asks of the caller; these actions have no resource types:
+    # AWS requires "*".
     resources = ["*"]
+  }
+}
+
+# --- Network, cache and the HTTP API ----------------------------------------------------------------------
+
+data "aws_iam_policy_document" "deploy_network" {
+  # checkov:skip=CKV_AWS_356:"*" only for EC2's Describe actions, which have no resource-level permissions
+  statement {
+    sid = "CreateTaggedNetwork"
+    # A resource being created is allowed only with the environment's tag in the request.
+    actions = [
+      "ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateSecurityGroup",
+      "ec2:CreateVpcEndpoint", "ec2:CreateFlowLogs", "ec2:AuthorizeSecurityGroupIngress",
+      "ec2:AuthorizeSecurityGroupEgress",
+    ]
+    resources = [
+      "${local.arn.ec2}:vpc/*", "${local.arn.ec2}:subnet/*", "${local.arn.ec2}:route-table/*",
+      "${local.arn.ec2}:security-group/*", "${local.arn.ec2}:security-group-rule/*",
+      "${local.arn.ec2}:vpc-endpoint/*", "${local.arn.ec2}:vpc-flow-log/*",
+    ]
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/Environment"
@@ -152,28 +341,60 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid     = "ListKeyAliases"
-    actions = ["kms:ListAliases"]
-    # ListAliases has no resource type: AWS requires "*" (it reads alias names only).
-    resources = ["*"]
+    sid       = "TagOnCreate"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.arn.ec2}:*/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["CreateVpc", "CreateSubnet", "CreateRouteTable", "CreateSecurityGroup", "CreateVpcEndpoint", "CreateFlowLogs", "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress"]
+    }
   }
 
   statement {
-    sid = "Network"
+    sid = "ChangeTaggedNetwork"
+    # Existing resources (and those a new one attaches to: its VPC, subnets, route table, groups) must
+    # carry the environment's tag.
     actions = [
-      "ec2:CreateVpc", "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "ec2:CreateSubnet", "ec2:DeleteSubnet",
+      "ec2:DeleteVpc", "ec2:ModifyVpcAttribute", "ec2:CreateSubnet", "ec2:DeleteSubnet", "ec2:ModifySubnetAttribute",
       "ec2:CreateRouteTable", "ec2:DeleteRouteTable", "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable",
       "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:AuthorizeSecurityGroupIngress",
       "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-      "ec2:CreateVpcEndpoint", "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint", "ec2:CreateFlowLogs",
-      "ec2:DeleteFlowLogs", "ec2:CreateTags", "ec2:DeleteTags", "ec2:DeleteNetworkInterface",
+      "ec2:ModifySecurityGroupRules", "ec2:CreateVpcEndpoint", "ec2:DeleteVpcEndpoints", "ec2:ModifyVpcEndpoint",
+      "ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", "ec2:CreateTags", "ec2:DeleteTags",
     ]
-    resources = ["${local.arn.ec2}:*"]
+    resources = ["${local.arn.ec2}:*/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [var.environment]
+    }
   }
 
   statement {
-    sid     = "NetworkRead"
-    actions = ["ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists", "ec2:DescribeFlowLogs", "ec2:DescribeNetworkInterfaces", "ec2:DescribeAvailabilityZones", "ec2:DescribeManagedPrefixLists", "ec2:DescribeVpcEndpointServices", "ec2:DescribeTags", "ec2:DescribeAccountAttributes"]
+    sid = "EgressToAwsPrefixLists"
+    # The api's egress rule to DynamoDB names the AWS-owned prefix list of the gateway endpoint.
+    actions   = ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:aws:prefix-list/*"]
+  }
+
+  statement {
+    sid = "LingeringLambdaInterfaces"
+    # Deleting a security group or subnet first removes the network interfaces Lambda left in it; Lambda
+    # creates them untagged, so no tag can scope this; an interface still attached cannot be deleted.
+    actions   = ["ec2:DeleteNetworkInterface"]
+    resources = ["${local.arn.ec2}:network-interface/*"]
+  }
+
+  statement {
+    sid = "NetworkRead"
+    actions = [
+      "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeVpcEndpoints",
+      "ec2:DescribePrefixLists", "ec2:DescribeFlowLogs", "ec2:DescribeNetworkInterfaces", "ec2:DescribeNetworkAcls",
+      "ec2:DescribeAvailabilityZones", "ec2:DescribeManagedPrefixLists", "ec2:DescribeVpcEndpointServices",
+      "ec2:DescribeTags", "ec2:DescribeAccountAttributes",
+    ]
     # EC2's Describe actions have no resource-level permissions: AWS requires "*".
     resources = ["*"]
   }
@@ -187,32 +408,51 @@ data "aws_iam_policy_document" "deploy" {
       "elasticache:DescribeUserGroups", "elasticache:ModifyUserGroup", "elasticache:AddTagsToResource",
       "elasticache:RemoveTagsFromResource", "elasticache:ListTagsForResource",
     ]
-    resources = ["${local.arn.elasticache}:*"]
-  }
-
-  statement {
-    sid       = "HttpApi"
-    actions   = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE", "apigateway:TagResource"]
-    resources = ["arn:${local.partition}:apigateway:${local.region}::/apis", "arn:${local.partition}:apigateway:${local.region}::/apis/*", "arn:${local.partition}:apigateway:${local.region}::/tags/*"]
-  }
-
-  statement {
-    sid = "AlarmTopic"
-    actions = [
-      "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe",
-      "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic", "sns:TagResource",
-      "sns:UntagResource", "sns:ListTagsForResource",
+    resources = [
+      "${local.arn.elasticache}:serverlesscache:${local.prefix}-*",
+      "${local.arn.elasticache}:user:${local.prefix}-*",
+      "${local.arn.elasticache}:usergroup:${local.prefix}-*",
     ]
-    resources = ["${local.arn.sns}:${local.prefix}-*"]
   }
 
   statement {
-    sid = "AlarmsAndDashboard"
-    actions = [
-      "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:TagResource",
-      "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource", "cloudwatch:PutDashboard",
-      "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards",
-    ]
-    resources = ["${local.arn.cloudwatch}:alarm:${local.prefix}-*", "arn:${local.partition}:cloudwatch::${local.account}:dashboard/${local.prefix}"]
+    sid       = "CreateHttpApi"
+    actions   = ["apigateway:POST"]
+    resources = ["arn:${local.partition}:apigateway:${local.region}::/apis"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [var.environment]
+    }
   }
+
+  statement {
+    sid = "HttpApi"
+    # The API and what hangs under it (routes, integrations, stages: they answer to the API's tags).
+    actions   = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"]
+    resources = ["arn:${local.partition}:apigateway:${local.region}::/apis/*", "arn:${local.partition}:apigateway:${local.region}::/tags/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [var.environment]
+    }
+  }
+}
+
+resource "aws_iam_policy" "deploy" {
+  for_each = {
+    state-and-keys = data.aws_iam_policy_document.deploy_state_and_keys.json
+    data           = data.aws_iam_policy_document.deploy_data.json
+    compute        = data.aws_iam_policy_document.deploy_compute.json
+    network        = data.aws_iam_policy_document.deploy_network.json
+  }
+  name        = "${local.prefix}-pipeline-deploy-${each.key}"
+  description = "make deploy ENV=${var.environment}: ${each.key}"
+  policy      = each.value
+}
+
+resource "aws_iam_role_policy_attachment" "deploy" {
+  for_each   = aws_iam_policy.deploy
+  role       = aws_iam_role.deploy.name
+  policy_arn = each.value.arn
 }

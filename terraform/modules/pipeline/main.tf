@@ -13,7 +13,9 @@ locals {
   partition = data.aws_partition.current.partition
   # Everything the deploy stage creates is named with this prefix (terraform/service: countries-<env>).
   prefix = "countries-${var.environment}"
-  arn    = { for svc in ["dynamodb", "sqs", "lambda", "logs", "secretsmanager", "sns", "cloudwatch", "apigateway", "elasticache", "kms", "ec2"] : svc => "arn:${local.partition}:${svc}:${local.region}:${local.account}" }
+  # Known before the group exists, for the key policy's encryption-context condition.
+  build_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/codebuild/${local.prefix}"
+  arn                 = { for svc in ["dynamodb", "sqs", "lambda", "logs", "secretsmanager", "sns", "cloudwatch", "apigateway", "elasticache", "kms", "ec2"] : svc => "arn:${local.partition}:${svc}:${local.region}:${local.account}" }
 }
 
 resource "aws_codestarconnections_connection" "git" {
@@ -56,6 +58,29 @@ resource "aws_s3_bucket_public_access_block" "artifacts" {
   restrict_public_buckets = true
 }
 
+data "aws_iam_policy_document" "artifacts_bucket" {
+  statement {
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.artifacts.arn, "${aws_s3_bucket.artifacts.arn}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "artifacts" {
+  bucket = aws_s3_bucket.artifacts.id
+  policy = data.aws_iam_policy_document.artifacts_bucket.json
+}
+
 resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
   bucket = aws_s3_bucket.artifacts.id
   rule {
@@ -91,21 +116,38 @@ data "aws_iam_policy_document" "artifacts_key" {
       type        = "AWS"
       identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
     }
+    # Every management and use action, so the account's IAM policies can delegate the key's whole
+    # administration (listed rather than kms:* so the policy says what it grants).
     actions = [
       "kms:CancelKeyDeletion",
+      "kms:CreateAlias",
       "kms:CreateGrant",
       "kms:Decrypt",
+      "kms:DeleteAlias",
       "kms:DescribeKey",
+      "kms:DisableKey",
+      "kms:DisableKeyRotation",
+      "kms:EnableKey",
       "kms:EnableKeyRotation",
       "kms:Encrypt",
       "kms:GenerateDataKey",
+      "kms:GenerateDataKeyWithoutPlaintext",
       "kms:GetKeyPolicy",
       "kms:GetKeyRotationStatus",
+      "kms:ListAliases",
+      "kms:ListGrants",
+      "kms:ListKeyPolicies",
       "kms:ListResourceTags",
       "kms:PutKeyPolicy",
+      "kms:ReEncryptFrom",
+      "kms:ReEncryptTo",
+      "kms:RetireGrant",
+      "kms:RevokeGrant",
       "kms:ScheduleKeyDeletion",
       "kms:TagResource",
       "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
     ]
     # A key policy always names its own key as "*": it is attached to exactly one key.
     resources = ["*"]
@@ -119,24 +161,41 @@ data "aws_iam_policy_document" "artifacts_key" {
     actions = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     # A key policy always names its own key as "*": it is attached to exactly one key.
     resources = ["*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = [local.build_log_group_arn]
+    }
   }
 }
 
 resource "aws_cloudwatch_log_group" "builds" {
   # checkov:skip=CKV_AWS_338:Retention is set per environment (prod 365 days, dev 14): a year of dev logs is cost without use
-  name              = "/aws/codebuild/${local.prefix}"
+  name              = "/aws/codebuild/${local.prefix}" # local.build_log_group_arn
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.artifacts.arn
 }
 
 # --- CodeBuild ---------------------------------------------------------------------------------------
 
+# Each build role trusts CodeBuild only on behalf of its own project in this account.
 data "aws_iam_policy_document" "codebuild_assume" {
+  for_each = toset(["test", "deploy"])
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
       identifiers = ["codebuild.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:codebuild:${local.region}:${local.account}:project/${local.prefix}-${each.key}"]
     }
   }
 }
@@ -167,7 +226,7 @@ data "aws_iam_policy_document" "build_common" {
 
 resource "aws_iam_role" "test" {
   name               = "${local.prefix}-pipeline-test"
-  assume_role_policy = data.aws_iam_policy_document.codebuild_assume.json
+  assume_role_policy = data.aws_iam_policy_document.codebuild_assume["test"].json
 }
 
 resource "aws_iam_role_policy" "test" {
@@ -178,7 +237,7 @@ resource "aws_iam_role_policy" "test" {
 
 resource "aws_iam_role" "deploy" {
   name               = "${local.prefix}-pipeline-deploy"
-  assume_role_policy = data.aws_iam_policy_document.codebuild_assume.json
+  assume_role_policy = data.aws_iam_policy_document.codebuild_assume["deploy"].json
 }
 
 resource "aws_iam_role_policy" "deploy_common" {
@@ -187,11 +246,7 @@ resource "aws_iam_role_policy" "deploy_common" {
   policy = data.aws_iam_policy_document.build_common.json
 }
 
-resource "aws_iam_role_policy" "deploy" {
-  name   = "deploy-service-stack"
-  role   = aws_iam_role.deploy.id
-  policy = data.aws_iam_policy_document.deploy.json
-}
+# The deploy role's service-stack permissions are managed policies (deploy_policy.tf).
 
 locals {
   build_environment = {
@@ -284,6 +339,16 @@ data "aws_iam_policy_document" "pipeline_assume" {
     principals {
       type        = "Service"
       identifiers = ["codepipeline.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:codepipeline:${local.region}:${local.account}:${local.prefix}"]
     }
   }
 }

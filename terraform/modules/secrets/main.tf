@@ -6,4 +6,6 @@ resource "aws_secretsmanager_secret" "upstream_key" {
   name        = "${var.name}/rest-countries-api-key"
   description = "REST Countries v5 API key (JSON {\"api_key\": \"...\"} or the bare key), read by the worker at start"
   kms_key_id  = var.kms_key_arn
+
+  recovery_window_in_days = var.recovery_window_days
 }
