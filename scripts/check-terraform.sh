@@ -32,5 +32,10 @@ echo "check-terraform: checkov -d terraform"
   --download-external-modules false --skip-download
 
 echo "check-terraform: provider schemas for tests/infra_contract.rs (target/provider-schemas)"
-command -v npm >/dev/null || { echo "check-terraform: needs npm (the schemas come from npm packages)" >&2; exit 1; }
+if ! command -v npm >/dev/null; then
+  echo "check-terraform: installing npm (the schemas come from npm packages)" >&2
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq npm >/dev/null
+fi
 python3 scripts/provider-schemas.py
