@@ -165,8 +165,9 @@ fn the_queue_moves_a_job_to_the_dlq_exactly_when_the_worker_gives_up() {
     for env in ENVIRONMENTS {
         let tf = service(env);
         let vars = function_env(&tf, "worker", env);
-        let settings =
-            countries_core::usecases::RetryPolicy::from_source(&Recording::new(vars)).unwrap();
+        let settings = countries_lambdas::worker::WorkerConfig::from_source(&Recording::new(vars))
+            .unwrap()
+            .retry;
         let queue = tf.module("queue");
         let V::Map(redrive) = queue.resource_arg("aws_sqs_queue", "fetch", "redrive_policy") else {
             panic!("the fetch queue has no redrive policy")
@@ -202,17 +203,13 @@ fn the_worker_timeout_fits_a_whole_batch_on_a_slow_upstream() {
     for env in ENVIRONMENTS {
         let tf = service(env);
         let vars = function_env(&tf, "worker", env);
-        let upstream =
-            countries_upstream::UpstreamConfig::from_source(&Recording::new(vars.clone())).unwrap();
-        let worker = countries_worker::WorkerSettings::from_source(
-            &Recording::new(vars),
-            upstream.call_timeout(),
-        )
-        .unwrap();
+        let config =
+            countries_lambdas::worker::WorkerConfig::from_source(&Recording::new(vars)).unwrap();
+        let (worker, lease) = (config.worker, config.retry.attempt_lease);
         assert_eq!(
             tf.root_module().local("job_store_seconds").num(),
-            countries_worker::JOB_STORE_ALLOWANCE.as_secs_f64(),
-            "{env}: local.job_store_seconds is the worker's JOB_STORE_ALLOWANCE"
+            countries_core::usecases::JOB_STORE_ALLOWANCE.as_secs_f64(),
+            "{env}: local.job_store_seconds is the core's JOB_STORE_ALLOWANCE"
         );
         let batch = tf
             .root_module()
@@ -221,12 +218,11 @@ fn the_worker_timeout_fits_a_whole_batch_on_a_slow_upstream() {
             .num();
         let waves = (batch / worker.concurrency as f64).ceil();
         let timeout = tf.module_arg("worker", "timeout_seconds").num();
-        let needed = waves * worker.longest_job.as_secs_f64();
+        let needed = waves * lease.as_secs_f64();
         assert!(
             timeout >= needed,
-            "{env}: {batch} jobs at {} at once, {:?} each at most, need {needed}s; the worker has {timeout}s",
+            "{env}: {batch} jobs at {} at once, {lease:?} each at most, need {needed}s; the worker has {timeout}s",
             worker.concurrency,
-            worker.longest_job
         );
         assert!(timeout <= 900.0, "{env}: Lambda's limit is 900 s");
         let api = tf.module_arg("api", "timeout_seconds").num();

@@ -189,9 +189,13 @@ impl Operation {
         Ok(())
     }
 
-    /// Not started for want of upstream budget: queued (again), no attempt spent, the reason shown.
+    /// Taken but not started (no upstream budget): queued again, its attempt given back, the reason
+    /// shown.
     pub fn wait(&mut self, message: String) -> Result<(), TransitionError> {
-        if self.state != OperationState::Queued {
+        if self.state == OperationState::Running {
+            self.transition(OperationState::Queued)?;
+            self.attempts = self.attempts.saturating_sub(1);
+        } else if self.state != OperationState::Queued {
             self.transition(OperationState::Queued)?;
         }
         self.error = Some(message);

@@ -24,9 +24,9 @@ impl WorkerConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let upstream = UpstreamConfig::from_source(src)?;
         Ok(WorkerConfig {
-            retry: RetryPolicy::from_source(src)?,
+            retry: RetryPolicy::from_source(src, upstream.call_timeout())?,
             budget: BudgetPolicy::from_source(src)?,
-            worker: WorkerSettings::from_source(src, upstream.call_timeout())?,
+            worker: WorkerSettings::from_source(src)?,
             upstream,
             aws: AwsEnv::from_source(src)?,
         })

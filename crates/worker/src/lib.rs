@@ -14,25 +14,23 @@ use futures_util::stream;
 use tokio::time::Instant;
 use tracing::{Instrument, error, info_span, warn};
 
-/// What one job may take besides its upstream call: reading and writing the operation and the country,
-/// and the budget, on DynamoDB. terraform/service sizes the worker function with the same figure
-/// (`local.job_store_seconds`; the contract test holds them equal).
-pub const JOB_STORE_ALLOWANCE: Duration = Duration::from_secs(5);
-
-/// `WORKER_CONCURRENCY`: jobs run at once, 1 to 256; and the longest one job may take (the upstream's
-/// timeout plus `JOB_STORE_ALLOWANCE`), below which a batch starts no more jobs.
+/// `WORKER_CONCURRENCY`: jobs run at once, 1 to 256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerSettings {
     pub concurrency: usize,
-    pub longest_job: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings { concurrency: 4 }
+    }
 }
 
 impl WorkerSettings {
-    /// `upstream_timeout` is the upstream adapter's whole-request timeout (`UPSTREAM_TIMEOUT`).
-    pub fn from_source(src: &dyn Source, upstream_timeout: Duration) -> Result<Self, ConfigError> {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let d = WorkerSettings::default();
         Ok(WorkerSettings {
-            concurrency: config::number_in(src, "WORKER_CONCURRENCY", 4, 1..=256)?,
-            longest_job: upstream_timeout + JOB_STORE_ALLOWANCE,
+            concurrency: config::number_in(src, "WORKER_CONCURRENCY", d.concurrency, 1..=256)?,
         })
     }
 }
@@ -80,15 +78,16 @@ impl Worker {
         self.handle_until(event, None).await
     }
 
-    /// As `handle`, within an invocation that ends at `deadline`: a job starts only while a whole job
-    /// still fits before it; the records left are answered as failures, and made visible again at
+    /// As `handle`, within an invocation that ends at `deadline`: a job starts only while a whole
+    /// attempt (`RetryPolicy::attempt_lease`) still fits before it; the records left are answered as failures, and made visible again at
     /// once, so that a slow upstream cannot make the invocation time out and lose the batch's answer.
     pub async fn handle_until(
         &self,
         event: SqsEvent,
         deadline: Option<Instant>,
     ) -> SqsBatchResponse {
-        let start_by = deadline.map(|d| d.checked_sub(self.settings.longest_job).unwrap_or(d));
+        let longest_job = self.jobs.policy().attempt_lease;
+        let start_by = deadline.map(|d| d.checked_sub(longest_job).unwrap_or(d));
         let outcomes: Vec<(String, RecordOutcome)> = stream::iter(event.records)
             .map(|record| async move {
                 let id = record.message_id.clone().unwrap_or_default();

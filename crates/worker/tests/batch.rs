@@ -63,10 +63,7 @@ fn fixture() -> Fixture {
         memory.cases.jobs.clone(),
         memory.queue.clone(),
         None,
-        WorkerSettings {
-            concurrency: 4,
-            longest_job: Duration::from_secs(15),
-        },
+        WorkerSettings { concurrency: 4 },
     );
     Fixture {
         worker,
@@ -200,10 +197,7 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
         memory.cases.jobs.clone(),
         memory.queue.clone(),
         None,
-        WorkerSettings {
-            concurrency: 1,
-            longest_job: Duration::from_secs(15),
-        },
+        WorkerSettings { concurrency: 1 },
     );
     let mut bodies = Vec::new();
     for country in ["PY", "DE"] {
@@ -250,19 +244,20 @@ impl Upstream for Slow {
 /// and 1 s, before 1.1 s), the third would end past the deadline and is not started.
 #[tokio::test(start_paused = true)]
 async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
+    let retry = RetryPolicy {
+        attempt_lease: Duration::from_millis(1500),
+        ..RetryPolicy::default()
+    };
     let mut memory = InMemory::new(
         (Arc::new(Slow), Arc::new(Unmetered)),
         FreshnessPolicy::default(),
-        RetryPolicy::default(),
+        retry,
     );
     let worker = Worker::new(
         memory.cases.jobs.clone(),
         memory.queue.clone(),
         None,
-        WorkerSettings {
-            concurrency: 2,
-            longest_job: Duration::from_millis(1500),
-        },
+        WorkerSettings { concurrency: 2 },
     );
     let countries = ["PY", "DE", "FR", "IT", "ES", "PT"];
     let mut records = Vec::new();
@@ -291,4 +286,63 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
         }
     }
     assert_eq!(done, 4);
+}
+
+/// Counts its calls; each takes 100 ms.
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicU32);
+
+#[async_trait]
+impl Upstream for Counting {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(Fetched {
+            document: json!({"cca2": code.as_str()}),
+            raw: json!({}),
+            source: "test".into(),
+        })
+    }
+}
+
+/// SQS may deliver one message several times, even in one batch: one copy takes the operation and calls
+/// the upstream; the others see it running under a live attempt (or finished) and are acknowledged.
+#[tokio::test(start_paused = true)]
+async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
+    let upstream = Arc::new(Counting::default());
+    let mut memory = InMemory::new(
+        (upstream.clone(), Arc::new(Unmetered)),
+        FreshnessPolicy::default(),
+        RetryPolicy::default(),
+    );
+    let worker = Worker::new(
+        memory.cases.jobs.clone(),
+        memory.queue.clone(),
+        None,
+        WorkerSettings { concurrency: 5 },
+    );
+    memory.cases.fetches.request("PY", false).await.unwrap();
+    let body = serde_json::to_string(&memory.jobs.try_recv().unwrap()).unwrap();
+    let copies = (1..=5)
+        .map(|n| record(&format!("m{n}"), &body, 1))
+        .collect();
+    let response = worker.handle(event(copies)).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "every copy acknowledged"
+    );
+    assert_eq!(upstream.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (_, ops) = memory.cases.reads.status("PY", 1).await.unwrap();
+    assert_eq!(
+        (ops[0].state, ops[0].attempts),
+        (OperationState::Succeeded, 1)
+    );
+
+    // A copy delivered after the operation finished calls nothing either.
+    let late = worker.handle(event(vec![record("m6", &body, 2)])).await;
+    assert!(late.batch_item_failures.is_empty());
+    assert_eq!(upstream.0.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

@@ -14,13 +14,23 @@ use crate::metrics;
 use crate::operation::{self, Job, OperationState};
 use crate::ports::{Clock, CountryStore, OperationStore, Upstream, UpstreamBudget, UpstreamError};
 
-/// How retryable upstream failures are retried: `MAX_ATTEMPTS`, `RETRY_BASE_DELAY`, `RETRY_MAX_DELAY`.
+/// What one attempt may take besides its upstream call: reading and writing the operation, the country
+/// and the budget. terraform/service sizes the worker function with the same figure
+/// (`local.job_store_seconds`; the contract test holds them equal).
+pub const JOB_STORE_ALLOWANCE: Duration = Duration::from_secs(5);
+
+/// How retryable upstream failures are retried: `MAX_ATTEMPTS`, `RETRY_BASE_DELAY`, `RETRY_MAX_DELAY`;
+/// and how long an attempt may hold its operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Upstream attempts per operation before a retryable failure becomes final.
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// The longest one attempt may take: the upstream's timeout plus `JOB_STORE_ALLOWANCE`. A `running`
+    /// operation younger than this belongs to a live attempt, so another copy of its job does not call
+    /// the upstream; an older one was abandoned (its worker died) and may be taken over.
+    pub attempt_lease: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -29,17 +39,20 @@ impl Default for RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_secs(2),
             max_delay: Duration::from_secs(300),
+            attempt_lease: Duration::from_secs(10) + JOB_STORE_ALLOWANCE,
         }
     }
 }
 
 impl RetryPolicy {
-    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+    /// `upstream_timeout` is the upstream adapter's whole-call timeout (`UPSTREAM_TIMEOUT`).
+    pub fn from_source(src: &dyn Source, upstream_timeout: Duration) -> Result<Self, ConfigError> {
         let d = RetryPolicy::default();
         Ok(RetryPolicy {
             max_attempts: config::number_in(src, "MAX_ATTEMPTS", d.max_attempts, 1..=100)?,
             base_delay: config::duration_or(src, "RETRY_BASE_DELAY", d.base_delay)?,
             max_delay: config::duration_or(src, "RETRY_MAX_DELAY", d.max_delay)?,
+            attempt_lease: upstream_timeout + JOB_STORE_ALLOWANCE,
         })
     }
 }
@@ -91,7 +104,8 @@ impl JobProcessor {
     }
 
     /// Runs one job. Safe to run twice for the same job, and concurrently: the operation moves on only
-    /// through conditional writes, and a document only replaces an older one.
+    /// through conditional writes, a document only replaces an older one, and of several copies
+    /// delivered at once only the one that takes the operation calls the upstream (and spends budget).
     pub async fn process(&self, job: &Job) -> Result<JobOutcome, ServiceError> {
         let Some(mut op) = self
             .operations
@@ -104,9 +118,33 @@ impl JobProcessor {
         if op.state.is_final() {
             return Ok(JobOutcome::Skipped("already finished"));
         }
-        let read = op.revision();
         let now = self.clock.now();
-        match self.budget.spend(now).await? {
+        let lease = chrono::Duration::from_std(self.policy.attempt_lease).unwrap_or_default();
+        if op.state == OperationState::Running && op.last_activity() + lease > now {
+            return Ok(JobOutcome::Skipped("running under another attempt"));
+        }
+        // Take the operation first: of copies delivered together, only the winner goes on.
+        let read = op.revision();
+        let started = self.clock.now();
+        op.start(started)
+            .expect("a queued or running operation can start");
+        if !self.operations.update_operation(&op, read).await? {
+            return Ok(JobOutcome::Skipped("taken by another worker"));
+        }
+        let running = op.revision();
+        let spent = match self.budget.spend(started).await {
+            Ok(spent) => spent,
+            Err(e) => {
+                self.give_back(
+                    &mut op,
+                    running,
+                    format!("upstream budget unavailable: {e}"),
+                )
+                .await;
+                return Err(e.into());
+            }
+        };
+        match spent {
             Spend::Granted { used, quota } => {
                 if used.saturating_mul(5) >= quota.saturating_mul(4) {
                     metrics::count(metrics::UPSTREAM_QUOTA_HIGH);
@@ -117,23 +155,14 @@ impl JobProcessor {
                     "waiting for the upstream budget: {reason}; next try at {}",
                     until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 );
-                op.wait(message)
-                    .expect("a queued or running operation can wait");
-                if !self.operations.update_operation(&op, read).await? {
+                if !self.give_back(&mut op, running, message).await {
                     return Ok(JobOutcome::Skipped("taken by another worker"));
                 }
                 info!(country = %op.country, request_id = %op.request_id, until = %until, "job deferred: upstream budget spent");
-                let after = (until - now).to_std().unwrap_or_default();
+                let after = (until - started).to_std().unwrap_or_default();
                 return Ok(JobOutcome::Deferred { after });
             }
         }
-        let started = self.clock.now();
-        op.start(started)
-            .expect("a queued or running operation can start");
-        if !self.operations.update_operation(&op, read).await? {
-            return Ok(JobOutcome::Skipped("taken by another worker"));
-        }
-        let running = op.revision();
         let result = self.upstream.fetch(job.country).await;
         let now = self.clock.now();
         let outcome = match result {
@@ -180,6 +209,26 @@ impl JobProcessor {
         Ok(outcome)
     }
 
+    /// An attempt taken but not made (no budget, or the budget could not be asked): the operation goes
+    /// back to `queued` with its attempt returned and the reason shown. False when another attempt took
+    /// it meanwhile.
+    async fn give_back(
+        &self,
+        op: &mut crate::operation::Operation,
+        running: crate::operation::Revision,
+        reason: String,
+    ) -> bool {
+        op.wait(reason)
+            .expect("a running operation can go back to the queue");
+        match self.operations.update_operation(op, running).await {
+            Ok(updated) => updated,
+            Err(e) => {
+                warn!(country = %op.country, request_id = %op.request_id, error = %e, "could not give the attempt back");
+                false
+            }
+        }
+    }
+
     /// The last allowed delivery of a job failed for good outside the use case (the message goes to the
     /// dead-letter queue): marks its operation failed so that it does not stay queued.
     pub async fn give_up(&self, job: &Job, reason: &str) -> Result<(), ServiceError> {
@@ -202,6 +251,41 @@ impl JobProcessor {
 mod tests {
     use super::super::testing::{accepted, fixture, retryable};
     use super::*;
+
+    /// An attempt whose worker died leaves its operation `running`: within the lease another copy of the
+    /// job calls nothing; after it, the next delivery takes the operation over.
+    #[tokio::test]
+    async fn a_running_operation_is_taken_over_only_after_its_lease() {
+        let mut f = fixture(vec![]);
+        let (op, _) = accepted(&f, "PY", false).await;
+        let job = f.queued.try_recv().unwrap();
+        let mut taken = op.clone();
+        taken.start(f.clock.now()).unwrap();
+        assert!(
+            f.store
+                .update_operation(&taken, op.revision())
+                .await
+                .unwrap()
+        );
+
+        let outcome = f.jobs.process(&job).await.unwrap();
+        assert_eq!(
+            outcome,
+            JobOutcome::Skipped("running under another attempt")
+        );
+        assert_eq!(*f.upstream.calls.lock().unwrap(), 0);
+
+        f.clock
+            .advance(RetryPolicy::default().attempt_lease + Duration::from_secs(1));
+        let outcome = f.jobs.process(&job).await.unwrap();
+        assert_eq!(outcome, JobOutcome::Finished(OperationState::Succeeded));
+        assert_eq!(*f.upstream.calls.lock().unwrap(), 1);
+        let (_, ops) = f.reads.status("PY", 1).await.unwrap();
+        assert_eq!(
+            ops[0].attempts, 2,
+            "the dead attempt counts, the takeover is the second"
+        );
+    }
 
     #[tokio::test]
     async fn processing_a_job_twice_is_harmless() {
@@ -346,10 +430,12 @@ mod tests {
 
     #[test]
     fn the_policy_from_the_environment() {
-        let p = RetryPolicy::from_source(&[("MAX_ATTEMPTS", "3")]).unwrap();
+        let p =
+            RetryPolicy::from_source(&[("MAX_ATTEMPTS", "3")], Duration::from_secs(10)).unwrap();
         assert_eq!(p.max_attempts, 3);
         for bad in ["0", "101", "many"] {
-            let e = RetryPolicy::from_source(&[("MAX_ATTEMPTS", bad)]).unwrap_err();
+            let e = RetryPolicy::from_source(&[("MAX_ATTEMPTS", bad)], Duration::from_secs(10))
+                .unwrap_err();
             assert_eq!(e.var, "MAX_ATTEMPTS");
         }
     }

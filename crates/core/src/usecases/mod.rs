@@ -10,7 +10,7 @@ mod job;
 mod read;
 
 pub use fetch::{FetchOutcome, FetchRequests, FreshnessPolicy};
-pub use job::{JobOutcome, JobProcessor, RetryPolicy};
+pub use job::{JOB_STORE_ALLOWANCE, JobOutcome, JobProcessor, RetryPolicy};
 pub use read::CountryReads;
 
 use std::sync::Arc;
@@ -126,6 +126,7 @@ pub(crate) mod testing {
         pub queued: UnboundedReceiver<Job>,
         pub clock: Arc<ManualClock>,
         pub upstream: Arc<Scripted>,
+        pub store: Arc<MemoryStore>,
     }
 
     pub fn fixture(script: Vec<Result<Fetched, UpstreamError>>) -> Fixture {
@@ -144,7 +145,7 @@ pub(crate) mod testing {
             ..Default::default()
         });
         let cases = UseCases::new(
-            store,
+            store.clone(),
             Arc::new(queue),
             (upstream.clone(), budget),
             clock.clone(),
@@ -158,6 +159,7 @@ pub(crate) mod testing {
             queued,
             clock,
             upstream,
+            store,
         }
     }
 
