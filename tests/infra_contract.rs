@@ -940,3 +940,51 @@ fn the_deploy_and_boundary_policies_fit_iam_size_quotas() {
         );
     }
 }
+
+/// The schedule invokes the worker with an event the worker reads as a sweep, and the worker may send
+/// the jobs it re-queues (deferred jobs too).
+#[test]
+fn the_sweep_schedule_invokes_the_worker_with_a_sweep_and_it_may_send_jobs() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let schedule = tf.root_module().resource("aws_scheduler_schedule", "sweep");
+        let target = schedule.block("target");
+        assert_eq!(target.expr_text("arn"), "module.worker.function_arn");
+        let input = serde_json::to_string(&hcl_json(&target.arg("input"))).unwrap();
+        let event: countries_lambdas::worker::WorkerEvent = serde_json::from_str(&input)
+            .unwrap_or_else(|e| panic!("{env}: the schedule's input {input}: {e}"));
+        assert!(
+            matches!(event, countries_lambdas::worker::WorkerEvent::Sweep { .. }),
+            "{env}: {input} is read as {event:?}"
+        );
+    }
+    let service = Module::load(&terraform_dir().join("service"));
+    let worker_actions: Vec<String> = statements(&service)
+        .into_iter()
+        .filter(|s| s.doc == "worker")
+        .flat_map(|s| s.actions)
+        .collect();
+    for action in [
+        "sqs:SendMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+    ] {
+        assert!(
+            worker_actions.iter().any(|a| a == action),
+            "the worker's code calls {action}"
+        );
+    }
+}
+
+/// An evaluated HCL value as JSON.
+fn hcl_json(v: &V) -> serde_json::Value {
+    match v {
+        V::Null => serde_json::Value::Null,
+        V::Bool(b) => (*b).into(),
+        V::Num(n) => (*n).into(),
+        V::Str(s) => s.clone().into(),
+        V::List(items) => items.iter().map(hcl_json).collect(),
+        V::Map(m) => m.iter().map(|(k, v)| (k.clone(), hcl_json(v))).collect(),
+        V::Unknown(what) => panic!("known only after apply: {what}"),
+    }
+}

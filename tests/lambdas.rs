@@ -17,6 +17,8 @@ const MAX_RECEIVES: u32 = 3;
 struct Deployment {
     api: Runtime,
     worker: Runtime,
+    /// The operations store the functions use, to set up what a crashed process leaves behind.
+    store: countries_aws::DynamoStore,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     dlq_url: String,
@@ -84,6 +86,12 @@ async fn deploy() -> Deployment {
     Deployment {
         api: Runtime::start("api-lambda", &api_env).await,
         worker: Runtime::start("worker-lambda", &worker_env).await,
+        store: countries_aws::DynamoStore::new(
+            aws_sdk_dynamodb_client(&sdk),
+            &countries,
+            &operations,
+            Duration::from_secs(86400),
+        ),
         sqs,
         queue_url,
         dlq_url,
@@ -260,4 +268,35 @@ fn a_bad_configuration_fails_the_start_with_its_name() {
             "{binary}: {err}"
         );
     }
+}
+
+/// A process that saved an operation and stopped before queueing its job leaves it `queued` with no
+/// message: the worker's scheduled sweep sends the job, and the next batch finishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_sweep_queues_the_job_of_an_orphaned_operation() {
+    use countries_core::operation::Operation;
+    use countries_core::ports::OperationStore;
+    let d = deploy().await;
+    let requested = chrono::Utc::now() - countries_core::usecases::ORPHAN_GRACE * 2;
+    let orphan = Operation::new("PY".parse().unwrap(), requested);
+    d.store.create_operation(&orphan, requested).await.unwrap();
+
+    let reply = d
+        .worker
+        .invoke(json!({"sweep": {}}))
+        .await
+        .expect("the sweep answers");
+    assert_eq!(reply, json!({"in_flight": 1, "resent": 1}));
+    let (messages, failed) = d.deliver().await;
+    assert_eq!((messages.len(), failed.len()), (1, 0));
+    let (status, body) = d.http("/status/PY").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["operations"][0]["state"], "succeeded", "{body}");
+    assert_eq!(
+        body["operations"][0]["request_id"],
+        orphan.request_id.to_string()
+    );
+
+    let reply = d.worker.invoke(json!({"sweep": {}})).await.unwrap();
+    assert_eq!(reply, json!({"in_flight": 0, "resent": 0}));
 }

@@ -160,6 +160,7 @@ data "aws_iam_policy_document" "worker" {
       "sqs:DeleteMessage",
       "sqs:ChangeMessageVisibility",
       "sqs:GetQueueAttributes",
+      "sqs:SendMessage", # a deferred job goes back as a new message; the sweep sends orphaned jobs
     ]
     resources = [module.queue.queue_arn]
   }
@@ -213,6 +214,59 @@ resource "aws_lambda_event_source_mapping" "worker" {
     # Caps concurrent batches: protects the upstream's small quota (and equals the reserved concurrency,
     # so the poller is never throttled by the function).
     maximum_concurrency = var.worker_max_concurrency
+  }
+}
+
+# The sweep (core::usecases::Sweeper): every few minutes the worker sends again the jobs of operations
+# nobody will finish (saved by a process that stopped before queueing the job, or taken by a worker that
+# died). A failed sweep fails the invocation, which the worker's errors alarm counts.
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "sweep" {
+  name                 = "${local.name}-sweep-schedule"
+  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume.json
+  permissions_boundary = local.permissions_boundary_arn
+}
+
+data "aws_iam_policy_document" "sweep" {
+  statement {
+    actions   = ["lambda:InvokeFunction"]
+    resources = [module.worker.function_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "sweep" {
+  name   = "invoke-the-worker"
+  role   = aws_iam_role.sweep.id
+  policy = data.aws_iam_policy_document.sweep.json
+}
+
+resource "aws_scheduler_schedule" "sweep" {
+  # checkov:skip=CKV_AWS_297:The schedule holds only the constant input {"sweep": {}}: no data a customer-managed key would protect
+  name                = "${local.name}-sweep"
+  description         = "The worker sends again the jobs of operations nobody will finish"
+  schedule_expression = "rate(${var.sweep_every_minutes} minutes)"
+  flexible_time_window {
+    mode = "OFF"
+  }
+  target {
+    arn      = module.worker.function_arn
+    role_arn = aws_iam_role.sweep.arn
+    # countries_lambdas::worker::WorkerEvent::Sweep
+    input = jsonencode({ sweep = {} })
   }
 }
 

@@ -223,3 +223,9 @@ variable "secret_recovery_window_days" {
     error_message = "0, or 7 to 30 days."
   }
 }
+
+variable "sweep_every_minutes" {
+  description = "How often the worker sweeps for operations nobody will finish (their jobs are sent again)."
+  type        = number
+  default     = 5
+}

@@ -105,6 +105,16 @@ impl OperationStore for MemoryStore {
         }
     }
 
+    async fn in_flight(&self) -> Result<Vec<Operation>, StoreError> {
+        let all = self.operations.lock().unwrap();
+        Ok(all
+            .values()
+            .flatten()
+            .filter(|o| !o.state.is_final())
+            .cloned()
+            .collect())
+    }
+
     async fn list_operations(
         &self,
         country: CountryCode,

@@ -127,6 +127,15 @@ impl Operation {
             .map_or(self.requested_at, |s| s.max(self.requested_at))
     }
 
+    /// Queued and never taken by a worker since `before`: its job may never have been sent (the process
+    /// that created it stopped before queueing it), so sending it again is due. Safe either way: of two
+    /// copies of a job only one calls the upstream.
+    pub fn may_be_orphaned(&self, before: DateTime<Utc>) -> bool {
+        self.state == OperationState::Queued
+            && self.started_at.is_none()
+            && self.requested_at < before
+    }
+
     /// Whether it holds the country's one in-flight slot: queued or running, and not stuck.
     pub fn blocks_new_fetch(&self, stuck_before: DateTime<Utc>) -> bool {
         !self.state.is_final() && self.last_activity() >= stuck_before

@@ -57,6 +57,8 @@ pub trait OperationStore: Send + Sync {
         op: &Operation,
         expected: Revision,
     ) -> Result<bool, StoreError>;
+    /// Every operation that is queued or running (at most one per country), for the sweep.
+    async fn in_flight(&self) -> Result<Vec<Operation>, StoreError>;
     /// The country's operations, newest first, at most `limit`, expired ones left out.
     async fn list_operations(
         &self,

@@ -6,7 +6,7 @@ use countries_aws::config::AwsEnv;
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
 use countries_core::ports::SystemClock;
-use countries_core::usecases::{JobProcessor, RetryPolicy};
+use countries_core::usecases::{JobProcessor, RetryPolicy, Sweeper};
 use countries_upstream::UpstreamConfig;
 use countries_worker::{Worker, WorkerSettings};
 
@@ -33,8 +33,25 @@ impl WorkerConfig {
     }
 }
 
-/// The batch handler on the AWS adapters, with the v5 key read from its secret.
-pub async fn worker(config: WorkerConfig) -> Result<Worker, String> {
+/// What the worker function runs: SQS batches, and the sweep its schedule asks for.
+pub struct WorkerFunction {
+    pub batches: Worker,
+    pub sweeper: Sweeper,
+}
+
+/// What invokes the worker function: the SQS event source mapping, or its EventBridge schedule with the
+/// input `{"sweep": {}}` (terraform/service, `aws_scheduler_schedule.sweep`).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum WorkerEvent {
+    Sweep {
+        sweep: serde_json::Map<String, serde_json::Value>,
+    },
+    Batch(aws_lambda_events::event::sqs::SqsEvent),
+}
+
+/// The batch handler and the sweep on the AWS adapters, with the v5 key read from its secret.
+pub async fn worker(config: WorkerConfig) -> Result<WorkerFunction, String> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
     let mut upstream = config.upstream;
     if let Some(id) = upstream.key_secret_id() {
@@ -43,16 +60,22 @@ pub async fn worker(config: WorkerConfig) -> Result<Worker, String> {
     }
     let budget = aws.budget(upstream.has_quota(), &config.aws.tables, config.budget);
     let jobs = JobProcessor::new(
-        (aws.store.clone(), aws.store),
+        (aws.store.clone(), aws.store.clone()),
         (upstream.build()?, budget),
         Arc::new(SystemClock),
         config.retry,
     );
-    let worker = Worker::new(
+    let sweeper = Sweeper::new(
+        aws.store,
+        aws.queue.clone(),
+        Arc::new(SystemClock),
+        config.retry,
+    );
+    let batches = Worker::new(
         Arc::new(jobs),
         aws.queue.clone(),
         Some(aws.queue),
         config.worker,
     );
-    Ok(worker)
+    Ok(WorkerFunction { batches, sweeper })
 }

@@ -110,6 +110,11 @@ fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, Stri
     let (cases, queue, jobs) = (memory.cases, memory.queue, memory.jobs);
     let limiter = Arc::new(MemoryLimiter::new(&config.limits));
     let concurrency = config.worker.concurrency;
+    tokio::spawn(worker::sweep_every(
+        cases.sweeper.clone(),
+        worker::SWEEP_EVERY,
+        stopped.clone(),
+    ));
     let worker = tokio::spawn(worker::run(
         cases.jobs.clone(),
         queue,
@@ -170,6 +175,11 @@ async fn aws(
         Some(aws.queue.clone()),
         config.worker,
     );
+    tokio::spawn(worker::sweep_every(
+        cases.sweeper.clone(),
+        worker::SWEEP_EVERY,
+        stopped.clone(),
+    ));
     let queue = aws.queue.clone();
     let poller = tokio::spawn(async move { sqs_poller::run(&queue, &worker, stopped).await });
     Ok(Wired {

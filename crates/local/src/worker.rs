@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use countries_core::Job;
 use countries_core::ports::JobQueue;
-use countries_core::usecases::{JobOutcome, JobProcessor};
+use countries_core::usecases::{JobOutcome, JobProcessor, Sweeper};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
@@ -63,6 +63,32 @@ pub async fn run(
     while let Some(done) = running.join_next().await {
         if let Err(e) = done {
             error!(error = %e, "a job task panicked");
+        }
+    }
+}
+
+/// How often the local server sweeps (the worker Lambda's schedule does it on AWS).
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sweeps at once (operations a stopped process left behind) and then every `period` until shutdown:
+/// jobs of operations nobody will finish are sent again.
+pub async fn sweep_every(
+    sweeper: Arc<Sweeper>,
+    period: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            _ = ticks.tick() => {}
+        }
+        match sweeper.sweep().await {
+            Ok(swept) if swept.resent > 0 => {
+                info!(in_flight = swept.in_flight, resent = swept.resent, "sweep")
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "sweep failed; trying again at the next"),
         }
     }
 }

@@ -24,6 +24,12 @@ data "aws_iam_policy_document" "function_boundary" {
   }
 
   statement {
+    sid       = "InvokeTheWorker"
+    actions   = ["lambda:InvokeFunction"] # the sweep schedule's role
+    resources = ["${local.arn.lambda}:function:${local.prefix}-*"]
+  }
+
+  statement {
     sid       = "Secrets"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = ["${local.arn.secretsmanager}:secret:${local.prefix}/*"]

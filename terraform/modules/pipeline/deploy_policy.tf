@@ -255,8 +255,14 @@ data "aws_iam_policy_document" "deploy_compute" {
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
-      values   = ["lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
+      values   = ["lambda.amazonaws.com", "vpc-flow-logs.amazonaws.com", "scheduler.amazonaws.com"]
     }
+  }
+
+  statement {
+    sid       = "SweepSchedule"
+    actions   = ["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
+    resources = ["${local.arn.scheduler}:schedule/default/${local.prefix}-*"]
   }
 
   statement {

@@ -15,7 +15,7 @@ locals {
   prefix = "countries-${var.environment}"
   # Known before the group exists, for the key policy's encryption-context condition.
   build_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/codebuild/${local.prefix}"
-  arn                 = { for svc in ["dynamodb", "sqs", "lambda", "logs", "secretsmanager", "sns", "cloudwatch", "apigateway", "elasticache", "kms", "ec2"] : svc => "arn:${local.partition}:${svc}:${local.region}:${local.account}" }
+  arn                 = { for svc in ["dynamodb", "sqs", "lambda", "logs", "secretsmanager", "sns", "cloudwatch", "apigateway", "elasticache", "kms", "ec2", "scheduler"] : svc => "arn:${local.partition}:${svc}:${local.region}:${local.account}" }
 }
 
 resource "aws_codestarconnections_connection" "git" {

@@ -261,6 +261,55 @@ impl OperationStore for DynamoStore {
         Ok(true)
     }
 
+    /// The in-flight markers (one item per country at most) name the operations; a Scan reads them,
+    /// because the sweep runs every few minutes, not per request, over a table of a few thousand items.
+    async fn in_flight(&self) -> Result<Vec<Operation>, StoreError> {
+        let now = Utc::now();
+        let mut holders = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.operations_table)
+                .filter_expression("sk = :inflight")
+                .expression_attribute_values(":inflight", s(INFLIGHT))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| err("scan the in-flight markers", e))?;
+            for item in out.items() {
+                if is_expired(item, now) {
+                    continue;
+                }
+                let country =
+                    get_s(item, keys::COUNTRY).and_then(|c| c.parse::<CountryCode>().ok());
+                let holder = get_s(item, "holder").and_then(|h| h.parse::<Uuid>().ok());
+                match (country, holder) {
+                    (Some(country), Some(holder)) => holders.push((country, holder)),
+                    _ => {
+                        return Err(StoreError(format!(
+                            "an unreadable in-flight marker: {item:?}"
+                        )));
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let mut ops = Vec::new();
+        for (country, holder) in holders {
+            if let Some(op) = self.get_operation(country, holder).await?
+                && !op.state.is_final()
+            {
+                ops.push(op);
+            }
+        }
+        Ok(ops)
+    }
+
     async fn list_operations(
         &self,
         country: CountryCode,

@@ -14,6 +14,11 @@ use crate::ident;
 use crate::operation::{Job, Operation};
 use crate::ports::{Clock, CountryStore, Created, JobQueue, OperationStore};
 
+/// How long a new operation may wait for a worker before its job is sent again: longer than a job waits
+/// in a healthy queue, short enough that a job lost between saving the operation and queueing it (the
+/// process stopped in between) costs its callers little.
+pub const ORPHAN_GRACE: Duration = Duration::from_secs(60);
+
 /// When a fetch is worth queueing: `FRESH_FOR`, `STUCK_AFTER`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FreshnessPolicy {
@@ -93,6 +98,9 @@ impl FetchRequests {
         if let Some(op) = self.operations.list_operations(code, 1).await?.pop()
             && op.blocks_new_fetch(stuck_before)
         {
+            if op.may_be_orphaned(self.clock.now() - chrono(ORPHAN_GRACE)) {
+                self.resend(&op).await?;
+            }
             return Ok(FetchOutcome::Accepted {
                 op,
                 deduplicated: true,
@@ -136,6 +144,13 @@ impl FetchRequests {
                 })
             }
         }
+    }
+
+    /// Sends the job of an operation that may never have been queued (see `Operation::may_be_orphaned`).
+    async fn resend(&self, op: &Operation) -> Result<(), ServiceError> {
+        self.queue.enqueue(&Job::from(op)).await?;
+        warn!(country = %op.country, request_id = %op.request_id, "queued the job of an operation no worker has taken");
+        Ok(())
     }
 
     /// Marks a stuck operation failed, so that no operation stays queued or running forever.

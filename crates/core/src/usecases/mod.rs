@@ -3,15 +3,18 @@
 //! - [`FetchRequests`] (api): resolve an identifier and queue a fetch, unless one is in flight or the stored
 //!   document is fresh;
 //! - [`CountryReads`] (api): the stored document and the operations of a country;
-//! - [`JobProcessor`] (worker): run one fetch job against the upstream and record what became of it.
+//! - [`JobProcessor`] (worker): run one fetch job against the upstream and record what became of it;
+//! - [`Sweeper`] (worker, on a schedule): send again the jobs of operations nobody will finish.
 
 mod fetch;
 mod job;
 mod read;
+mod sweep;
 
-pub use fetch::{FetchOutcome, FetchRequests, FreshnessPolicy};
+pub use fetch::{FetchOutcome, FetchRequests, FreshnessPolicy, ORPHAN_GRACE};
 pub use job::{JOB_STORE_ALLOWANCE, JobOutcome, JobProcessor, RetryPolicy};
 pub use read::CountryReads;
+pub use sweep::{Sweeper, Swept};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +31,7 @@ pub struct UseCases {
     pub fetches: Arc<FetchRequests>,
     pub reads: Arc<CountryReads>,
     pub jobs: Arc<JobProcessor>,
+    pub sweeper: Arc<Sweeper>,
 }
 
 impl UseCases {
@@ -43,6 +47,12 @@ impl UseCases {
         S: CountryStore + OperationStore + 'static,
     {
         UseCases {
+            sweeper: Arc::new(Sweeper::new(
+                store.clone(),
+                queue.clone(),
+                clock.clone(),
+                retry,
+            )),
             fetches: Arc::new(FetchRequests::new(
                 store.clone(),
                 store.clone(),
@@ -127,6 +137,7 @@ pub(crate) mod testing {
         pub clock: Arc<ManualClock>,
         pub upstream: Arc<Scripted>,
         pub store: Arc<MemoryStore>,
+        pub queue: Arc<MemoryQueue>,
     }
 
     pub fn fixture(script: Vec<Result<Fetched, UpstreamError>>) -> Fixture {
@@ -139,6 +150,7 @@ pub(crate) mod testing {
     ) -> Fixture {
         let store = Arc::new(MemoryStore::new());
         let (queue, queued) = MemoryQueue::new();
+        let queue = Arc::new(queue);
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let upstream = Arc::new(Scripted {
             script: Mutex::new(script),
@@ -146,7 +158,7 @@ pub(crate) mod testing {
         });
         let cases = UseCases::new(
             store.clone(),
-            Arc::new(queue),
+            queue.clone(),
             (upstream.clone(), budget),
             clock.clone(),
             FreshnessPolicy::default(),
@@ -160,6 +172,7 @@ pub(crate) mod testing {
             clock,
             upstream,
             store,
+            queue,
         }
     }
 

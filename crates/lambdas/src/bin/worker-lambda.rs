@@ -3,9 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use countries_core::config::ProcessEnv;
-use countries_lambdas::worker::{WorkerConfig, worker};
+use countries_lambdas::worker::{WorkerConfig, WorkerEvent, worker};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokio::time::Instant;
 
@@ -21,11 +20,21 @@ async fn main() -> Result<(), Error> {
         eprintln!("worker-lambda: {e}");
         std::process::exit(2)
     }));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<WorkerEvent>| {
         let worker = worker.clone();
         async move {
-            let deadline = invocation_deadline(event.context.deadline);
-            Ok::<_, Error>(worker.handle_until(event.payload, Some(deadline)).await)
+            match event.payload {
+                WorkerEvent::Batch(batch) => {
+                    let deadline = invocation_deadline(event.context.deadline);
+                    let response = worker.batches.handle_until(batch, Some(deadline)).await;
+                    Ok::<_, Error>(serde_json::to_value(response)?)
+                }
+                // A failed sweep fails the invocation, which the schedule's alarm counts.
+                WorkerEvent::Sweep { .. } => {
+                    let swept = worker.sweeper.sweep().await?;
+                    Ok(serde_json::json!({"in_flight": swept.in_flight, "resent": swept.resent}))
+                }
+            }
         }
     }))
     .await
