@@ -15,6 +15,8 @@ locals {
     COUNTRIES_TABLE        = module.data.countries_table_name
     OPERATIONS_TABLE       = module.data.operations_table_name
     OPERATION_RETENTION    = var.operation_retention
+    AWS_CONNECT_TIMEOUT    = var.aws_connect_timeout
+    AWS_CALL_TIMEOUT       = var.aws_call_timeout
     FETCH_QUEUE_URL        = module.queue.queue_url
     COUNTRIES_UPSTREAM     = var.upstream
     UPSTREAM_BURST         = var.upstream_burst

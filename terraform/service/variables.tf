@@ -229,3 +229,15 @@ variable "sweep_every_minutes" {
   type        = number
   default     = 5
 }
+
+variable "aws_connect_timeout" {
+  description = "AWS_CONNECT_TIMEOUT: the longest a connection to DynamoDB, SQS or Secrets Manager may take."
+  type        = string
+  default     = "1s"
+}
+
+variable "aws_call_timeout" {
+  description = "AWS_CALL_TIMEOUT: the longest one DynamoDB, SQS or Secrets Manager call may take, retries included."
+  type        = string
+  default     = "2s"
+}

@@ -53,6 +53,10 @@ impl ApiError {
     }
 }
 
+/// When a 503 tells the client to come back: long enough for a dependency's blip (and the SDK's
+/// retries) to pass, short enough not to lose the client.
+pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// Seconds to wait, rounded up: a client that waits this long is admitted.
 fn whole_seconds(d: Duration) -> u64 {
     d.as_secs_f64().ceil().max(1.0) as u64
@@ -129,9 +133,16 @@ impl IntoResponse for ApiError {
             // Our fault: the details go to the log, the client gets a plain message.
             error!(error = %self, "request failed");
         }
+        // What failed, in words a client can use; the dependency's own error is in the log line above.
         let message = match &self {
+            ApiError::Unavailable(ServiceError::Queue(_)) => {
+                "the job queue is unavailable; try again shortly".to_string()
+            }
             ApiError::Unavailable(_) => {
-                "the service cannot reach its storage or queue; try again shortly".to_string()
+                "the data store is unavailable; try again shortly".to_string()
+            }
+            ApiError::LimiterUnavailable => {
+                "the rate limiter is unavailable; try again shortly".to_string()
             }
             other => other.to_string(),
         };
@@ -152,11 +163,15 @@ impl IntoResponse for ApiError {
             fetch_url,
         };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after } = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(whole_seconds(retry_after)),
-            );
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after } => Some(retry_after),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_AFTER),
+            _ => None,
+        };
+        if let Some(after) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(whole_seconds(after)));
         }
         response
     }

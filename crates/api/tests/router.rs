@@ -508,3 +508,33 @@ async fn a_country_from_another_upstream_has_no_v5_form() {
         StatusCode::OK
     );
 }
+
+/// A dependency that fails is named in words a client can use, with when to come back; its own error
+/// (which may carry internal addresses) stays in the log, out of the body and out of `/status`.
+#[tokio::test]
+async fn a_failed_dependency_is_a_503_with_retry_after_and_no_internal_detail() {
+    let app = app();
+    drop(app.queued); // the queue is gone
+    let (status, headers, body) = get(&app.router, "/fetch/PY").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "5");
+    assert_eq!(body["Code"], "ServiceUnavailable");
+    assert_eq!(
+        body["Message"],
+        "the job queue is unavailable; try again shortly"
+    );
+    let (_, _, status_body) = get(&app.router, "/status/PY").await;
+    assert_eq!(status_body["operations"][0]["state"], "failed");
+    assert_eq!(
+        status_body["operations"][0]["error"],
+        "the job queue was unavailable; fetch again"
+    );
+    let closed = app_with(Arc::new(Down), LimiterPolicy::Closed, Links::default());
+    let (status, headers, body) = get(&closed.router, "/country/PY").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "5");
+    assert_eq!(
+        body["Message"],
+        "the rate limiter is unavailable; try again shortly"
+    );
+}

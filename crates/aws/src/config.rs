@@ -16,6 +16,8 @@ pub const REDIS_CONNECT_TIMEOUT: &str = "REDIS_CONNECT_TIMEOUT";
 pub const REDIS_COMMAND_TIMEOUT: &str = "REDIS_COMMAND_TIMEOUT";
 pub const RATE_LIMIT_KEY_PREFIX: &str = "RATE_LIMIT_KEY_PREFIX";
 pub const AWS_TRUST_SYSTEM_ROOTS: &str = "AWS_TRUST_SYSTEM_ROOTS";
+pub const AWS_CONNECT_TIMEOUT: &str = "AWS_CONNECT_TIMEOUT";
+pub const AWS_CALL_TIMEOUT: &str = "AWS_CALL_TIMEOUT";
 
 fn required(src: &dyn Source, name: &str) -> Result<String, ConfigError> {
     config::required(src, name, "must be set")
@@ -60,6 +62,35 @@ pub struct AwsEnv {
     /// `AWS_TRUST_SYSTEM_ROOTS=true`: trust the system's CA bundle instead of the Amazon roots compiled
     /// in (for a TLS-intercepting proxy or an emulator behind TLS).
     pub trust_system_roots: bool,
+    pub timeouts: SdkTimeouts,
+}
+
+/// Deadlines of every DynamoDB, SQS and Secrets Manager call: `AWS_CONNECT_TIMEOUT` for a connection,
+/// `AWS_CALL_TIMEOUT` for the whole call, the SDK's retries included. A hung endpoint then costs a
+/// request at most a few calls' worth, well inside the api function's 10 s and API Gateway's 30 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkTimeouts {
+    pub connect: Duration,
+    pub call: Duration,
+}
+
+impl Default for SdkTimeouts {
+    fn default() -> Self {
+        SdkTimeouts {
+            connect: Duration::from_secs(1),
+            call: Duration::from_secs(2),
+        }
+    }
+}
+
+impl SdkTimeouts {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let d = SdkTimeouts::default();
+        Ok(SdkTimeouts {
+            connect: config::duration_or(src, AWS_CONNECT_TIMEOUT, d.connect)?,
+            call: config::duration_or(src, AWS_CALL_TIMEOUT, d.call)?,
+        })
+    }
 }
 
 impl AwsEnv {
@@ -68,6 +99,7 @@ impl AwsEnv {
             tables: Tables::from_source(src)?,
             queue_url: queue_url(src)?,
             trust_system_roots: config::parse_or(src, AWS_TRUST_SYSTEM_ROOTS, false)?,
+            timeouts: SdkTimeouts::from_source(src)?,
         })
     }
 }

@@ -13,6 +13,15 @@ pub use dynamo::{DynamoBudget, DynamoStore};
 pub use redis_limiter::{RedisLimiter, RedisSettings};
 pub use sqs::SqsQueue;
 
+/// The SDK's deadlines for `timeouts`: a connection, and a whole call with its retries.
+pub fn deadlines(timeouts: config::SdkTimeouts) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(timeouts.connect)
+        .operation_attempt_timeout(timeouts.call)
+        .operation_timeout(timeouts.call)
+        .build()
+}
+
 /// The SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL` for emulators),
 /// loaded once per process, with an HTTPS client that trusts the Amazon Trust Services roots compiled in
 /// (see `certs/README.md`): a cold start does not read and parse the system's whole CA bundle.
@@ -20,8 +29,12 @@ pub use sqs::SqsQueue;
 /// In Lambda the credentials and the region are always in the environment (`AWS_ACCESS_KEY_ID`, ...,
 /// `AWS_REGION`), so they are read from there directly instead of building the default chains (profile
 /// files, SSO, web identity, ECS, IMDS), which a cold start would otherwise pay for and never use.
-pub async fn sdk_config(trust_system_roots: bool) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+pub async fn sdk_config(
+    trust_system_roots: bool,
+    timeouts: config::SdkTimeouts,
+) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(deadlines(timeouts));
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
         && std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
         && let Ok(region) = std::env::var("AWS_REGION")

@@ -20,7 +20,7 @@ pub struct Aws {
 /// Builds the clients for the tables and the queue (no request is made here).
 pub async fn connect(env: &AwsEnv) -> Aws {
     let (tables, queue_url) = (&env.tables, &env.queue_url);
-    let sdk = crate::sdk_config(env.trust_system_roots).await;
+    let sdk = crate::sdk_config(env.trust_system_roots, env.timeouts).await;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         &tables.countries,

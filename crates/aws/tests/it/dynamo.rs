@@ -199,3 +199,50 @@ async fn a_store_that_cannot_be_reached_is_an_error() {
         "{e}"
     );
 }
+
+/// An endpoint that accepts connections and never answers: each call ends at `AWS_CALL_TIMEOUT`.
+#[tokio::test]
+async fn a_hung_store_or_queue_answers_within_the_call_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket); // never read, never answered
+        }
+    });
+    let timeouts = countries_aws::config::SdkTimeouts {
+        connect: Duration::from_millis(200),
+        call: Duration::from_millis(500),
+    };
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://{addr}"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .timeout_config(countries_aws::deadlines(timeouts))
+        .load()
+        .await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        "a",
+        "b",
+        Duration::from_secs(60),
+    );
+    let started = std::time::Instant::now();
+    assert!(store.get_country(py()).await.is_err());
+    let queue = countries_aws::SqsQueue::new(aws_sdk_sqs::Client::new(&config), "http://q/1/q");
+    let job = countries_core::Job::from(&Operation::new(py(), chrono::Utc::now()));
+    assert!(
+        countries_core::ports::JobQueue::enqueue(&queue, &job)
+            .await
+            .is_err()
+    );
+    // Two calls of 500 ms each, with room for a slow machine; without the deadline each would hang.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

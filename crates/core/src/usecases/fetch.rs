@@ -127,10 +127,15 @@ impl FetchRequests {
                     self.abandon(stuck).await;
                 }
                 if let Err(e) = self.queue.enqueue(&Job::from(&op)).await {
-                    // The client is told (503) and the operation does not sit queued with no job.
+                    // The client is told (503) and the operation does not sit queued with no job. Its
+                    // error is what any client may read on /status; the detail goes to the log.
+                    warn!(country = %code, request_id = %op.request_id, error = %e, "could not queue the job");
                     let mut failed = op.clone();
                     failed
-                        .fail(self.clock.now(), format!("could not enqueue the job: {e}"))
+                        .fail(
+                            self.clock.now(),
+                            "the job queue was unavailable; fetch again".to_string(),
+                        )
                         .expect("a new operation can fail");
                     self.operations
                         .update_operation(&failed, op.revision())

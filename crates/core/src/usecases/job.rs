@@ -135,12 +135,9 @@ impl JobProcessor {
         let spent = match self.budget.spend(started).await {
             Ok(spent) => spent,
             Err(e) => {
-                self.give_back(
-                    &mut op,
-                    running,
-                    format!("upstream budget unavailable: {e}"),
-                )
-                .await;
+                warn!(country = %op.country, request_id = %op.request_id, error = %e, "could not read the upstream budget");
+                let shown = "the upstream budget could not be read; the job will be tried again";
+                self.give_back(&mut op, running, shown.to_string()).await;
                 return Err(e.into());
             }
         };
