@@ -4,11 +4,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use std::sync::Mutex;
+
 use async_trait::async_trait;
 use countries_core::ratelimit::{Decision, LimiterError, RateLimiter, RateLimits, RouteGroup};
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
-use tokio::sync::Mutex;
+use redis::{Client, RedisError, Script};
 
 /// GCRA (the algorithm of redis-cell and governor): the key holds the "theoretical arrival time" in ms.
 /// The time comes from Redis itself, so that instances with skewed clocks agree.
@@ -47,9 +49,41 @@ pub struct RedisLimiter {
     settings: RedisSettings,
     limits: RateLimits,
     script: Script,
-    /// Built on first use and reused; `None` until Redis has been reached once, so that a Redis outage
-    /// at start-up does not stop the API.
-    conn: Mutex<Option<ConnectionManager>>,
+    conn: Mutex<Conn>,
+}
+
+type Connecting = Shared<BoxFuture<'static, Result<ConnectionManager, String>>>;
+
+/// The connection, built on first use and reused (a Redis outage at start-up does not stop the API).
+/// Requests that find it being built wait for that one attempt, each at most the connect timeout,
+/// instead of queueing for attempts of their own.
+enum Conn {
+    Idle,
+    Connecting(Connecting),
+    Ready(ConnectionManager),
+}
+
+/// Why one script call failed.
+enum CallError {
+    TimedOut,
+    Redis(RedisError),
+}
+
+impl CallError {
+    /// The connection broke under the call (Redis restarted, the sandbox was frozen): the connection
+    /// manager is already replacing it, so the call is worth one more try.
+    fn connection_lost(&self) -> bool {
+        matches!(self, CallError::Redis(e) if e.is_connection_dropped() || e.is_io_error() || e.is_connection_refusal())
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::TimedOut => f.write_str("Redis did not answer in time"),
+            CallError::Redis(e) => write!(f, "Redis: {e}"),
+        }
+    }
 }
 
 impl RedisLimiter {
@@ -69,30 +103,63 @@ impl RedisLimiter {
             settings,
             limits,
             script: Script::new(GCRA),
-            conn: Mutex::new(None),
+            conn: Mutex::new(Conn::Idle),
         })
     }
 
     async fn connection(&self) -> Result<ConnectionManager, LimiterError> {
-        let mut conn = self.conn.lock().await;
-        if let Some(c) = conn.as_ref() {
-            return Ok(c.clone());
+        let attempt = {
+            let mut state = self.conn.lock().expect("never poisoned");
+            match &*state {
+                Conn::Ready(c) => return Ok(c.clone()),
+                Conn::Connecting(attempt) => attempt.clone(),
+                Conn::Idle => {
+                    let attempt = self.connect().boxed().shared();
+                    *state = Conn::Connecting(attempt.clone());
+                    attempt
+                }
+            }
+        };
+        let made = attempt.await;
+        let mut state = self.conn.lock().expect("never poisoned");
+        if matches!(*state, Conn::Connecting(_)) {
+            *state = match &made {
+                Ok(c) => Conn::Ready(c.clone()),
+                Err(_) => Conn::Idle,
+            };
         }
-        // The manager reconnects by itself after this (also after the Lambda sandbox was frozen and the
-        // socket went stale); retries are its job only in the background, never on a request's time.
+        made.map_err(LimiterError)
+    }
+
+    /// One connection attempt, bounded by the connect timeout. The manager reconnects by itself after
+    /// this (also after the Lambda sandbox was frozen and the socket went stale).
+    fn connect(&self) -> impl Future<Output = Result<ConnectionManager, String>> + Send + 'static {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.settings.connect_timeout))
             .set_response_timeout(Some(self.settings.command_timeout))
             .set_number_of_retries(1);
-        let made = tokio::time::timeout(
-            self.settings.connect_timeout,
-            ConnectionManager::new_with_config(self.client.clone(), config),
-        )
-        .await
-        .map_err(|_| LimiterError("connecting to Redis timed out".into()))?
-        .map_err(|e| LimiterError(format!("connecting to Redis: {e}")))?;
-        *conn = Some(made.clone());
-        Ok(made)
+        let (client, timeout) = (self.client.clone(), self.settings.connect_timeout);
+        async move {
+            tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                .await
+                .map_err(|_| "connecting to Redis timed out".to_string())?
+                .map_err(|e| format!("connecting to Redis: {e}"))
+        }
+    }
+
+    async fn call(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        interval_ms: u64,
+        requests: u32,
+    ) -> Result<(i64, i64, i64, i64), CallError> {
+        let mut invocation = self.script.key(key);
+        invocation.arg(interval_ms).arg(requests);
+        tokio::time::timeout(self.settings.command_timeout, invocation.invoke_async(conn))
+            .await
+            .map_err(|_| CallError::TimedOut)?
+            .map_err(CallError::Redis)
     }
 }
 
@@ -103,14 +170,18 @@ impl RateLimiter for RedisLimiter {
         let mut conn = self.connection().await?;
         let key = format!("{}rl:{}:{client}", self.settings.key_prefix, group.as_str());
         let interval_ms = limit.interval().as_millis().max(1) as u64;
-        let mut invocation = self.script.key(key);
-        invocation.arg(interval_ms).arg(limit.requests);
-        let call = invocation.invoke_async::<(i64, i64, i64, i64)>(&mut conn);
+        let answer = match self
+            .call(&mut conn, &key, interval_ms, limit.requests)
+            .await
+        {
+            Err(e) if e.connection_lost() => {
+                self.call(&mut conn, &key, interval_ms, limit.requests)
+                    .await
+            }
+            other => other,
+        };
         let (allowed, remaining, reset_ms, retry_ms) =
-            tokio::time::timeout(self.settings.command_timeout, call)
-                .await
-                .map_err(|_| LimiterError("Redis did not answer in time".into()))?
-                .map_err(|e| LimiterError(format!("Redis: {e}")))?;
+            answer.map_err(|e| LimiterError(e.to_string()))?;
         let ms = |v: i64| Duration::from_millis(v.max(0) as u64);
         Ok(Decision {
             allowed: allowed == 1,

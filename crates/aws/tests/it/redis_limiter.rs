@@ -269,3 +269,70 @@ async fn rediss_connects_over_tls() {
     let decision = decision.expect("a decision over TLS");
     assert!(decision.allowed && decision.remaining == 1, "{decision:?}");
 }
+
+/// A fresh process, a hung Redis and 16 requests at once: they share one connection attempt, so each
+/// waits at most the connect timeout instead of behind every earlier attempt.
+#[tokio::test]
+async fn concurrent_requests_share_one_connection_attempt() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let limiter = Arc::new(limiter(
+        format!("redis://127.0.0.1:{port}"),
+        Limit::new(1, Duration::from_secs(1)),
+        Limit::new(1, Duration::from_secs(1)),
+    ));
+    let callers: Vec<_> = (0..16)
+        .map(|n| {
+            let l = limiter.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let result = l.check(ip(n), RouteGroup::Read).await;
+                (result.is_err(), started.elapsed())
+            })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    for c in callers {
+        let (failed, took) = c.await.unwrap();
+        assert!(failed);
+        slowest = slowest.max(took);
+    }
+    hold.abort();
+    // One 300 ms attempt shared; sixteen queued attempts would take 16 x 300 ms.
+    assert!(
+        slowest < Duration::from_millis(1500),
+        "the slowest waited {slowest:?}"
+    );
+}
+
+/// Redis restarts under a connected limiter: the request that meets the dead connection is answered
+/// on the replacement, not failed.
+#[tokio::test]
+async fn the_request_that_finds_a_dropped_connection_is_answered() {
+    let port = free_port();
+    let mut redis = redis_server(port);
+    let mut s = settings(format!("redis://127.0.0.1:{port}"));
+    s.command_timeout = Duration::from_secs(1);
+    let limiter = RedisLimiter::new(
+        s,
+        support::limits(
+            Limit::new(100, Duration::from_secs(60)),
+            Limit::new(100, Duration::from_secs(60)),
+        ),
+    )
+    .unwrap();
+    assert!(is_admitted(&limiter, 8, RouteGroup::Read).await);
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let mut redis = redis_server(port);
+    let decision = limiter.check(ip(8), RouteGroup::Read).await;
+    redis.kill().ok();
+    redis.wait().ok();
+    assert!(decision.is_ok(), "{decision:?}");
+}
