@@ -107,6 +107,14 @@ impl Deployment {
     /// An HTTP API v2 request through API Gateway's `prod` stage; the status and the JSON body.
     async fn http(&self, path: &str) -> (u64, Value) {
         let mut event: Value = serde_json::from_str(V2).unwrap();
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let params: serde_json::Map<String, Value> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        event["rawQueryString"] = json!(query);
+        event["queryStringParameters"] = json!(params);
         event["rawPath"] = json!(format!("/prod{path}"));
         event["requestContext"]["stage"] = json!("prod");
         event["requestContext"]["http"]["path"] = json!(format!("/prod{path}"));
@@ -299,4 +307,11 @@ async fn the_scheduled_sweep_queues_the_job_of_an_orphaned_operation() {
 
     let reply = d.worker.invoke(json!({"sweep": {}})).await.unwrap();
     assert_eq!(reply, json!({"in_flight": 0, "resent": 0}));
+
+    // Readiness on the real adapters: DynamoDB, SQS and Redis each answered.
+    let (status, body) = d.http("/health?deep=true").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "{body}");
+    for dependency in ["store", "queue", "limiter"] {
+        assert_eq!(body["dependencies"][dependency]["status"], "ok", "{body}");
+    }
 }

@@ -95,7 +95,7 @@ data "aws_iam_policy_document" "api" {
   }
   statement {
     sid       = "SendJobs"
-    actions   = ["sqs:SendMessage"]
+    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"] # the second for /health?deep=true
     resources = [module.queue.queue_arn]
   }
   statement {

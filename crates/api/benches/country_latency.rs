@@ -60,6 +60,7 @@ async fn main() {
         upstream: "bundled",
         budget: Arc::new(Unmetered),
         links: Links::default(),
+        probes: vec![],
     });
 
     for (label, paths) in [

@@ -18,7 +18,7 @@ use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use countries_core::ports::UpstreamBudget;
+use countries_core::ports::{Probe, UpstreamBudget};
 use countries_core::ratelimit::{LimiterPolicy, RateLimiter, RouteGroup};
 use countries_core::usecases::{CountryReads, FetchRequests};
 use tracing::{Instrument, info, info_span};
@@ -36,6 +36,8 @@ pub struct AppState {
     /// The month's upstream use, for `/health`.
     pub budget: Arc<dyn UpstreamBudget>,
     pub links: Links,
+    /// What `/health?deep=true` checks, by the name it reports: `store`, `queue`, `limiter`.
+    pub probes: Vec<(&'static str, Arc<dyn Probe>)>,
 }
 
 /// The client address the limiter keys on. The composition root puts it in the request extensions

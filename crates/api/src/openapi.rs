@@ -16,7 +16,7 @@ use crate::routes::{country, fetch, service, status};
     paths(fetch::get, country::get, status::get, service::health, service::openapi),
     components(schemas(ErrorBody, CandidateBody, fetch::FetchAccepted, fetch::FetchFresh,
                        status::StatusBody, status::OperationSchema, status::OperationStateSchema, service::Health,
-                       service::BudgetBody)),
+                       service::BudgetBody, service::DependencyBody)),
     modifiers(&FetchByPost),
     tags((name = "countries", description = "Country data"), (name = "service", description = "The service itself"))
 )]

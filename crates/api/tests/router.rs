@@ -327,10 +327,13 @@ async fn openapi_covers_every_route_and_error() {
             for (code, response) in responses {
                 if code.starts_with('4') || code.starts_with('5') {
                     let schema = &response["content"]["application/json"]["schema"]["$ref"];
-                    assert_eq!(
-                        schema, "#/components/schemas/ErrorBody",
-                        "{m} {path} {code}"
-                    );
+                    // The readiness check's 503 is its report (which dependency is down), not an error.
+                    let expected = if path == "/health" && code == "503" {
+                        "#/components/schemas/Health"
+                    } else {
+                        "#/components/schemas/ErrorBody"
+                    };
+                    assert_eq!(schema, expected, "{m} {path} {code}");
                 }
             }
         }
@@ -536,5 +539,84 @@ async fn a_failed_dependency_is_a_503_with_retry_after_and_no_internal_detail() 
     assert_eq!(
         body["Message"],
         "the rate limiter is unavailable; try again shortly"
+    );
+}
+
+struct Answers(Result<(), String>);
+
+#[async_trait]
+impl countries_core::ports::Probe for Answers {
+    async fn probe(&self) -> Result<(), String> {
+        self.0.clone()
+    }
+}
+
+struct Hangs;
+
+#[async_trait]
+impl countries_core::ports::Probe for Hangs {
+    async fn probe(&self) -> Result<(), String> {
+        std::future::pending().await
+    }
+}
+
+/// `/health` stays cheap and 200; `?deep=true` checks each dependency within its bound and says which
+/// one is down, with a 503 and no internal detail.
+#[tokio::test(start_paused = true)]
+async fn deep_health_names_the_dependency_that_is_down() {
+    use countries_core::ports::Probe;
+    let with = |probes: Vec<(&'static str, Arc<dyn Probe>)>| {
+        let memory = countries_core::memory::InMemory::new(
+            (
+                Arc::new(countries_upstream::Bundled::new()),
+                Arc::new(countries_core::memory::Unmetered),
+            ),
+            countries_core::usecases::FreshnessPolicy::default(),
+            countries_core::usecases::RetryPolicy::default(),
+        );
+        countries_api::router(countries_api::AppState {
+            fetches: memory.cases.fetches,
+            reads: memory.cases.reads,
+            limiter: support::generous(),
+            limiter_policy: LimiterPolicy::Open,
+            upstream: "bundled",
+            budget: Arc::new(countries_core::memory::Unmetered),
+            links: Links::default(),
+            probes,
+        })
+    };
+    let healthy = with(vec![
+        ("store", Arc::new(Answers(Ok(())))),
+        ("queue", Arc::new(Answers(Ok(())))),
+    ]);
+    let (status, _, body) = get(&healthy, "/health?deep=true").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["dependencies"]["store"]["status"], "ok");
+    let (status, _, body) = get(&healthy, "/health").await;
+    assert_eq!((status, body.get("dependencies")), (StatusCode::OK, None));
+
+    let broken = with(vec![
+        ("store", Arc::new(Hangs)),
+        (
+            "queue",
+            Arc::new(Answers(Err("SQS at http://10.0.0.7: refused".into()))),
+        ),
+        ("limiter", Arc::new(Answers(Ok(())))),
+    ]);
+    let (status, _, body) = get(&broken, "/health?deep=true").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["dependencies"]["store"]["status"], "timeout");
+    assert_eq!(body["dependencies"]["queue"]["status"], "down");
+    assert_eq!(body["dependencies"]["limiter"]["status"], "ok");
+    assert!(!body.to_string().contains("10.0.0.7"));
+    // Liveness does not look at them.
+    assert_eq!(get(&broken, "/health").await.0, StatusCode::OK);
+
+    let (status, _, body) = get(&broken, "/health?deep=maybe").await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("InvalidParameter"))
     );
 }

@@ -163,6 +163,21 @@ impl RedisLimiter {
     }
 }
 
+/// PING on the limiter's connection (its ACL allows it), within the connect and command timeouts.
+#[async_trait]
+impl countries_core::ports::Probe for RedisLimiter {
+    async fn probe(&self) -> Result<(), String> {
+        let mut conn = self.connection().await.map_err(|e| e.0)?;
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        match tokio::time::timeout(self.settings.command_timeout, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("Redis: {e}")),
+            Err(_) => Err("Redis did not answer in time".into()),
+        }
+    }
+}
+
 #[async_trait]
 impl RateLimiter for RedisLimiter {
     async fn check(&self, client: IpAddr, group: RouteGroup) -> Result<Decision, LimiterError> {

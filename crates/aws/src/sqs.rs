@@ -96,6 +96,21 @@ impl Redelivery for SqsQueue {
     }
 }
 
+/// The queue's ARN: the queue exists and the role may reach it (SendMessage has no harmless form).
+#[async_trait]
+impl countries_core::ports::Probe for SqsQueue {
+    async fn probe(&self) -> Result<(), String> {
+        self.client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("SQS probe: {}", DisplayErrorContext(&e)))
+    }
+}
+
 #[async_trait]
 impl JobQueue for SqsQueue {
     async fn enqueue(&self, job: &Job) -> Result<(), QueueError> {

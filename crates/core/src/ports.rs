@@ -126,3 +126,20 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// One cheap call to a dependency, for the readiness check (`GET /health?deep=true`): `Ok` when it
+/// answered. The error is for the log; the caller bounds how long it may take.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    async fn probe(&self) -> Result<(), String>;
+}
+
+/// A dependency in this process (the memory adapters): always there.
+pub struct InProcess;
+
+#[async_trait]
+impl Probe for InProcess {
+    async fn probe(&self) -> Result<(), String> {
+        Ok(())
+    }
+}

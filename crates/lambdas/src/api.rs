@@ -7,7 +7,7 @@ use countries_aws::RedisLimiter;
 use countries_aws::config::{AwsEnv, RedisEnv};
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
-use countries_core::ports::SystemClock;
+use countries_core::ports::{Probe, SystemClock};
 use countries_core::ratelimit::RateLimits;
 use countries_core::usecases::{CountryReads, FetchRequests, FreshnessPolicy};
 
@@ -43,7 +43,10 @@ impl ApiConfig {
 /// The router's state on the AWS adapters (no request is made but the Redis token's secret read).
 pub async fn state(config: ApiConfig) -> Result<AppState, String> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
-    let limiter = RedisLimiter::new(aws.redis_settings(config.redis).await?, config.limits)?;
+    let limiter = Arc::new(RedisLimiter::new(
+        aws.redis_settings(config.redis).await?,
+        config.limits,
+    )?);
     let metered = countries_upstream::has_quota(config.upstream);
     let budget = aws.budget(metered, &config.aws.tables, config.budget);
     Ok(AppState {
@@ -54,8 +57,13 @@ pub async fn state(config: ApiConfig) -> Result<AppState, String> {
             Arc::new(SystemClock),
             config.freshness,
         )),
-        reads: Arc::new(CountryReads::new(aws.store.clone(), aws.store)),
-        limiter: Arc::new(limiter),
+        reads: Arc::new(CountryReads::new(aws.store.clone(), aws.store.clone())),
+        probes: vec![
+            ("store", aws.store as Arc<dyn Probe>),
+            ("queue", aws.queue),
+            ("limiter", limiter.clone()),
+        ],
+        limiter,
         limiter_policy: config.limits.on_error,
         upstream: config.upstream,
         budget,

@@ -43,6 +43,7 @@ fn lambda_app(fetch_limit: u32) -> (Router, UnboundedReceiver<Job>) {
         upstream: "bundled",
         budget: Arc::new(Unmetered),
         links: Links::default(),
+        probes: vec![],
     };
     (behind_api_gateway(router(state)), memory.jobs)
 }

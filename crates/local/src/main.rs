@@ -10,7 +10,7 @@ use countries_aws::{RedisLimiter, provision};
 use countries_core::config::ProcessEnv;
 use countries_core::ident;
 use countries_core::memory::{InMemory, MemoryBudget, MemoryLimiter, Unmetered};
-use countries_core::ports::{SystemClock, UpstreamBudget};
+use countries_core::ports::{InProcess, Probe, SystemClock, UpstreamBudget};
 use countries_core::ratelimit::RateLimiter;
 use countries_core::usecases::UseCases;
 use countries_local::config::{AwsBackend, Backend, Config};
@@ -87,8 +87,10 @@ fn app_state(
     cases: &UseCases,
     limiter: Arc<dyn RateLimiter>,
     budget: Arc<dyn UpstreamBudget>,
+    probes: Vec<(&'static str, Arc<dyn Probe>)>,
 ) -> AppState {
     AppState {
+        probes,
         budget,
         fetches: cases.fetches.clone(),
         reads: cases.reads.clone(),
@@ -122,8 +124,14 @@ fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, Stri
         concurrency,
         stopped,
     ));
+    let in_process = || Arc::new(InProcess) as Arc<dyn Probe>;
+    let probes = vec![
+        ("store", in_process()),
+        ("queue", in_process()),
+        ("limiter", in_process()),
+    ];
     Ok(Wired {
-        state: app_state(config, &cases, limiter, budget),
+        state: app_state(config, &cases, limiter, budget, probes),
         worker,
         description: format!("store: memory; queue: in-process ({concurrency} workers)"),
     })
@@ -162,13 +170,24 @@ async fn aws(
         config.freshness,
         config.retry,
     );
-    let limiter: Arc<dyn RateLimiter> = match redis {
-        Some(redis) => Arc::new(RedisLimiter::new(
-            aws.redis_settings(redis.clone()).await?,
-            config.limits,
-        )?),
-        None => Arc::new(MemoryLimiter::new(&config.limits)),
+    let (limiter, limiter_probe): (Arc<dyn RateLimiter>, Arc<dyn Probe>) = match redis {
+        Some(redis) => {
+            let redis = Arc::new(RedisLimiter::new(
+                aws.redis_settings(redis.clone()).await?,
+                config.limits,
+            )?);
+            (redis.clone(), redis)
+        }
+        None => (
+            Arc::new(MemoryLimiter::new(&config.limits)),
+            Arc::new(InProcess),
+        ),
     };
+    let probes: Vec<(&'static str, Arc<dyn Probe>)> = vec![
+        ("store", aws.store.clone()),
+        ("queue", aws.queue.clone()),
+        ("limiter", limiter_probe),
+    ];
     let worker = Worker::new(
         cases.jobs.clone(),
         aws.queue.clone(),
@@ -183,7 +202,7 @@ async fn aws(
     let queue = aws.queue.clone();
     let poller = tokio::spawn(async move { sqs_poller::run(&queue, &worker, stopped).await });
     Ok(Wired {
-        state: app_state(config, &cases, limiter, budget),
+        state: app_state(config, &cases, limiter, budget, probes),
         worker: poller,
         description: format!(
             "store: DynamoDB; queue: SQS {} (polled here); limiter: {}",

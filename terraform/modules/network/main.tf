@@ -14,7 +14,7 @@ locals {
   # else: what the api function calls (its role narrows further).
   endpoint_access = {
     dynamodb       = { actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources = ["${local.arn.dynamodb}:table/${var.name}-*"] }
-    sqs            = { actions = ["sqs:SendMessage"], resources = ["${local.arn.sqs}:${var.name}-*"] }
+    sqs            = { actions = ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources = ["${local.arn.sqs}:${var.name}-*"] }
     secretsmanager = { actions = ["secretsmanager:GetSecretValue"], resources = ["${local.arn.secretsmanager}:secret:${var.name}/*"] }
   }
 }

@@ -1,15 +1,22 @@
 //! The service's own routes: liveness, the OpenAPI document, and the JSON answers for no route and a
 //! wrong method.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tracing::warn;
 
+use super::{Params, flag, params};
 use crate::AppState;
 use crate::error::ApiError;
+
+/// The longest one dependency's check may take in `/health?deep=true`.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -24,6 +31,19 @@ pub struct Health {
     /// when the count cannot be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_budget: Option<BudgetBody>,
+    /// With `deep=true`: each dependency's check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<BTreeMap<&'static str, DependencyBody>>,
+}
+
+/// One dependency's answer to the readiness check.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DependencyBody {
+    /// `ok`, `down` (it answered with an error) or `timeout` (no answer within 2 s).
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    #[schema(example = 3)]
+    pub ms: u64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -38,11 +58,35 @@ pub struct BudgetBody {
     pub quota: u64,
 }
 
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct HealthQuery {
+    /// `true`: also check each dependency (store, queue, rate limiter), each within 2 s, and answer
+    /// 503 when one is down.
+    #[param(pattern = "^(true|false|1|0|yes|no)?$")]
+    deep: Option<String>,
+}
+
 /// Liveness: the process answers, with the month's upstream use. A failing dependency never fails it
 /// (the use is then left out), so a load balancer never drops every instance because one blinked.
-#[utoipa::path(get, path = "/health", operation_id = "health", tag = "service",
-    responses((status = 200, description = "The process is up", body = Health)))]
-pub async fn health(State(app): State<AppState>) -> Json<Health> {
+/// With `deep=true`, readiness: each dependency is checked, and one that is down makes it a 503.
+#[utoipa::path(get, path = "/health", operation_id = "health", tag = "service", params(HealthQuery),
+    responses(
+        (status = 200, description = "The process is up (and, with `deep=true`, every dependency answered)", body = Health),
+        (status = 400, description = "`deep` is not a boolean", body = crate::error::ErrorBody),
+        (status = 503, description = "With `deep=true`: a dependency is down; `dependencies` says which", body = Health),
+    ))]
+pub async fn health(State(app): State<AppState>, query: Params) -> Result<Response, ApiError> {
+    let deep = flag(&params(query)?, "deep")?;
+    let dependencies = if deep {
+        Some(check_dependencies(&app).await)
+    } else {
+        None
+    };
+    let ready = dependencies
+        .as_ref()
+        .is_none_or(|d| d.values().all(|c| c.status == "ok"));
     let upstream_budget = match app.budget.usage(chrono::Utc::now()).await {
         Ok(usage) => usage.map(|u| BudgetBody {
             remaining: u.quota.saturating_sub(u.used),
@@ -55,12 +99,46 @@ pub async fn health(State(app): State<AppState>) -> Json<Health> {
             None
         }
     };
-    Json(Health {
-        status: "ok",
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Health {
+        status: if ready { "ok" } else { "unavailable" },
         version: env!("CARGO_PKG_VERSION"),
         upstream: app.upstream,
         upstream_budget,
-    })
+        dependencies,
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// Every probe at once, each bounded by `PROBE_TIMEOUT`; a failure's detail goes to the log.
+async fn check_dependencies(app: &AppState) -> BTreeMap<&'static str, DependencyBody> {
+    let checks = app.probes.iter().map(|(name, probe)| async move {
+        let started = Instant::now();
+        let status = match tokio::time::timeout(PROBE_TIMEOUT, probe.probe()).await {
+            Ok(Ok(())) => "ok",
+            Ok(Err(e)) => {
+                warn!(dependency = *name, error = %e, "readiness: dependency down");
+                "down"
+            }
+            Err(_) => {
+                warn!(
+                    dependency = *name,
+                    "readiness: dependency did not answer in time"
+                );
+                "timeout"
+            }
+        };
+        let ms = started.elapsed().as_millis() as u64;
+        (*name, DependencyBody { status, ms })
+    });
+    futures_util::future::join_all(checks)
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// This document.

@@ -51,6 +51,7 @@ pub fn app_on(
         upstream: "bundled",
         budget: Arc::new(Unmetered),
         links,
+        probes: vec![],
     });
     App {
         router,

@@ -107,6 +107,21 @@ impl DynamoStore {
     }
 }
 
+/// A read of a key no country has: the table answers, and the role may read it.
+#[async_trait]
+impl countries_core::ports::Probe for DynamoStore {
+    async fn probe(&self) -> Result<(), String> {
+        self.client
+            .get_item()
+            .table_name(&self.countries_table)
+            .key(keys::CODE, s("~probe"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| err("probe", e).to_string())
+    }
+}
+
 #[async_trait]
 impl CountryStore for DynamoStore {
     async fn get_country(&self, code: CountryCode) -> Result<Option<CountryRecord>, StoreError> {
