@@ -310,7 +310,11 @@ async fn the_scheduled_sweep_queues_the_job_of_an_orphaned_operation() {
 
     // Readiness on the real adapters: DynamoDB, SQS and Redis each answered.
     let (status, body) = d.http("/health?deep=true").await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("ok")),
+        "{body}"
+    );
     for dependency in ["store", "queue", "limiter"] {
         assert_eq!(body["dependencies"][dependency]["status"], "ok", "{body}");
     }

@@ -7,7 +7,6 @@ use countries_core::config::{self, ConfigError, Source};
 
 pub const COUNTRIES_TABLE: &str = "COUNTRIES_TABLE";
 pub const OPERATIONS_TABLE: &str = "OPERATIONS_TABLE";
-pub const OPERATION_RETENTION: &str = "OPERATION_RETENTION";
 pub const FETCH_QUEUE_URL: &str = "FETCH_QUEUE_URL";
 pub const REDIS_URL: &str = "REDIS_URL";
 pub const REDIS_AUTH_SECRET_ID: &str = "REDIS_AUTH_SECRET_ID";
@@ -35,11 +34,7 @@ impl Tables {
         Ok(Tables {
             countries: required(src, COUNTRIES_TABLE)?,
             operations: required(src, OPERATIONS_TABLE)?,
-            retention: config::duration_or(
-                src,
-                OPERATION_RETENTION,
-                Duration::from_secs(30 * 86400),
-            )?,
+            retention: countries_core::operation::retention_from_source(src)?,
         })
     }
 }

@@ -27,16 +27,35 @@ use crate::ratelimit::{Decision, Limit, LimiterError, RateLimiter, RateLimits, R
 use crate::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
 
 /// Both stores in one mutex-guarded map each; every method is one critical section, which is what
-/// makes `create_operation` and the conditional writes atomic.
-#[derive(Default)]
+/// makes `create_operation` and the conditional writes atomic. Finished operations older than the
+/// retention are forgotten when the country's next operation is created, as DynamoDB's TTL would.
 pub struct MemoryStore {
     countries: Mutex<HashMap<CountryCode, CountryRecord>>,
     operations: Mutex<HashMap<CountryCode, Vec<Operation>>>,
+    retention: Duration,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_retention(Duration::from_secs(30 * 86400))
+    }
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_retention(retention: Duration) -> Self {
+        MemoryStore {
+            countries: Mutex::default(),
+            operations: Mutex::default(),
+            retention,
+        }
+    }
+
+    fn expired_before(&self) -> DateTime<Utc> {
+        Utc::now() - chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX)
     }
 }
 
@@ -65,8 +84,10 @@ impl OperationStore for MemoryStore {
         op: &Operation,
         stuck_before: DateTime<Utc>,
     ) -> Result<Created, StoreError> {
+        let expired_before = self.expired_before();
         let mut all = self.operations.lock().unwrap();
         let ops = all.entry(op.country).or_default();
+        ops.retain(|o| !(o.state.is_final() && o.requested_at < expired_before));
         if let Some(holder) = ops.iter().find(|o| o.blocks_new_fetch(stuck_before)) {
             return Ok(Created::InFlight(holder.clone()));
         }
@@ -316,10 +337,20 @@ impl InMemory {
         freshness: FreshnessPolicy,
         retry: RetryPolicy,
     ) -> Self {
+        InMemory::on(MemoryStore::new(), upstream, freshness, retry)
+    }
+
+    /// As `new`, on a given store (the local server's, with its retention).
+    pub fn on(
+        store: MemoryStore,
+        upstream: (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
+        freshness: FreshnessPolicy,
+        retry: RetryPolicy,
+    ) -> Self {
         let (queue, jobs) = MemoryQueue::new();
         let queue = Arc::new(queue);
         let cases = UseCases::new(
-            Arc::new(MemoryStore::new()),
+            Arc::new(store),
             queue.clone(),
             upstream,
             Arc::new(SystemClock),
@@ -353,6 +384,34 @@ impl Clock for ManualClock {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// Finished operations older than the retention are forgotten when the country's next one is
+    /// created; one in flight is kept whatever its age.
+    #[tokio::test]
+    async fn the_memory_store_forgets_finished_operations_after_the_retention() {
+        let store = MemoryStore::with_retention(Duration::from_secs(3600));
+        let py: CountryCode = "PY".parse().unwrap();
+        let long_ago = Utc::now() - chrono::Duration::hours(2);
+        let mut old = Operation::new(py, long_ago);
+        store.create_operation(&old, long_ago).await.unwrap();
+        let read = old.revision();
+        old.start(long_ago).unwrap();
+        old.succeed(long_ago, "test").unwrap();
+        assert!(store.update_operation(&old, read).await.unwrap());
+        let recent = Operation::new(py, Utc::now());
+        store.create_operation(&recent, Utc::now()).await.unwrap();
+        let kept = store.list_operations(py, 10).await.unwrap();
+        assert_eq!(kept, vec![recent.clone()]);
+        // An old one still in flight is not forgotten (it is the sweep's, or a stuck one's, to settle).
+        let de: CountryCode = "DE".parse().unwrap();
+        let stuck = Operation::new(de, long_ago);
+        store.create_operation(&stuck, long_ago).await.unwrap();
+        store
+            .create_operation(&Operation::new(de, Utc::now()), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(store.list_operations(de, 10).await.unwrap().len(), 2);
+    }
 
     fn record(version: i64) -> CountryRecord {
         CountryRecord {

@@ -219,6 +219,14 @@ impl Operation {
     }
 }
 
+/// `OPERATION_RETENTION`: how long an operation is kept after it was requested (DynamoDB's TTL; the
+/// memory store forgets finished ones as late).
+pub fn retention_from_source(
+    src: &dyn crate::config::Source,
+) -> Result<Duration, crate::config::ConfigError> {
+    crate::config::duration_or(src, "OPERATION_RETENTION", Duration::from_secs(30 * 86400))
+}
+
 /// The message a fetch puts on the queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {

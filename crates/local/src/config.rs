@@ -22,6 +22,8 @@ pub struct Config {
     pub budget: BudgetPolicy,
     pub limits: RateLimits,
     pub worker: WorkerSettings,
+    /// How long the memory store keeps finished operations (`OPERATION_RETENTION`).
+    pub retention: std::time::Duration,
     /// `LOG_FORMAT=json`: one JSON object per line instead of text.
     pub json_logs: bool,
 }
@@ -50,6 +52,7 @@ impl Config {
             freshness: FreshnessPolicy::from_source(src)?,
             budget: BudgetPolicy::from_source(src)?,
             limits: RateLimits::from_source(src)?,
+            retention: countries_core::operation::retention_from_source(src)?,
             json_logs: config::choice_or(src, "LOG_FORMAT", &["text", "json"], "text")? == "json",
         })
     }

@@ -9,7 +9,7 @@ use countries_api::{AppState, Links, router};
 use countries_aws::{RedisLimiter, provision};
 use countries_core::config::ProcessEnv;
 use countries_core::ident;
-use countries_core::memory::{InMemory, MemoryBudget, MemoryLimiter, Unmetered};
+use countries_core::memory::{InMemory, MemoryBudget, MemoryLimiter, MemoryStore, Unmetered};
 use countries_core::ports::{InProcess, Probe, SystemClock, UpstreamBudget};
 use countries_core::ratelimit::RateLimiter;
 use countries_core::usecases::UseCases;
@@ -108,7 +108,8 @@ fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, Stri
         Arc::new(Unmetered)
     };
     let upstream = (config.upstream.build()?, budget.clone());
-    let memory = InMemory::new(upstream, config.freshness, config.retry);
+    let store = MemoryStore::with_retention(config.retention);
+    let memory = InMemory::on(store, upstream, config.freshness, config.retry);
     let (cases, queue, jobs) = (memory.cases, memory.queue, memory.jobs);
     let limiter = Arc::new(MemoryLimiter::new(&config.limits));
     let concurrency = config.worker.concurrency;
