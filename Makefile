@@ -13,7 +13,7 @@ PLAN = $(CURDIR)/target/terraform/$(ENV)-$(STACK).tfplan
 # The service stack deploys the zips `make build` made, for the architecture it built.
 TF_VARS = $(if $(filter service,$(STACK)),-var 'lambda_dir=$(CURDIR)/target/lambda' -var "lambda_architecture=$$(cat $(CURDIR)/target/lambda/ARCH)")
 
-.PHONY: help run test lint fmt bench bench-lambda bench-budget build stub clean check-infra smoke-test \
+.PHONY: help run test lint fmt bench bench-lambda bench-budget chaos load build stub clean check-infra smoke-test \
 	bootstrap-state init-infra plan-infra apply-infra destroy-infra deploy infra-env
 
 help: ## List the targets
@@ -57,6 +57,11 @@ bench-lambda: ## Cold start and memory of api-lambda next to hello-world (LAMBDA
 bench-budget: ## Four workers sharing the upstream budget drain 200 jobs: most calls in any window, drain time
 	$(CARGO) build -p e2e --example budget_drain
 	./scripts/with-emulators.sh $(CARGO) run --quiet -p e2e --example budget_drain
+
+chaos: ## The fault matrix: the local server on moto and Redis behind a fault proxy, one table row per case
+	$(CARGO) build --bin countries-local
+	$(CARGO) build -p e2e --example chaos
+	./scripts/with-emulators.sh $(CARGO) run --quiet -p e2e --example chaos
 
 build: ## Lambda zips in target/lambda/*/bootstrap.zip (arm64 where possible, else x86_64)
 	./scripts/build-lambdas.sh

@@ -2,6 +2,7 @@
 
 pub mod hcl_eval;
 pub mod provider_schema;
+pub mod proxy;
 pub mod runtime;
 
 use std::collections::{BTreeMap, BTreeSet};
