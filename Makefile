@@ -63,6 +63,12 @@ chaos: ## The fault matrix: the local server on moto and Redis behind a fault pr
 	$(CARGO) build -p e2e --example chaos
 	./scripts/with-emulators.sh $(CARGO) run --quiet -p e2e --example chaos
 
+load: ## Load and soak on a release build: requests/s, p50, p99 per route at 32 connections, memory (installs wrk)
+	@command -v wrk >/dev/null || { sudo_cmd=""; [ "$$(id -u)" -ne 0 ] && sudo_cmd="sudo"; \
+		$$sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo_cmd apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release -p countries-local
+	./scripts/with-emulators.sh ./scripts/load.py
+
 build: ## Lambda zips in target/lambda/*/bootstrap.zip (arm64 where possible, else x86_64)
 	./scripts/build-lambdas.sh
 
