@@ -988,3 +988,28 @@ fn hcl_json(v: &V) -> serde_json::Value {
         V::Unknown(what) => panic!("known only after apply: {what}"),
     }
 }
+
+/// The deadlines Terraform sets fit inside the api function's timeout: the worst request (a `/fetch` that
+/// reads the newest operation, the stored country, creates the operation and queues the job, each call
+/// at most `AWS_CALL_TIMEOUT`) after the limiter's connect and command timeouts, and readiness's 2 s.
+#[test]
+fn the_api_deadlines_fit_inside_its_function_timeout() {
+    const CALLS_PER_FETCH: u32 = 4;
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let vars = function_env(&tf, "api", env);
+        let config = countries_lambdas::api::ApiConfig::from_source(&Recording::new(vars)).unwrap();
+        let worst = config.aws.timeouts.call * CALLS_PER_FETCH
+            + config.redis.connect_timeout
+            + config.redis.command_timeout;
+        let timeout = tf.module_arg("api", "timeout_seconds").num();
+        assert!(
+            worst.as_secs_f64() < timeout,
+            "{env}: a /fetch may take {worst:?} before it answers; the api has {timeout}s"
+        );
+        assert!(
+            countries_api::routes::service::PROBE_TIMEOUT.as_secs_f64() < timeout,
+            "{env}: readiness"
+        );
+    }
+}
