@@ -27,14 +27,7 @@ struct Deployment {
 
 async fn deploy() -> Deployment {
     let endpoint = e2e::aws_endpoint();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .load()
-        .await;
+    let sdk = e2e::sdk_config(&endpoint).await;
     let id = e2e::unique();
     let (countries, operations) = (format!("countries-{id}"), format!("operations-{id}"));
     provision::create_tables(&aws_sdk_dynamodb_client(&sdk), &countries, &operations)

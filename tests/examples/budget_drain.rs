@@ -40,14 +40,7 @@ impl Upstream for Timed {
 #[tokio::main]
 async fn main() {
     let endpoint = std::env::var("TEST_AWS_ENDPOINT").expect("run under scripts/with-emulators.sh");
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "bench", "bench", None, None, "bench",
-        ))
-        .load()
-        .await;
+    let sdk = e2e::sdk_config(&endpoint).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let suffix = uuid_suffix();
     let (countries, operations) = (format!("bench-c-{suffix}"), format!("bench-o-{suffix}"));

@@ -50,14 +50,7 @@ impl Rig {
         })
         .await
         .unwrap();
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .load()
-            .await;
+        let sdk = e2e::sdk_config(&endpoint).await;
         let id = e2e::unique();
         let (countries, operations) = (format!("chaos-c-{id}"), format!("chaos-o-{id}"));
         provision::create_tables(

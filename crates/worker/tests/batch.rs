@@ -222,8 +222,24 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
     assert_eq!(serde_json::to_string(&again).unwrap(), bodies[1]);
 }
 
-/// Every fetch takes a second.
-struct Slow;
+/// Every fetch takes `delay`; counts its calls.
+struct Slow {
+    delay: Duration,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl Slow {
+    fn new(delay: Duration) -> Self {
+        Slow {
+            delay,
+            calls: Default::default(),
+        }
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
 
 #[async_trait]
 impl Upstream for Slow {
@@ -231,7 +247,8 @@ impl Upstream for Slow {
         "test"
     }
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
         Ok(Fetched {
             document: json!({"cca2": code.as_str()}),
             raw: json!({}),
@@ -249,7 +266,10 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
         ..RetryPolicy::default()
     };
     let mut memory = InMemory::new(
-        (Arc::new(Slow), Arc::new(Unmetered)),
+        (
+            Arc::new(Slow::new(Duration::from_secs(1))),
+            Arc::new(Unmetered),
+        ),
         FreshnessPolicy::default(),
         retry,
     );
@@ -288,31 +308,11 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
     assert_eq!(done, 4);
 }
 
-/// Counts its calls; each takes 100 ms.
-#[derive(Default)]
-struct Counting(std::sync::atomic::AtomicU32);
-
-#[async_trait]
-impl Upstream for Counting {
-    fn kind(&self) -> &'static str {
-        "test"
-    }
-    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        Ok(Fetched {
-            document: json!({"cca2": code.as_str()}),
-            raw: json!({}),
-            source: "test".into(),
-        })
-    }
-}
-
 /// SQS may deliver one message several times, even in one batch: one copy takes the operation and calls
 /// the upstream; the others see it running under a live attempt (or finished) and are acknowledged.
 #[tokio::test(start_paused = true)]
 async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
-    let upstream = Arc::new(Counting::default());
+    let upstream = Arc::new(Slow::new(Duration::from_millis(100)));
     let mut memory = InMemory::new(
         (upstream.clone(), Arc::new(Unmetered)),
         FreshnessPolicy::default(),
@@ -334,7 +334,7 @@ async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
         response.batch_item_failures.is_empty(),
         "every copy acknowledged"
     );
-    assert_eq!(upstream.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(upstream.calls(), 1);
     let (_, ops) = memory.cases.reads.status("PY", 1).await.unwrap();
     assert_eq!(
         (ops[0].state, ops[0].attempts),
@@ -344,5 +344,5 @@ async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
     // A copy delivered after the operation finished calls nothing either.
     let late = worker.handle(event(vec![record("m6", &body, 2)])).await;
     assert!(late.batch_item_failures.is_empty());
-    assert_eq!(upstream.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(upstream.calls(), 1);
 }

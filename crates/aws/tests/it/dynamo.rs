@@ -203,14 +203,7 @@ async fn a_store_that_cannot_be_reached_is_an_error() {
 /// An endpoint that accepts connections and never answers: each call ends at `AWS_CALL_TIMEOUT`.
 #[tokio::test]
 async fn a_hung_store_or_queue_answers_within_the_call_deadline() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket); // never read, never answered
-        }
-    });
+    let (addr, _hold) = support::hung_server().await;
     let timeouts = countries_aws::config::SdkTimeouts {
         connect: Duration::from_millis(200),
         call: Duration::from_millis(500),

@@ -156,14 +156,8 @@ async fn a_stopped_redis_fails_fast_and_is_reconnected() {
 /// A Redis that accepts connections and never answers (a hung node) costs at most the timeouts.
 #[tokio::test]
 async fn a_hung_redis_costs_at_most_the_timeout() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hold = tokio::spawn(async move {
-        let mut held = vec![];
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let (addr, hold) = support::hung_server().await;
+    let port = addr.port();
     let limiter = limiter(
         format!("redis://127.0.0.1:{port}"),
         Limit::new(1, Duration::from_secs(1)),
@@ -274,14 +268,8 @@ async fn rediss_connects_over_tls() {
 /// waits at most the connect timeout instead of behind every earlier attempt.
 #[tokio::test]
 async fn concurrent_requests_share_one_connection_attempt() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hold = tokio::spawn(async move {
-        let mut held = vec![];
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let (addr, hold) = support::hung_server().await;
+    let port = addr.port();
     let limiter = Arc::new(limiter(
         format!("redis://127.0.0.1:{port}"),
         Limit::new(1, Duration::from_secs(1)),

@@ -39,3 +39,17 @@ pub fn limits(fetch: Limit, read: Limit) -> RateLimits {
         ..RateLimits::default()
     }
 }
+
+/// A "hung" server: it accepts connections on a free loopback port and never reads or answers. Aborting
+/// the task closes them.
+pub async fn hung_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (addr, task)
+}
