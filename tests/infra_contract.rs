@@ -336,7 +336,8 @@ fn the_metric_alarms_watch_the_metrics_the_functions_emit() {
                 "worker",
             ),
         ] {
-            let alarm = monitoring.resource("aws_cloudwatch_metric_alarm", alarm);
+            let alarm =
+                monitoring.resource_each("aws_cloudwatch_metric_alarm", "service_metric", alarm);
             assert_eq!(alarm.arg("namespace").str(), metrics::NAMESPACE);
             assert_eq!(alarm.arg("metric_name").str(), metric);
             // The EMF dimension is the emitting function's name (AWS_LAMBDA_FUNCTION_NAME).

@@ -2,10 +2,11 @@
 //! needs: a partial evaluator, because Terraform itself cannot plan here without its providers.
 //!
 //! Evaluated: literals, lists, objects, templates, `var.*` (tfvars over defaults; module arguments over
-//! defaults), `local.*`, `module.<m>.<output>`, a resource's own arguments, `tostring`, `merge`,
+//! defaults), `local.*`, `each.key` and `each.value` (in `Scope::resource_each`), `module.<m>.<output>`, a resource's own arguments, `tostring`, `merge`,
 //! `jsonencode` (to the encoded value, so its fields can be read), `max`, `ceil`, `+ - * /`. Everything else, and
 //! every attribute AWS computes at apply (ARNs, URLs, endpoints), is `V::Unknown`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -205,7 +206,15 @@ impl Module {
         let mut problems = Vec::new();
         let me = self.name();
         let mut refs: Vec<(String, Vec<String>)> = Vec::new();
-        walk_body(&self.body, &mut |t: &Traversal| {
+        // A `moved` block names addresses that no longer exist, on purpose.
+        let current = Body::from(
+            self.body
+                .clone()
+                .into_iter()
+                .filter(|s| s.as_block().is_none_or(|b| b.identifier() != "moved"))
+                .collect::<Vec<_>>(),
+        );
+        walk_body(&current, &mut |t: &Traversal| {
             if let Expression::Variable(root) = &t.expr {
                 let attrs = t
                     .operators
@@ -388,10 +397,13 @@ fn walk(e: &Expression, f: &mut dyn FnMut(&Traversal)) {
     }
 }
 
-/// A module with its variables' values: where expressions are evaluated.
+/// A module with its variables' values: where expressions are evaluated. Inside one instance of a
+/// `for_each` resource, `each.key` and `each.value` too.
+#[derive(Clone)]
 pub struct Scope {
     module: Rc<Module>,
     vars: BTreeMap<String, V>,
+    each: Option<(String, V)>,
 }
 
 impl Scope {
@@ -405,7 +417,11 @@ impl Scope {
             };
             vars.insert(name, value);
         }
-        Scope { module, vars }
+        Scope {
+            module,
+            vars,
+            each: None,
+        }
     }
 
     /// A resource of this module, to read its arguments.
@@ -415,7 +431,29 @@ impl Scope {
             .find("resource", &[ty, name])
             .unwrap_or_else(|| panic!("{}: no resource {ty}.{name}", self.module.name()));
         BlockView {
-            scope: self,
+            scope: Cow::Borrowed(self),
+            body: block.body().clone(),
+        }
+    }
+
+    /// The instance `key` of a `for_each` resource: its arguments see `each.key` and `each.value`.
+    pub fn resource_each(&self, ty: &str, name: &str, key: &str) -> BlockView<'_> {
+        let block = self
+            .module
+            .find("resource", &[ty, name])
+            .unwrap_or_else(|| panic!("{}: no resource {ty}.{name}", self.module.name()));
+        let V::Map(instances) = attr(block.body(), "for_each").map_or(V::Null, |e| self.eval(e))
+        else {
+            panic!("{ty}.{name}: for_each is not a map known before apply")
+        };
+        let value = instances
+            .get(key)
+            .unwrap_or_else(|| panic!("{ty}.{name} has no instance {key:?}"))
+            .clone();
+        let mut scope = self.clone();
+        scope.each = Some((key.to_string(), value));
+        BlockView {
+            scope: Cow::Owned(scope),
             body: block.body().clone(),
         }
     }
@@ -564,6 +602,14 @@ impl Scope {
                 (self.eval(&e), 1)
             }
             "module" => (self.child(&name(0)?).output(&name(1)?), 2),
+            "each" => {
+                let (key, value) = self.each.as_ref()?;
+                match name(0)?.as_str() {
+                    "key" => (V::Str(key.clone()), 1),
+                    "value" => (value.clone(), 1),
+                    _ => return None,
+                }
+            }
             ty if ty.starts_with("aws_") || ty.starts_with("random_") => {
                 let block = self.module.find("resource", &[ty, &name(0)?])?;
                 // An argument written in the block; anything else is computed by AWS at apply.
@@ -588,7 +634,7 @@ impl Scope {
 
 /// A resource's (or nested block's) arguments, evaluated in its module's scope.
 pub struct BlockView<'a> {
-    scope: &'a Scope,
+    scope: Cow<'a, Scope>,
     body: Body,
 }
 
@@ -611,7 +657,7 @@ impl BlockView<'_> {
         let block = found.next().unwrap_or_else(|| panic!("no {kind} block"));
         assert!(found.next().is_none(), "more than one {kind} block");
         BlockView {
-            scope: self.scope,
+            scope: Cow::Borrowed(&*self.scope),
             body: block.body().clone(),
         }
     }
@@ -623,7 +669,7 @@ impl BlockView<'_> {
             .filter(|b| b.identifier() == kind)
             .map(|b| {
                 let v = BlockView {
-                    scope: self.scope,
+                    scope: Cow::Borrowed(&*self.scope),
                     body: b.body().clone(),
                 };
                 (v.arg("name").str(), v.arg("type").str())

@@ -119,70 +119,73 @@ resource "aws_cloudwatch_metric_alarm" "queue_age" {
   ok_actions          = local.actions
 }
 
-# Emitted as an EMF log line by the api function (crates/core/src/metrics.rs) each time a rate-limit
-# decision could not reach Redis and the configured policy (open or closed) was applied instead.
-resource "aws_cloudwatch_metric_alarm" "limiter_unavailable" {
-  alarm_name          = "${var.name}-rate-limiter-redis-unreachable"
-  alarm_description   = "The api function could not reach Redis for rate limiting (policy RATE_LIMIT_ON_ERROR applied)"
-  namespace           = var.metric_namespace
-  metric_name         = "RateLimiterUnavailable"
-  dimensions          = { Function = var.api_function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
+# The service's own metrics, emitted as EMF log lines (crates/core/src/metrics.rs) by the function named in
+# the Function dimension; each alarm fires on the first occurrence in its period.
+locals {
+  service_metric_alarms = {
+    # The api could not reach Redis for a rate-limit decision; RATE_LIMIT_ON_ERROR was applied instead.
+    limiter_unavailable = {
+      name        = "rate-limiter-redis-unreachable"
+      metric      = "RateLimiterUnavailable"
+      function    = var.api_function_name
+      period      = 300
+      description = "The api function could not reach Redis for rate limiting (policy RATE_LIMIT_ON_ERROR applied)"
+    }
+    # The upstream answered 404 without its own error body: REST_COUNTRIES_URL is probably wrong, and
+    # every fetch fails until a person fixes it.
+    upstream_misconfigured = {
+      name        = "upstream-misconfigured"
+      metric      = "UpstreamMisconfigured"
+      function    = var.worker_function_name
+      period      = 300
+      description = "The upstream answered 404 without its error envelope: check the upstream_url setting"
+    }
+    # The upstream refused the key (401, 403): a bad key, a frozen account or a premium field.
+    upstream_rejected = {
+      name        = "upstream-rejected-key"
+      metric      = "UpstreamRejected"
+      function    = var.worker_function_name
+      period      = 300
+      description = "The upstream refused the API key (401 or 403): check the key's secret and the account's plan"
+    }
+    # Each upstream call once 80 % of the month's quota is spent: past the quota, jobs wait for next month.
+    upstream_quota_high = {
+      name        = "upstream-quota-80pct"
+      metric      = "UpstreamQuotaHigh"
+      function    = var.worker_function_name
+      period      = 3600
+      description = "Over 80 % of the month's upstream quota is spent: raise upstream_monthly_quota with the plan, or expect fetches to wait for the next month"
+    }
+  }
 }
 
-# Emitted by the worker (crates/core/src/metrics.rs) when the upstream answers 404 without its own error
-# body: REST_COUNTRIES_URL is probably wrong, and every fetch fails until a person fixes it.
-resource "aws_cloudwatch_metric_alarm" "upstream_misconfigured" {
-  alarm_name          = "${var.name}-upstream-misconfigured"
-  alarm_description   = "The upstream answered 404 without its error envelope: check the upstream_url setting"
-  namespace           = var.metric_namespace
-  metric_name         = "UpstreamMisconfigured"
-  dimensions          = { Function = var.worker_function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
+# These four were separate resources; moved, so that an existing stack keeps its alarms.
+moved {
+  from = aws_cloudwatch_metric_alarm.limiter_unavailable
+  to   = aws_cloudwatch_metric_alarm.service_metric["limiter_unavailable"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.upstream_misconfigured
+  to   = aws_cloudwatch_metric_alarm.service_metric["upstream_misconfigured"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.upstream_rejected
+  to   = aws_cloudwatch_metric_alarm.service_metric["upstream_rejected"]
+}
+moved {
+  from = aws_cloudwatch_metric_alarm.upstream_quota_high
+  to   = aws_cloudwatch_metric_alarm.service_metric["upstream_quota_high"]
 }
 
-# Emitted by the worker when the upstream refuses the key (401, 403): a bad key, a frozen account or a
-# premium field; every fetch fails until a person acts.
-resource "aws_cloudwatch_metric_alarm" "upstream_rejected" {
-  alarm_name          = "${var.name}-upstream-rejected-key"
-  alarm_description   = "The upstream refused the API key (401 or 403): check the key's secret and the account's plan"
+resource "aws_cloudwatch_metric_alarm" "service_metric" {
+  for_each            = local.service_metric_alarms
+  alarm_name          = "${var.name}-${each.value.name}"
+  alarm_description   = each.value.description
   namespace           = var.metric_namespace
-  metric_name         = "UpstreamRejected"
-  dimensions          = { Function = var.worker_function_name }
+  metric_name         = each.value.metric
+  dimensions          = { Function = each.value.function }
   statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-}
-
-# Emitted by the worker for each upstream call once 80 % of the month's quota is spent: the rest of the
-# month is at risk (past the quota, jobs wait for the next month).
-resource "aws_cloudwatch_metric_alarm" "upstream_quota_high" {
-  alarm_name          = "${var.name}-upstream-quota-80pct"
-  alarm_description   = "Over 80 % of the month's upstream quota is spent: raise upstream_monthly_quota with the plan, or expect fetches to wait for the next month"
-  namespace           = var.metric_namespace
-  metric_name         = "UpstreamQuotaHigh"
-  dimensions          = { Function = var.worker_function_name }
-  statistic           = "Sum"
-  period              = 3600
+  period              = each.value.period
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
