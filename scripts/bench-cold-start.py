@@ -7,11 +7,13 @@ process of each binary per round, alternating, so that the machine's drift hits 
 median init and peak memory of each, the median of the per-round ratios and the ratio of the medians.
 
 usage: bench-cold-start.py --emulator PATH [--rounds N] [--event FILE] NAME=BINARY ...   (the first is the base)
-The event defaults to an HTTP API v2 `GET /health` made from tests/events. The api's environment names
-unreachable endpoints: its start-up builds clients but makes no request.
+The event defaults to an HTTP API v2 `GET /health` made from tests/events. Under
+scripts/with-emulators.sh (as `make bench-lambda` runs it) the api's environment names the live moto and
+redis-server; otherwise unreachable endpoints. Its start-up builds clients but makes no request.
 """
 import argparse
 import json
+import os
 import pathlib
 import statistics
 import subprocess
@@ -27,6 +29,10 @@ ENV = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
 }
+if os.environ.get("TEST_AWS_ENDPOINT") and os.environ.get("TEST_REDIS_URL"):
+    ENV.update(AWS_ENDPOINT_URL=os.environ["TEST_AWS_ENDPOINT"],
+               FETCH_QUEUE_URL=os.environ["TEST_AWS_ENDPOINT"] + "/123456789012/bench",
+               REDIS_URL=os.environ["TEST_REDIS_URL"])
 
 
 def health_event():

@@ -40,7 +40,7 @@ data "aws_iam_policy_document" "deploy_state_and_keys" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["service.tfstate*"]
+      values   = ["service.tfstate*", "env:*"] # env: is where the S3 backend lists workspaces
     }
   }
 

@@ -1,5 +1,6 @@
 //! The baseline the api Lambda's start-up time and memory are measured against: a hello-world
-//! `lambda_http` function built with the same profile. `cargo build --release -p countries-lambdas --example hello-lambda`.
+//! `lambda_http` function in its own workspace, built with the service's `lambda-release` profile
+//! (`make bench-lambda`).
 
 use lambda_http::{Body, Error, Request, Response, service_fn};
 
