@@ -9,7 +9,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use countries_core::budget::BudgetPolicy;
 use countries_core::country::{CountryCode, Fetched};
 use countries_core::memory::{InMemory, MemoryBudget, Unmetered};
-use countries_core::ports::{Upstream, UpstreamError};
+use countries_core::ports::{Upstream, UpstreamBudget, UpstreamError};
 use countries_core::ratelimit::Limit;
 use countries_core::usecases::{FetchOutcome, FreshnessPolicy, RetryPolicy, UseCases};
 use countries_core::{Job, OperationState};
@@ -48,23 +48,29 @@ struct Fixture {
     _queued: UnboundedReceiver<Job>,
 }
 
+/// The use cases on the memory adapters and a worker running `concurrency` records at once on them.
+fn worker_on(
+    upstream: (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
+    retry: RetryPolicy,
+    concurrency: usize,
+) -> (Worker, InMemory) {
+    let memory = InMemory::new(upstream, FreshnessPolicy::default(), retry);
+    let worker = Worker::new(
+        memory.cases.jobs.clone(),
+        memory.queue.clone(),
+        None,
+        WorkerSettings { concurrency },
+    );
+    (worker, memory)
+}
+
 /// The worker on the memory adapters, with `MAX_ATTEMPTS` (and so the queue's receive count) 3.
 fn fixture() -> Fixture {
     let retry = RetryPolicy {
         max_attempts: 3,
         ..RetryPolicy::default()
     };
-    let memory = InMemory::new(
-        (Arc::new(ArgentinaDown), Arc::new(Unmetered)),
-        FreshnessPolicy::default(),
-        retry,
-    );
-    let worker = Worker::new(
-        memory.cases.jobs.clone(),
-        memory.queue.clone(),
-        None,
-        WorkerSettings { concurrency: 4 },
-    );
+    let (worker, memory) = worker_on((Arc::new(ArgentinaDown), Arc::new(Unmetered)), retry, 4);
     Fixture {
         worker,
         cases: memory.cases,
@@ -188,17 +194,9 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
         burst: Limit::new(1, Duration::from_secs(1)),
         monthly_quota: 100,
     };
-    let mut memory = InMemory::new(
-        (Arc::new(ArgentinaDown), Arc::new(MemoryBudget::new(policy))),
-        FreshnessPolicy::default(),
-        RetryPolicy::default(),
-    );
-    let worker = Worker::new(
-        memory.cases.jobs.clone(),
-        memory.queue.clone(),
-        None,
-        WorkerSettings { concurrency: 1 },
-    );
+    let budget = Arc::new(MemoryBudget::new(policy));
+    let (worker, mut memory) =
+        worker_on((Arc::new(ArgentinaDown), budget), RetryPolicy::default(), 1);
     let mut bodies = Vec::new();
     for country in ["PY", "DE"] {
         memory.cases.fetches.request(country, false).await.unwrap();
@@ -265,20 +263,8 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
         attempt_lease: Duration::from_millis(1500),
         ..RetryPolicy::default()
     };
-    let mut memory = InMemory::new(
-        (
-            Arc::new(Slow::new(Duration::from_secs(1))),
-            Arc::new(Unmetered),
-        ),
-        FreshnessPolicy::default(),
-        retry,
-    );
-    let worker = Worker::new(
-        memory.cases.jobs.clone(),
-        memory.queue.clone(),
-        None,
-        WorkerSettings { concurrency: 2 },
-    );
+    let slow = Arc::new(Slow::new(Duration::from_secs(1)));
+    let (worker, mut memory) = worker_on((slow, Arc::new(Unmetered)), retry, 2);
     let countries = ["PY", "DE", "FR", "IT", "ES", "PT"];
     let mut records = Vec::new();
     for (n, country) in countries.iter().enumerate() {
@@ -313,16 +299,10 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
 #[tokio::test(start_paused = true)]
 async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
     let upstream = Arc::new(Slow::new(Duration::from_millis(100)));
-    let mut memory = InMemory::new(
+    let (worker, mut memory) = worker_on(
         (upstream.clone(), Arc::new(Unmetered)),
-        FreshnessPolicy::default(),
         RetryPolicy::default(),
-    );
-    let worker = Worker::new(
-        memory.cases.jobs.clone(),
-        memory.queue.clone(),
-        None,
-        WorkerSettings { concurrency: 5 },
+        5,
     );
     memory.cases.fetches.request("PY", false).await.unwrap();
     let body = serde_json::to_string(&memory.jobs.try_recv().unwrap()).unwrap();

@@ -178,12 +178,7 @@ async fn operations_keep_every_field() {
 
 #[tokio::test]
 async fn a_store_that_cannot_be_reached_is_an_error() {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url("http://127.0.0.1:9")
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
+    let config = support::sdk_at("http://127.0.0.1:9")
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
@@ -208,12 +203,7 @@ async fn a_hung_store_or_queue_answers_within_the_call_deadline() {
         connect: Duration::from_millis(200),
         call: Duration::from_millis(500),
     };
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(format!("http://{addr}"))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
+    let config = support::sdk_at(&format!("http://{addr}"))
         .timeout_config(countries_aws::deadlines(timeouts))
         .load()
         .await;

@@ -18,12 +18,16 @@ pub fn redis_url() -> String {
 }
 
 pub async fn sdk() -> aws_config::SdkConfig {
+    sdk_at(&endpoint()).load().await
+}
+
+/// The SDK configuration for an endpoint, with test credentials, before loading: a test that points it
+/// somewhere else (a closed port, a hung server) adds its own retry or timeout settings.
+pub fn sdk_at(endpoint: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+        .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await
 }
 
 /// A name no other test uses, so that tests sharing the emulator do not see each other's data.
