@@ -192,23 +192,27 @@ impl Schemas {
                 _ => None,
             })
             .collect();
-        let (ty, schema, attr, shown) = if root.as_str() == "data" {
-            let ty = names.first()?;
-            let schema = self.is_managed(ty).then(|| self.data_source(ty))??;
-            (ty.clone(), schema, names.get(2)?, format!("data.{ty}"))
+        // `data.<type>.<name>.<attr>` or `<type>.<name>.<attr>`.
+        let (shown, ty, rest) = match root.as_str() {
+            "data" => (
+                format!("data.{}", names.first()?),
+                names.first()?.clone(),
+                &names[1..],
+            ),
+            ty => (ty.to_string(), ty.to_string(), &names[..]),
+        };
+        let (name, attr) = (rest.first()?, rest.get(1)?);
+        if !self.is_managed(&ty) {
+            return None;
+        }
+        let schema = if root.as_str() == "data" {
+            self.data_source(&ty)?
         } else {
-            let ty = root.to_string();
-            let schema = self.is_managed(&ty).then(|| self.resource(&ty))??;
-            (ty.clone(), schema, names.get(1)?, ty)
+            self.resource(&ty)?
         };
         let known = schema.attributes.contains_key(attr.as_str())
             || schema.block_types.contains_key(attr.as_str());
-        (!known).then(|| {
-            format!(
-                "{shown}.{}.{attr}: {ty} has no attribute {attr}",
-                names[usize::from(root.as_str() == "data")]
-            )
-        })
+        (!known).then(|| format!("{shown}.{name}.{attr}: {ty} has no attribute {attr}"))
     }
 }
 

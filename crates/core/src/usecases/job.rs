@@ -118,14 +118,13 @@ impl JobProcessor {
         if op.state.is_final() {
             return Ok(JobOutcome::Skipped("already finished"));
         }
-        let now = self.clock.now();
-        let lease = chrono::Duration::from_std(self.policy.attempt_lease).unwrap_or_default();
-        if op.state == OperationState::Running && op.last_activity() + lease > now {
+        let started = self.clock.now();
+        let lease = super::chrono(self.policy.attempt_lease);
+        if op.state == OperationState::Running && op.last_activity() + lease > started {
             return Ok(JobOutcome::Skipped("running under another attempt"));
         }
         // Take the operation first: of copies delivered together, only the winner goes on.
         let read = op.revision();
-        let started = self.clock.now();
         op.start(started)
             .expect("a queued or running operation can start");
         if !self.operations.update_operation(&op, read).await? {
