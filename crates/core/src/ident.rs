@@ -75,7 +75,7 @@ pub fn index() -> &'static CountryIndex {
 }
 
 /// Whether `key`'s words stand, whole and in order, inside `name`'s.
-fn contains_words(name: &str, key: &str) -> bool {
+pub(crate) fn contains_words(name: &str, key: &str) -> bool {
     name.match_indices(key).any(|(at, _)| {
         let before = at == 0 || name.as_bytes()[at - 1] == b' ';
         let end = at + key.len();

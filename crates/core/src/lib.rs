@@ -3,6 +3,7 @@
 //! in-memory adapters.
 
 pub mod budget;
+pub mod catalogue;
 pub mod config;
 pub mod country;
 pub mod dataset;
@@ -13,6 +14,7 @@ pub mod normalize;
 pub mod operation;
 pub mod ports;
 pub mod ratelimit;
+pub mod sync;
 pub mod usecases;
 pub mod v5;
 

@@ -17,13 +17,15 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::budget::{self, BudgetPolicy, Exhausted, Spend, Usage};
+use crate::catalogue::StoredCatalogue;
 use crate::country::{CountryCode, CountryRecord};
 use crate::operation::{Job, Operation, Revision};
 use crate::ports::{
-    Clock, CountryStore, Created, JobQueue, OperationStore, QueueError, StoreError, SystemClock,
-    Upstream, UpstreamBudget,
+    CatalogueStore, Clock, CountryStore, Created, JobQueue, OperationStore, QueueError, StoreError,
+    SyncCreated, SyncStore, SystemClock, Upstream, UpstreamBudget,
 };
 use crate::ratelimit::{Decision, Limit, LimiterError, RateLimiter, RateLimits, RouteGroup};
+use crate::sync::{SyncJob, SyncRecord, SyncState};
 use crate::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
 
 /// Both stores in one mutex-guarded map each; every method is one critical section, which is what
@@ -32,6 +34,8 @@ use crate::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
 pub struct MemoryStore {
     countries: Mutex<HashMap<CountryCode, CountryRecord>>,
     operations: Mutex<HashMap<CountryCode, Vec<Operation>>>,
+    catalogue: Mutex<Option<StoredCatalogue>>,
+    syncs: Mutex<Vec<SyncRecord>>,
     retention: Duration,
 }
 
@@ -50,6 +54,8 @@ impl MemoryStore {
         MemoryStore {
             countries: Mutex::default(),
             operations: Mutex::default(),
+            catalogue: Mutex::default(),
+            syncs: Mutex::default(),
             retention,
         }
     }
@@ -149,15 +155,106 @@ impl OperationStore for MemoryStore {
     }
 }
 
-/// A queue that hands jobs to an in-process worker loop through a channel.
+#[async_trait]
+impl CatalogueStore for MemoryStore {
+    async fn catalogue_revision(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.catalogue.lock().unwrap().as_ref().map(|c| c.revision))
+    }
+
+    async fn get_catalogue(&self) -> Result<Option<StoredCatalogue>, StoreError> {
+        Ok(self.catalogue.lock().unwrap().clone())
+    }
+
+    async fn put_catalogue(
+        &self,
+        catalogue: &StoredCatalogue,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut stored = self.catalogue.lock().unwrap();
+        if stored.as_ref().map(|c| c.revision) != expected {
+            return Ok(false);
+        }
+        *stored = Some(catalogue.clone());
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl SyncStore for MemoryStore {
+    async fn create_sync(
+        &self,
+        sync: &SyncRecord,
+        stuck_before: DateTime<Utc>,
+    ) -> Result<SyncCreated, StoreError> {
+        let expired_before = self.expired_before();
+        let mut syncs = self.syncs.lock().unwrap();
+        syncs.retain(|s| !(s.state.is_final() && s.requested_at < expired_before));
+        let holder = syncs
+            .iter()
+            .find(|s| !s.state.is_final() && s.last_activity() >= stuck_before);
+        if let Some(holder) = holder {
+            return Ok(SyncCreated::InFlight(holder.clone()));
+        }
+        syncs.push(sync.clone());
+        Ok(SyncCreated::New)
+    }
+
+    async fn get_sync(&self, id: Uuid) -> Result<Option<SyncRecord>, StoreError> {
+        Ok(self
+            .syncs
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.id == id)
+            .cloned())
+    }
+
+    async fn update_sync(
+        &self,
+        sync: &SyncRecord,
+        expected: SyncState,
+    ) -> Result<bool, StoreError> {
+        let mut syncs = self.syncs.lock().unwrap();
+        match syncs.iter_mut().find(|s| s.id == sync.id) {
+            Some(stored) if stored.state == expected => {
+                *stored = sync.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_syncs(&self, limit: usize) -> Result<Vec<SyncRecord>, StoreError> {
+        let mut syncs = self.syncs.lock().unwrap().clone();
+        syncs.sort_by_key(|s| std::cmp::Reverse(s.id));
+        syncs.truncate(limit);
+        Ok(syncs)
+    }
+}
+
+/// A queue that hands jobs to an in-process worker loop through a channel, and sync jobs through
+/// another.
 pub struct MemoryQueue {
     tx: mpsc::UnboundedSender<Job>,
+    sync_tx: mpsc::UnboundedSender<SyncJob>,
+    sync_rx: Mutex<Option<mpsc::UnboundedReceiver<SyncJob>>>,
 }
 
 impl MemoryQueue {
     pub fn new() -> (Self, mpsc::UnboundedReceiver<Job>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (MemoryQueue { tx }, rx)
+        let (sync_tx, sync_rx) = mpsc::unbounded_channel();
+        let queue = MemoryQueue {
+            tx,
+            sync_tx,
+            sync_rx: Mutex::new(Some(sync_rx)),
+        };
+        (queue, rx)
+    }
+
+    /// The sync jobs' end of the queue, for the one loop that runs them.
+    pub fn take_syncs(&self) -> Option<mpsc::UnboundedReceiver<SyncJob>> {
+        self.sync_rx.lock().unwrap().take()
     }
 }
 
@@ -166,6 +263,12 @@ impl JobQueue for MemoryQueue {
     async fn enqueue(&self, job: &Job) -> Result<(), QueueError> {
         self.tx
             .send(job.clone())
+            .map_err(|_| QueueError("the in-process queue is closed (shutting down)".into()))
+    }
+
+    async fn enqueue_sync(&self, job: &SyncJob) -> Result<(), QueueError> {
+        self.sync_tx
+            .send(*job)
             .map_err(|_| QueueError("the in-process queue is closed (shutting down)".into()))
     }
 

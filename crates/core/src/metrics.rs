@@ -20,6 +20,13 @@ pub const UPSTREAM_QUOTA_HIGH: &str = "UpstreamQuotaHigh";
 /// a person must act (alarm).
 pub const UPSTREAM_REJECTED: &str = "UpstreamRejected";
 
+/// Counted when a sync ends failed or partial (alarm): the catalogue did not fully refresh.
+pub const SYNC_FAILED: &str = "SyncFailed";
+
+/// Counted when a fetched document could not be written into the catalogue item: catalogue reads miss it
+/// until the next sync.
+pub const CATALOGUE_PUBLISH_FAILED: &str = "CataloguePublishFailed";
+
 /// One EMF record counting `name` once, with the function name as its dimension.
 pub fn count_line(name: &str, function: &str, timestamp_ms: i64) -> String {
     serde_json::json!({

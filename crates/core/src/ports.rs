@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::budget::{Spend, Usage};
+use crate::catalogue::StoredCatalogue;
 use crate::country::{CountryCode, CountryRecord, Fetched};
 use crate::operation::{Job, Operation, Revision};
+use crate::sync::{SyncJob, SyncRecord, SyncState};
 
 /// A storage failure: the dependency is down or refused the request. Conflicts are not errors; the
 /// methods report them in their return values.
@@ -67,9 +69,51 @@ pub trait OperationStore: Send + Sync {
     ) -> Result<Vec<Operation>, StoreError>;
 }
 
+/// The catalogue item (see `catalogue`): one per store.
+#[async_trait]
+pub trait CatalogueStore: Send + Sync {
+    /// The stored catalogue's revision, a cheap read: `None` when there is none.
+    async fn catalogue_revision(&self) -> Result<Option<u64>, StoreError>;
+    async fn get_catalogue(&self) -> Result<Option<StoredCatalogue>, StoreError>;
+    /// Stores `catalogue` if the stored revision is still `expected` (`None`: nothing is stored);
+    /// returns whether it wrote.
+    async fn put_catalogue(
+        &self,
+        catalogue: &StoredCatalogue,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// What `create_sync` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncCreated {
+    New,
+    /// Another sync is queued or running: it is returned and nothing was written.
+    InFlight(SyncRecord),
+}
+
+#[async_trait]
+pub trait SyncStore: Send + Sync {
+    /// Stores a new queued sync, atomically with the rule that at most one sync is in flight: one is in
+    /// flight while it is queued or running and moved at or after `stuck_before`.
+    async fn create_sync(
+        &self,
+        sync: &SyncRecord,
+        stuck_before: DateTime<Utc>,
+    ) -> Result<SyncCreated, StoreError>;
+    async fn get_sync(&self, id: Uuid) -> Result<Option<SyncRecord>, StoreError>;
+    /// Replaces the stored sync if it is still in state `expected`; returns whether it wrote. A final
+    /// sync gives up the in-flight slot.
+    async fn update_sync(&self, sync: &SyncRecord, expected: SyncState)
+    -> Result<bool, StoreError>;
+    /// The latest syncs, newest first, at most `limit`, expired ones left out.
+    async fn list_syncs(&self, limit: usize) -> Result<Vec<SyncRecord>, StoreError>;
+}
+
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn enqueue(&self, job: &Job) -> Result<(), QueueError>;
+    async fn enqueue_sync(&self, job: &SyncJob) -> Result<(), QueueError>;
     /// Queues the job to be delivered after `delay` (SQS: at most 15 minutes; it comes back then and
     /// waits again if it must) as a new message, so that waiting does not count as a delivery.
     async fn enqueue_after(&self, job: &Job, delay: Duration) -> Result<(), QueueError>;
@@ -100,11 +144,30 @@ pub enum UpstreamError {
     Permanent(String),
 }
 
+/// Admits each upstream call of a catalogue fetch: the sync spends the fleet's budget through it.
+#[async_trait]
+pub trait CallGate: Send + Sync {
+    async fn admit(&self) -> Result<(), UpstreamError>;
+}
+
+/// What a catalogue fetch brought.
+#[derive(Debug, Default)]
+pub struct CatalogueFetch {
+    pub countries: Vec<(CountryCode, Fetched)>,
+    /// What did not come: a page, or a country's document and why.
+    pub failed: Vec<String>,
+    pub calls: u32,
+}
+
 #[async_trait]
 pub trait Upstream: Send + Sync {
     /// `bundled`, `v3.1` or `v5`: recorded as the source of what it returns.
     fn kind(&self) -> &'static str;
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError>;
+    /// Every country, in as few calls as the upstream allows, each admitted by `gate` first. A call
+    /// that fails after some succeeded ends the fetch with what came and the failure in `failed`; the
+    /// error is for a fetch that brought nothing.
+    async fn catalogue(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError>;
 }
 
 /// Delays the next delivery of a job that will be retried (on SQS: its visibility timeout), so that the

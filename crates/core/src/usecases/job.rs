@@ -8,11 +8,14 @@ use tracing::{info, warn};
 
 use super::ServiceError;
 use crate::budget::Spend;
+use crate::catalogue::{Entry, content_hash};
 use crate::config::{self, ConfigError, Source};
 use crate::country::CountryRecord;
 use crate::metrics;
 use crate::operation::{self, Job, OperationState};
-use crate::ports::{Clock, CountryStore, OperationStore, Upstream, UpstreamBudget, UpstreamError};
+use crate::ports::{
+    CatalogueStore, Clock, CountryStore, OperationStore, Upstream, UpstreamBudget, UpstreamError,
+};
 
 /// What one attempt may take besides its upstream call: reading and writing the operation, the country
 /// and the budget. terraform/service sizes the worker function with the same figure
@@ -76,6 +79,7 @@ pub enum JobOutcome {
 pub struct JobProcessor {
     countries: Arc<dyn CountryStore>,
     operations: Arc<dyn OperationStore>,
+    catalogue: Arc<dyn CatalogueStore>,
     upstream: Arc<dyn Upstream>,
     budget: Arc<dyn UpstreamBudget>,
     clock: Arc<dyn Clock>,
@@ -84,7 +88,11 @@ pub struct JobProcessor {
 
 impl JobProcessor {
     pub fn new(
-        (countries, operations): (Arc<dyn CountryStore>, Arc<dyn OperationStore>),
+        (countries, operations, catalogue): (
+            Arc<dyn CountryStore>,
+            Arc<dyn OperationStore>,
+            Arc<dyn CatalogueStore>,
+        ),
         (upstream, budget): (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
@@ -92,6 +100,7 @@ impl JobProcessor {
         JobProcessor {
             countries,
             operations,
+            catalogue,
             upstream,
             budget,
             clock,
@@ -101,6 +110,25 @@ impl JobProcessor {
 
     pub fn policy(&self) -> RetryPolicy {
         self.policy
+    }
+
+    /// Writes a newly stored document into the catalogue, so that catalogue reads (and `/country` from
+    /// the snapshot) see it within their refresh period. A failure is logged and counted, not the job's:
+    /// the document is stored, and the next sync writes the catalogue whole.
+    async fn publish(&self, record: &CountryRecord) {
+        let entry = Entry {
+            code: record.code,
+            version: record.version,
+            hash: content_hash(&record.document, &record.raw),
+            source: record.source.clone(),
+            document: serde_json::value::RawValue::from_string(record.document.to_string())
+                .expect("JSON text"),
+        };
+        if let Err(e) = super::catalogue::publish(self.catalogue.as_ref(), vec![entry], None).await
+        {
+            metrics::count(metrics::CATALOGUE_PUBLISH_FAILED);
+            warn!(country = %record.code, error = %e, "could not write the document into the catalogue");
+        }
     }
 
     /// Runs one job. Safe to run twice for the same job, and concurrently: the operation moves on only
@@ -165,7 +193,9 @@ impl JobProcessor {
             Ok(fetched) => {
                 let source = fetched.source.clone();
                 let record = CountryRecord::new(job.country, fetched, started);
-                if !self.countries.put_country(&record).await? {
+                if self.countries.put_country(&record).await? {
+                    self.publish(&record).await;
+                } else {
                     info!(country = %job.country, "a newer document is already stored");
                 }
                 op.succeed(now, &source)

@@ -4,12 +4,19 @@
 //!   document is fresh;
 //! - [`CountryReads`] (api): the stored document and the operations of a country;
 //! - [`JobProcessor`] (worker): run one fetch job against the upstream and record what became of it;
-//! - [`Sweeper`] (worker, on a schedule): send again the jobs of operations nobody will finish.
+//! - [`Sweeper`] (worker, on a schedule): send again the jobs of operations nobody will finish;
+//! - [`CatalogueReads`] (api): the catalogue through one in-memory snapshot per process;
+//! - [`CatalogueSync`] (api requests, worker runs): bring the whole catalogue in a few upstream calls.
 
+mod catalogue;
 mod fetch;
 mod job;
 mod read;
 mod sweep;
+mod sync;
+
+pub use catalogue::{CatalogueReads, refresh_from_source};
+pub use sync::{CatalogueSync, SyncOutcome};
 
 pub use fetch::{FetchOutcome, FetchRequests, FreshnessPolicy, ORPHAN_GRACE};
 pub use job::{JOB_STORE_ALLOWANCE, JobOutcome, JobProcessor, RetryPolicy};
@@ -22,16 +29,19 @@ use std::time::Duration;
 use crate::country::CountryCode;
 use crate::ident::IdentError;
 use crate::ports::{
-    Clock, CountryStore, JobQueue, OperationStore, QueueError, StoreError, Upstream, UpstreamBudget,
+    CatalogueStore, Clock, CountryStore, JobQueue, OperationStore, QueueError, StoreError,
+    SyncStore, Upstream, UpstreamBudget,
 };
 
-/// All three use cases on one store (both of its ports), one queue and one upstream: what a process that
+/// Every use case on one store (all of its ports), one queue and one upstream: what a process that
 /// both serves and works (the local server) or a test composes.
 pub struct UseCases {
     pub fetches: Arc<FetchRequests>,
     pub reads: Arc<CountryReads>,
     pub jobs: Arc<JobProcessor>,
     pub sweeper: Arc<Sweeper>,
+    pub catalogue: Arc<CatalogueReads>,
+    pub syncs: Arc<CatalogueSync>,
 }
 
 impl UseCases {
@@ -44,9 +54,20 @@ impl UseCases {
         retry: RetryPolicy,
     ) -> Self
     where
-        S: CountryStore + OperationStore + 'static,
+        S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
     {
         UseCases {
+            // Checked on every read: a process that also works sees its own writes at once.
+            catalogue: Arc::new(CatalogueReads::new(store.clone(), Duration::ZERO)),
+            syncs: Arc::new(CatalogueSync::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                queue.clone(),
+                (upstream.clone(), budget.clone()),
+                clock.clone(),
+                freshness,
+            )),
             sweeper: Arc::new(Sweeper::new(
                 store.clone(),
                 queue.clone(),
@@ -62,7 +83,7 @@ impl UseCases {
             )),
             reads: Arc::new(CountryReads::new(store.clone(), store.clone())),
             jobs: Arc::new(JobProcessor::new(
-                (store.clone(), store),
+                (store.clone(), store.clone(), store),
                 (upstream, budget),
                 clock,
                 retry,
@@ -100,13 +121,16 @@ pub(crate) mod testing {
     use crate::country::Fetched;
     use crate::memory::{ManualClock, MemoryQueue, MemoryStore};
     use crate::operation::{Job, Operation};
-    use crate::ports::{Upstream, UpstreamError};
+    use crate::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
 
-    /// Answers from a script, then succeeds; counts calls.
+    /// Answers from a script, then succeeds; counts calls. Its catalogue is the bundled data set's
+    /// first `catalogue_size` countries, in one call.
     #[derive(Default)]
     pub struct Scripted {
         script: Mutex<Vec<Result<Fetched, UpstreamError>>>,
         pub calls: Mutex<u32>,
+        /// What the catalogue answers next: the documents to leave out, and a failure to report.
+        pub catalogue: Mutex<(usize, Option<String>)>,
     }
 
     #[async_trait]
@@ -127,9 +151,35 @@ pub(crate) mod testing {
                 script.remove(0)
             }
         }
+
+        async fn catalogue(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
+            gate.admit().await?;
+            *self.calls.lock().unwrap() += 1;
+            let (left_out, failure) = self.catalogue.lock().unwrap().clone();
+            let docs = crate::dataset::documents();
+            let countries = docs[..docs.len() - left_out]
+                .iter()
+                .map(|d| {
+                    let code = d["cca2"].as_str().unwrap().parse().unwrap();
+                    let fetched = Fetched {
+                        document: crate::country::from_v31(d),
+                        raw: d.clone(),
+                        source: "scripted".into(),
+                    };
+                    (code, fetched)
+                })
+                .collect();
+            Ok(CatalogueFetch {
+                countries,
+                failed: failure.into_iter().collect(),
+                calls: 1,
+            })
+        }
     }
 
     pub struct Fixture {
+        pub syncs: Arc<CatalogueSync>,
+        pub catalogue: Arc<CatalogueReads>,
         pub fetches: Arc<FetchRequests>,
         pub reads: Arc<CountryReads>,
         pub jobs: Arc<JobProcessor>,
@@ -165,6 +215,8 @@ pub(crate) mod testing {
             RetryPolicy::default(),
         );
         Fixture {
+            syncs: cases.syncs,
+            catalogue: cases.catalogue,
             fetches: cases.fetches,
             reads: cases.reads,
             jobs: cases.jobs,
