@@ -35,6 +35,12 @@ impl Upstream for Timed {
         self.calls.lock().unwrap().push(Instant::now());
         self.inner.fetch(code).await
     }
+    async fn catalogue(
+        &self,
+        gate: &dyn countries_core::ports::CallGate,
+    ) -> Result<countries_core::ports::CatalogueFetch, UpstreamError> {
+        self.inner.catalogue(gate).await
+    }
 }
 
 #[tokio::main]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use countries_api::{AppState, ClientIp, Links, router};
+use countries_api::{AppState, ClientIp, router};
 use countries_core::CountryCode;
 use countries_core::country::{CountryRecord, Fetched, from_v31};
 use countries_core::memory::{MemoryLimiter, MemoryQueue, MemoryStore, Unmetered};
@@ -48,20 +48,13 @@ async fn main() {
         RetryPolicy::default(),
     );
     let unlimited = Limit::new(1_000_000, Duration::from_secs(1));
-    let app = router(AppState {
-        fetches: cases.fetches,
-        reads: cases.reads,
-        limiter: Arc::new(MemoryLimiter::new(&RateLimits {
-            fetch: unlimited,
-            read: unlimited,
-            on_error: LimiterPolicy::Open,
-        })),
-        limiter_policy: LimiterPolicy::Open,
-        upstream: "bundled",
-        budget: Arc::new(Unmetered),
-        links: Links::default(),
-        probes: vec![],
-    });
+    let limiter = Arc::new(MemoryLimiter::new(&RateLimits {
+        fetch: unlimited,
+        read: unlimited,
+        sync: unlimited,
+        on_error: LimiterPolicy::Open,
+    }));
+    let app = router(AppState::of(&cases, limiter, LimiterPolicy::Open));
 
     for (label, paths) in [
         ("by code (/country/PY)", vec!["/country/PY"]),

@@ -26,7 +26,7 @@ pub enum ApiError {
     #[error("{0}")]
     Unavailable(ServiceError),
     #[error("invalid parameter `{name}`: {reason}")]
-    InvalidParameter { name: &'static str, reason: String },
+    InvalidParameter { name: String, reason: String },
     #[error("the path segment is not a valid country identifier: {0}")]
     BadPath(String),
     #[error("too many requests: try again in {} s", whole_seconds(*.retry_after))]
@@ -37,6 +37,10 @@ pub enum ApiError {
     NoRoute(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("forcing a sync needs the operator key: `Authorization: Bearer <key>`")]
+    OperatorKeyRequired,
+    #[error("no sync {0} is known")]
+    UnknownSync(uuid::Uuid),
 }
 
 impl ApiError {
@@ -68,7 +72,7 @@ fn whole_seconds(d: Duration) -> u64 {
 pub struct ErrorBody {
     /// A stable, machine-readable code: `InvalidCountry`, `AmbiguousCountry`, `UnknownCountry`,
     /// `CountryNotFetched`, `NoV5Form`, `InvalidParameter`, `RateLimited`, `NotFound`,
-    /// `MethodNotAllowed`, `ServiceUnavailable`.
+    /// `MethodNotAllowed`, `ServiceUnavailable`, `OperatorKeyRequired`, `UnknownSync`.
     #[schema(example = "UnknownCountry")]
     pub code: &'static str,
     #[schema(example = "no country is known as `atlantis`")]
@@ -122,6 +126,8 @@ impl ApiError {
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "NotFound"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+            ApiError::OperatorKeyRequired => (StatusCode::UNAUTHORIZED, "OperatorKeyRequired"),
+            ApiError::UnknownSync(_) => (StatusCode::NOT_FOUND, "UnknownSync"),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod links;
 pub mod openapi;
+pub mod operator;
 pub mod ratelimit;
 pub mod routes;
 
@@ -17,18 +18,27 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use countries_core::ports::{Probe, UpstreamBudget};
 use countries_core::ratelimit::{LimiterPolicy, RateLimiter, RouteGroup};
-use countries_core::usecases::{CountryReads, FetchRequests};
+use countries_core::usecases::{
+    CatalogueReads, CountryReads, FetchRequests, SyncRequests, UseCases,
+};
+use tower_http::cors::{Any, CorsLayer};
 use tracing::{Instrument, info, info_span};
 
 pub use links::Links;
+pub use operator::OperatorKey;
 
 #[derive(Clone)]
 pub struct AppState {
     pub fetches: Arc<FetchRequests>,
     pub reads: Arc<CountryReads>,
+    /// The catalogue's snapshot: `/countries`, `/v3.1/*`, and `/country` when the country is in it.
+    pub catalogue: Arc<CatalogueReads>,
+    pub sync_requests: Arc<SyncRequests>,
+    /// What `POST /sync?force=true` must carry.
+    pub operator_key: OperatorKey,
     pub limiter: Arc<dyn RateLimiter>,
     pub limiter_policy: LimiterPolicy,
     /// The upstream kind the worker fetches from, for `/health`.
@@ -38,6 +48,30 @@ pub struct AppState {
     pub links: Links,
     /// What `/health?deep=true` checks, by the name it reports: `store`, `queue`, `limiter`.
     pub probes: Vec<(&'static str, Arc<dyn Probe>)>,
+}
+
+impl AppState {
+    /// The state over one process's use cases, as the local server and the tests compose it: the
+    /// bundled upstream without a quota, no operator key, no probes, links at the root.
+    pub fn of(
+        cases: &UseCases,
+        limiter: Arc<dyn RateLimiter>,
+        limiter_policy: LimiterPolicy,
+    ) -> AppState {
+        AppState {
+            fetches: cases.fetches.clone(),
+            reads: cases.reads.clone(),
+            catalogue: cases.catalogue.clone(),
+            sync_requests: cases.sync_requests.clone(),
+            operator_key: OperatorKey::none(),
+            limiter,
+            limiter_policy,
+            upstream: "bundled",
+            budget: Arc::new(countries_core::memory::Unmetered),
+            links: Links::default(),
+            probes: Vec::new(),
+        }
+    }
 }
 
 /// The client address the limiter keys on. The composition root puts it in the request extensions
@@ -55,19 +89,79 @@ pub fn router(state: AppState) -> Router {
             get(routes::fetch::get).post(routes::fetch::get),
         )
         .route_layer(limited(RouteGroup::Fetch));
+    let sync = Router::new()
+        .route("/sync", post(routes::sync::post))
+        .route_layer(limited(RouteGroup::Sync));
     let read = Router::new()
         .route("/country/{country}", get(routes::country::get))
         .route("/status/{country}", get(routes::status::get))
+        .route("/countries", get(routes::catalogue::list))
+        .route("/sync", get(routes::sync::list))
+        .route("/sync/{id}", get(routes::sync::get))
+        .merge(v31_routes())
         .route_layer(limited(RouteGroup::Read));
     Router::new()
         .merge(fetch)
+        .merge(sync)
         .merge(read)
         .route("/health", get(routes::service::health))
         .route("/openapi.json", get(routes::service::openapi))
         .fallback(routes::service::no_route)
         .method_not_allowed_fallback(routes::service::method_not_allowed)
         .layer(middleware::from_fn(request_log))
+        .layer(cors())
         .with_state(state)
+}
+
+/// The v3.1 API, each route also with a trailing slash (`/v3.1/name/peru/`), as v3.1's server took them.
+fn v31_routes() -> Router<AppState> {
+    use routes::v31;
+    let mut router = Router::new();
+    for (path, route) in [
+        ("/v3.1/all", get(v31::all)),
+        ("/v3.1/alpha", get(v31::alpha_list)),
+        ("/v3.1/independent", get(v31::independent)),
+        ("/v3.1/alpha/{value}", get(v31::alpha)),
+        ("/v3.1/name/{value}", get(v31::name)),
+        ("/v3.1/currency/{value}", get(v31::currency)),
+        ("/v3.1/demonym/{value}", get(v31::demonym)),
+        ("/v3.1/lang/{value}", get(v31::lang)),
+        ("/v3.1/capital/{value}", get(v31::capital)),
+        ("/v3.1/region/{value}", get(v31::region)),
+        ("/v3.1/subregion/{value}", get(v31::subregion)),
+        ("/v3.1/translation/{value}", get(v31::translation)),
+    ] {
+        router = router
+            .route(path, route.clone())
+            .route(&format!("{path}/"), route);
+    }
+    router.route("/v3.1/{*rest}", get(v31::no_route))
+}
+
+/// CORS for browsers calling from any origin: every route answers the preflight (`OPTIONS`) and lets the
+/// page read the caching and rate-limit headers.
+fn cors() -> CorsLayer {
+    use axum::http::{HeaderName, Method, header};
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            HeaderName::from_static("x-country-source"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(3600))
 }
 
 /// One span per request (request id, method, path, and the country once known) and one line when done.

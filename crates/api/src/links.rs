@@ -26,6 +26,10 @@ impl Links {
     pub fn country(&self, code: CountryCode) -> String {
         format!("{}/country/{code}", self.base_path)
     }
+
+    pub fn sync(&self, id: uuid::Uuid) -> String {
+        format!("{}/sync/{id}", self.base_path)
+    }
 }
 
 #[cfg(test)]

@@ -254,6 +254,7 @@ async fn the_limiter_answers_429_past_the_limit() {
     let limiter = Arc::new(MemoryLimiter::new(&RateLimits {
         fetch: Limit::new(2, Duration::from_secs(60)),
         read: Limit::new(3, Duration::from_secs(60)),
+        sync: Limit::new(1, Duration::from_secs(60)),
         on_error: LimiterPolicy::Open,
     }));
     let app = app_with(limiter, LimiterPolicy::Open, Links::default());
@@ -442,6 +443,14 @@ impl Upstream for FromV5 {
             source: "v5".into(),
         })
     }
+
+    /// These tests fetch one country at a time; the catalogue is never asked for.
+    async fn catalogue(
+        &self,
+        _gate: &dyn countries_core::ports::CallGate,
+    ) -> Result<countries_core::ports::CatalogueFetch, UpstreamError> {
+        Ok(countries_core::ports::CatalogueFetch::default())
+    }
 }
 
 #[tokio::test]
@@ -575,14 +584,8 @@ async fn deep_health_names_the_dependency_that_is_down() {
             countries_core::usecases::RetryPolicy::default(),
         );
         countries_api::router(countries_api::AppState {
-            fetches: memory.cases.fetches,
-            reads: memory.cases.reads,
-            limiter: support::generous(),
-            limiter_policy: LimiterPolicy::Open,
-            upstream: "bundled",
-            budget: Arc::new(countries_core::memory::Unmetered),
-            links: Links::default(),
             probes,
+            ..countries_api::AppState::of(&memory.cases, support::generous(), LimiterPolicy::Open)
         })
     };
     let healthy = with(vec![
@@ -723,6 +726,7 @@ mod generated {
             &countries_core::ratelimit::RateLimits {
                 fetch: unlimited,
                 read: unlimited,
+                sync: unlimited,
                 on_error: LimiterPolicy::Open,
             },
         ));

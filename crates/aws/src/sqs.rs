@@ -9,6 +9,7 @@ use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use countries_core::Job;
 use countries_core::ports::{JobQueue, QueueError, Redelivery};
+use countries_core::sync::SyncJob;
 
 #[derive(Clone)]
 pub struct SqsQueue {
@@ -117,8 +118,22 @@ impl JobQueue for SqsQueue {
         self.enqueue_after(job, Duration::ZERO).await
     }
 
+    async fn enqueue_sync(&self, job: &SyncJob) -> Result<(), QueueError> {
+        self.send(
+            serde_json::to_string(job).expect("a job serialises"),
+            Duration::ZERO,
+        )
+        .await
+    }
+
     async fn enqueue_after(&self, job: &Job, delay: Duration) -> Result<(), QueueError> {
-        let body = serde_json::to_string(job).expect("a job serialises");
+        self.send(serde_json::to_string(job).expect("a job serialises"), delay)
+            .await
+    }
+}
+
+impl SqsQueue {
+    async fn send(&self, body: String, delay: Duration) -> Result<(), QueueError> {
         self.client
             .send_message()
             .queue_url(&self.queue_url)

@@ -364,6 +364,7 @@ type Keyed =
 pub struct MemoryLimiter {
     fetch: (Limit, Keyed),
     read: (Limit, Keyed),
+    sync: (Limit, Keyed),
     checks: AtomicU64,
 }
 
@@ -382,6 +383,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             fetch: keyed(limits.fetch),
             read: keyed(limits.read),
+            sync: keyed(limits.sync),
             checks: AtomicU64::new(0),
         }
     }
@@ -393,11 +395,13 @@ impl RateLimiter for MemoryLimiter {
         let (limit, limiter) = match group {
             RouteGroup::Fetch => &self.fetch,
             RouteGroup::Read => &self.read,
+            RouteGroup::Sync => &self.sync,
         };
         // Forget idle clients now and then, so the maps do not grow with every address ever seen.
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             self.fetch.1.retain_recent();
             self.read.1.retain_recent();
+            self.sync.1.retain_recent();
         }
         let per = limit.interval();
         Ok(match limiter.check_key(&client) {

@@ -64,11 +64,13 @@ impl fmt::Display for Limit {
     }
 }
 
-/// Which limit a request counts against: fetches cost upstream quota, so they are limited harder.
+/// Which limit a request counts against: fetches cost upstream quota, so they are limited harder, and
+/// `POST /sync` hardest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RouteGroup {
     Fetch,
     Read,
+    Sync,
 }
 
 impl RouteGroup {
@@ -76,6 +78,7 @@ impl RouteGroup {
         match self {
             RouteGroup::Fetch => "fetch",
             RouteGroup::Read => "read",
+            RouteGroup::Sync => "sync",
         }
     }
 }
@@ -113,11 +116,12 @@ pub enum LimiterPolicy {
 }
 
 /// The per-client limits and the failure policy: `RATE_LIMIT_FETCH`, `RATE_LIMIT_READ`,
-/// `RATE_LIMIT_ON_ERROR`.
+/// `RATE_LIMIT_SYNC`, `RATE_LIMIT_ON_ERROR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
     pub fetch: Limit,
     pub read: Limit,
+    pub sync: Limit,
     pub on_error: LimiterPolicy,
 }
 
@@ -126,6 +130,7 @@ impl Default for RateLimits {
         RateLimits {
             fetch: Limit::new(10, Duration::from_secs(60)),
             read: Limit::new(300, Duration::from_secs(60)),
+            sync: Limit::new(3, Duration::from_secs(3600)),
             on_error: LimiterPolicy::Open,
         }
     }
@@ -142,6 +147,7 @@ impl RateLimits {
         Ok(RateLimits {
             fetch: config::parse_or(src, "RATE_LIMIT_FETCH", d.fetch)?,
             read: config::parse_or(src, "RATE_LIMIT_READ", d.read)?,
+            sync: config::parse_or(src, "RATE_LIMIT_SYNC", d.sync)?,
             on_error,
         })
     }
@@ -150,6 +156,7 @@ impl RateLimits {
         match group {
             RouteGroup::Fetch => self.fetch,
             RouteGroup::Read => self.read,
+            RouteGroup::Sync => self.sync,
         }
     }
 }
@@ -181,7 +188,12 @@ mod tests {
         );
         let closed = RateLimits::from_source(&[("RATE_LIMIT_ON_ERROR", "Closed")]).unwrap();
         assert_eq!(closed.on_error, LimiterPolicy::Closed);
-        for var in ["RATE_LIMIT_FETCH", "RATE_LIMIT_READ", "RATE_LIMIT_ON_ERROR"] {
+        for var in [
+            "RATE_LIMIT_FETCH",
+            "RATE_LIMIT_READ",
+            "RATE_LIMIT_SYNC",
+            "RATE_LIMIT_ON_ERROR",
+        ] {
             let e = RateLimits::from_source(&[(var, "lots")]).unwrap_err();
             assert_eq!(e.var, var);
         }

@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 
-use countries_api::{AppState, Links};
+use countries_api::{AppState, Links, OperatorKey};
 use countries_aws::RedisLimiter;
 use countries_aws::config::{AwsEnv, RedisEnv};
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
 use countries_core::ports::{Probe, SystemClock};
 use countries_core::ratelimit::RateLimits;
-use countries_core::usecases::{CountryReads, FetchRequests, FreshnessPolicy};
+use countries_core::usecases::{
+    CatalogueReads, CountryReads, FetchRequests, FreshnessPolicy, SyncRequests, refresh_from_source,
+};
+use std::time::Duration;
 
 /// Everything the api function reads from its environment.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +27,10 @@ pub struct ApiConfig {
     pub base_path: String,
     pub aws: AwsEnv,
     pub redis: RedisEnv,
+    /// `CATALOGUE_REFRESH`: how stale the catalogue snapshot may be.
+    pub catalogue_refresh: Duration,
+    /// `OPERATOR_KEY_SECRET_ID`: the secret holding the key that forces a sync (`operator_key`).
+    pub operator_key_secret: Option<String>,
 }
 
 impl ApiConfig {
@@ -36,6 +43,8 @@ impl ApiConfig {
             base_path: src.var("PUBLIC_BASE_PATH").unwrap_or_default(),
             aws: AwsEnv::from_source(src)?,
             redis: RedisEnv::from_source(src)?,
+            catalogue_refresh: refresh_from_source(src)?,
+            operator_key_secret: src.var("OPERATOR_KEY_SECRET_ID"),
         })
     }
 }
@@ -47,6 +56,10 @@ pub async fn state(config: ApiConfig) -> Result<AppState, String> {
         aws.redis_settings(config.redis).await?,
         config.limits,
     )?);
+    let operator_key = match &config.operator_key_secret {
+        Some(id) => OperatorKey::new(&aws.secret(id, "operator_key").await?)?,
+        None => OperatorKey::none(),
+    };
     let metered = countries_upstream::has_quota(config.upstream);
     let budget = aws.budget(metered, &config.aws.tables, config.budget);
     Ok(AppState {
@@ -58,6 +71,17 @@ pub async fn state(config: ApiConfig) -> Result<AppState, String> {
             config.freshness,
         )),
         reads: Arc::new(CountryReads::new(aws.store.clone(), aws.store.clone())),
+        catalogue: Arc::new(CatalogueReads::new(
+            aws.store.clone(),
+            config.catalogue_refresh,
+        )),
+        sync_requests: Arc::new(SyncRequests::new(
+            aws.store.clone(),
+            aws.queue.clone(),
+            Arc::new(SystemClock),
+            config.freshness,
+        )),
+        operator_key,
         probes: vec![
             ("store", aws.store as Arc<dyn Probe>),
             ("queue", aws.queue),

@@ -6,7 +6,9 @@ use countries_aws::config::AwsEnv;
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
 use countries_core::ports::SystemClock;
-use countries_core::usecases::{JobProcessor, RetryPolicy, Sweeper};
+use countries_core::usecases::{
+    CatalogueSync, FreshnessPolicy, JobProcessor, RetryPolicy, Sweeper,
+};
 use countries_upstream::UpstreamConfig;
 use countries_worker::{Worker, WorkerSettings};
 
@@ -14,6 +16,8 @@ use countries_worker::{Worker, WorkerSettings};
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerConfig {
     pub retry: RetryPolicy,
+    /// `STUCK_AFTER`: when a sync that stopped moving no longer holds the sync slot.
+    pub freshness: FreshnessPolicy,
     pub budget: BudgetPolicy,
     pub worker: WorkerSettings,
     pub upstream: UpstreamConfig,
@@ -25,6 +29,7 @@ impl WorkerConfig {
         let upstream = UpstreamConfig::from_source(src)?;
         Ok(WorkerConfig {
             retry: RetryPolicy::from_source(src, upstream.call_timeout())?,
+            freshness: FreshnessPolicy::from_source(src)?,
             budget: BudgetPolicy::from_source(src)?,
             worker: WorkerSettings::from_source(src)?,
             upstream,
@@ -33,19 +38,23 @@ impl WorkerConfig {
     }
 }
 
-/// What the worker function runs: SQS batches, and the sweep its schedule asks for.
+/// What the worker function runs: SQS batches, and the sweep and the sync its schedules ask for.
 pub struct WorkerFunction {
     pub batches: Worker,
     pub sweeper: Sweeper,
+    pub syncs: Arc<CatalogueSync>,
 }
 
-/// What invokes the worker function: the SQS event source mapping, or its EventBridge schedule with the
-/// input `{"sweep": {}}` (terraform/service, `aws_scheduler_schedule.sweep`).
+/// What invokes the worker function: the SQS event source mapping, or one of its EventBridge schedules
+/// with the input `{"sweep": {}}` or `{"sync": {}}` (terraform/service, `aws_scheduler_schedule`).
 #[derive(Debug, serde::Deserialize)]
 #[serde(untagged)]
 pub enum WorkerEvent {
     Sweep {
         sweep: serde_json::Map<String, serde_json::Value>,
+    },
+    Sync {
+        sync: serde_json::Map<String, serde_json::Value>,
     },
     Batch(aws_lambda_events::event::sqs::SqsEvent),
 }
@@ -59,12 +68,21 @@ pub async fn worker(config: WorkerConfig) -> Result<WorkerFunction, String> {
         upstream = upstream.with_api_key(key);
     }
     let budget = aws.budget(upstream.has_quota(), &config.aws.tables, config.budget);
+    let upstream = upstream.build()?;
     let jobs = JobProcessor::new(
-        (aws.store.clone(), aws.store.clone()),
-        (upstream.build()?, budget),
+        (aws.store.clone(), aws.store.clone(), aws.store.clone()),
+        (upstream.clone(), budget.clone()),
         Arc::new(SystemClock),
         config.retry,
     );
+    let syncs = Arc::new(CatalogueSync::new(
+        aws.store.clone(),
+        aws.store.clone(),
+        aws.store.clone(),
+        (upstream, budget),
+        Arc::new(SystemClock),
+        config.freshness,
+    ));
     let sweeper = Sweeper::new(
         aws.store,
         aws.queue.clone(),
@@ -72,10 +90,14 @@ pub async fn worker(config: WorkerConfig) -> Result<WorkerFunction, String> {
         config.retry,
     );
     let batches = Worker::new(
-        Arc::new(jobs),
+        (Arc::new(jobs), syncs.clone()),
         aws.queue.clone(),
         Some(aws.queue),
         config.worker,
     );
-    Ok(WorkerFunction { batches, sweeper })
+    Ok(WorkerFunction {
+        batches,
+        sweeper,
+        syncs,
+    })
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use countries_api::{AppState, Links, router};
+use countries_api::{AppState, router};
 use countries_core::Job;
 use countries_core::memory::{InMemory, MemoryLimiter, Unmetered};
 use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimits};
@@ -33,18 +33,14 @@ fn lambda_app(fetch_limit: u32) -> (Router, UnboundedReceiver<Job>) {
     let limits = RateLimits {
         fetch: Limit::new(fetch_limit, Duration::from_secs(60)),
         read: Limit::new(1000, Duration::from_secs(60)),
+        sync: Limit::new(1000, Duration::from_secs(60)),
         on_error: LimiterPolicy::Open,
     };
-    let state = AppState {
-        fetches: memory.cases.fetches,
-        reads: memory.cases.reads,
-        limiter: Arc::new(MemoryLimiter::new(&limits)),
-        limiter_policy: limits.on_error,
-        upstream: "bundled",
-        budget: Arc::new(Unmetered),
-        links: Links::default(),
-        probes: vec![],
-    };
+    let state = AppState::of(
+        &memory.cases,
+        Arc::new(MemoryLimiter::new(&limits)),
+        limits.on_error,
+    );
     (behind_api_gateway(router(state)), memory.jobs)
 }
 

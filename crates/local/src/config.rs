@@ -26,6 +26,8 @@ pub struct Config {
     pub retention: std::time::Duration,
     /// `LOG_FORMAT=json`: one JSON object per line instead of text.
     pub json_logs: bool,
+    /// `OPERATOR_KEY`: what `POST /sync?force=true` must carry; unset, nothing can force a sync.
+    pub operator_key: countries_api::OperatorKey,
 }
 
 impl Config {
@@ -54,6 +56,7 @@ impl Config {
             limits: RateLimits::from_source(src)?,
             retention: countries_core::operation::retention_from_source(src)?,
             json_logs: config::choice_or(src, "LOG_FORMAT", &["text", "json"], "text")? == "json",
+            operator_key: countries_api::OperatorKey::from_source(src)?,
         })
     }
 }

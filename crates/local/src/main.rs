@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use countries_api::{AppState, Links, router};
+use countries_api::{AppState, router};
 use countries_aws::{RedisLimiter, provision};
 use countries_core::config::ProcessEnv;
 use countries_core::ident;
@@ -60,6 +60,11 @@ async fn main() {
     println!("    curl -i {base}/fetch/paraguay");
     println!("    curl {base}/status/paraguay");
     println!("    curl {base}/country/PY");
+    println!(
+        "    curl '{base}/countries?region=europe&sort=-population&limit=5&fields=name,population'"
+    );
+    println!("    curl {base}/v3.1/name/peru");
+    println!("    curl {base}/sync");
     println!("  Ctrl-C stops it.");
 
     axum::serve(
@@ -92,12 +97,9 @@ fn app_state(
     AppState {
         probes,
         budget,
-        fetches: cases.fetches.clone(),
-        reads: cases.reads.clone(),
-        limiter,
-        limiter_policy: config.limits.on_error,
         upstream: config.upstream.kind(),
-        links: Links::default(),
+        operator_key: config.operator_key.clone(),
+        ..AppState::of(cases, limiter, config.limits.on_error)
     }
 }
 
@@ -118,6 +120,9 @@ fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, Stri
         worker::SWEEP_EVERY,
         stopped.clone(),
     ));
+    let syncs = queue.take_syncs().expect("the sync jobs' receiver is ours");
+    tokio::spawn(worker::run_syncs(cases.syncs.clone(), syncs));
+    tokio::spawn(worker::first_sync(cases.syncs.clone()));
     let worker = tokio::spawn(worker::run(
         cases.jobs.clone(),
         queue,
@@ -189,8 +194,9 @@ async fn aws(
         ("queue", aws.queue.clone()),
         ("limiter", limiter_probe),
     ];
+    tokio::spawn(worker::first_sync(cases.syncs.clone()));
     let worker = Worker::new(
-        cases.jobs.clone(),
+        (cases.jobs.clone(), cases.syncs.clone()),
         aws.queue.clone(),
         Some(aws.queue.clone()),
         config.worker,

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use countries_core::Job;
 use countries_core::ports::JobQueue;
-use countries_core::usecases::{JobOutcome, JobProcessor, Sweeper};
+use countries_core::sync::{SyncJob, SyncTrigger};
+use countries_core::usecases::{CatalogueSync, JobOutcome, JobProcessor, Sweeper};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
@@ -90,5 +91,27 @@ pub async fn sweep_every(
             Ok(_) => {}
             Err(e) => warn!(error = %e, "sweep failed; trying again at the next"),
         }
+    }
+}
+
+/// Runs the sync jobs `POST /sync` queues, one at a time (the store allows one in flight anyway).
+pub async fn run_syncs(syncs: Arc<CatalogueSync>, mut jobs: mpsc::UnboundedReceiver<SyncJob>) {
+    while let Some(job) = jobs.recv().await {
+        if let Err(e) = syncs.run_queued(&job).await {
+            error!(sync = %job.sync, error = %e, "sync job failed");
+        }
+    }
+}
+
+/// The first start on an empty store brings the whole catalogue, so every country answers at once.
+pub async fn first_sync(syncs: Arc<CatalogueSync>) {
+    match syncs.has_catalogue().await {
+        Ok(true) => {}
+        Ok(false) => match syncs.run_now(SyncTrigger::Startup).await {
+            Ok(sync) => info!(state = ?sync.state, added = sync.added, calls = sync.calls,
+                              failed = ?sync.failed, "first sync finished"),
+            Err(e) => warn!(error = %e, "the first sync failed; POST /sync tries again"),
+        },
+        Err(e) => warn!(error = %e, "could not read the catalogue; no first sync"),
     }
 }

@@ -143,6 +143,7 @@ fn router(state: Arc<StubState>) -> Router {
         ));
     let data = Router::new()
         .route("/v3.1/alpha/{code}", get(v31::alpha))
+        .route("/v3.1/all", get(v31::all))
         .merge(v5)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,5 +1,6 @@
-//! The v3.1 view: `GET /v3.1/alpha/{code}`, the one call the v3.1 client makes, as a self-hosted
-//! REST Countries v3.1 server answers it (a list, or one object with `?fields=`; 404 `{"status", "message"}`).
+//! The v3.1 view: `GET /v3.1/alpha/{code}` and `GET /v3.1/all?fields=`, the calls the v3.1 client
+//! makes, as a self-hosted REST Countries v3.1 server answers them (a list, or one object for `alpha` with
+//! `?fields=`; 404 `{"status", "message"}`; `/all` only with 1 to 10 fields).
 
 use std::sync::Arc;
 
@@ -52,4 +53,22 @@ pub(crate) async fn alpha(
         (Some(d), Some(fields)) => Json(select(d, &fields)).into_response(),
         (Some(d), None) => Json(json!([d])).into_response(),
     }
+}
+
+/// `GET /v3.1/all?fields=`: as the last v3.1 server, 400 unless `fields` names 1 to 10 fields.
+pub(crate) async fn all(State(s): State<Arc<StubState>>, Query(q): Query<V31Query>) -> Response {
+    let fields = q.fields.unwrap_or_default();
+    let names: Vec<&str> = fields.split(',').map(str::trim).collect();
+    if fields.is_empty() || names.iter().any(|n| n.is_empty()) || names.len() > 10 {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"status": 400,
+                "message": "'fields' query not specified or you're requesting more than 10 fields"})),
+        )
+            .into_response();
+    }
+    Json(Value::Array(
+        s.v31.iter().map(|d| select(d, &fields)).collect(),
+    ))
+    .into_response()
 }

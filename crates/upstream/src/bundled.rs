@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched, from_v31};
 use countries_core::dataset;
-use countries_core::ports::{Upstream, UpstreamError};
+use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
 use serde_json::Value;
 
 /// The data set in the repository as an upstream: the local default, no network.
@@ -43,6 +43,27 @@ impl Upstream for Bundled {
             document: from_v31(&raw),
             raw,
             source: self.kind().to_string(),
+        })
+    }
+
+    /// The whole data set, with no call.
+    async fn catalogue(&self, _gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
+        let countries = dataset::documents()
+            .into_iter()
+            .filter_map(|raw| {
+                let code: CountryCode = raw["cca2"].as_str()?.parse().ok()?;
+                let fetched = Fetched {
+                    document: from_v31(&raw),
+                    raw,
+                    source: self.kind().to_string(),
+                };
+                Some((code, fetched))
+            })
+            .collect();
+        Ok(CatalogueFetch {
+            countries,
+            failed: Vec::new(),
+            calls: 0,
         })
     }
 }

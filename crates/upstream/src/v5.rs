@@ -1,13 +1,19 @@
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched};
-use countries_core::ports::{Upstream, UpstreamError};
+use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
 use countries_core::v5::from_v5;
 use serde_json::Value;
 
 use crate::http::{Http, HttpSettings, json_message};
 
+/// Countries per list call: the free plan's largest page, so the catalogue is 3 calls.
+const PAGE: usize = 100;
+/// A bound on the list calls of one catalogue fetch, whatever `more` says.
+const MOST_PAGES: usize = 10;
+
 /// The live keyed API: `GET {base}/codes.alpha_2/{code}` with a bearer key, answers in the
-/// `data.objects` envelope, mapped onto the v3.1 shape with the raw document kept.
+/// `data.objects` envelope, mapped onto the v3.1 shape with the raw document kept; the catalogue is
+/// `GET {base}?limit=100&offset=...` until `meta.more` is false.
 pub struct V5 {
     base_url: String,
     api_key: String,
@@ -32,24 +38,9 @@ impl Upstream for V5 {
 
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
         let url = format!("{}/codes.alpha_2/{code}", self.base_url);
-        let body = self
-            .http
-            .get_json(&url, Some(&self.api_key), |v| v["errors"].is_array())
-            .await?;
-        // An error envelope can come back with 200 (`"success": false`).
-        if body["success"] == Value::Bool(false)
-            || body["errors"].as_array().is_some_and(|e| !e.is_empty())
-        {
-            let m =
-                json_message(&body).unwrap_or_else(|| "error envelope without a message".into());
-            return Err(UpstreamError::Permanent(format!("upstream error: {m}")));
-        }
-        let Some(objects) = body["data"]["objects"].as_array() else {
-            return Err(UpstreamError::Permanent(
-                "upstream sent no `data.objects` envelope".into(),
-            ));
-        };
-        let mut raw = objects
+        let body = self.get(&url).await?;
+        let objects = objects(&body)?;
+        let raw = objects
             .iter()
             .find(|d| {
                 d["codes"]["alpha_2"]
@@ -60,6 +51,70 @@ impl Upstream for V5 {
             .ok_or_else(|| {
                 UpstreamError::NotFound(format!("the v5 upstream has no country {code}"))
             })?;
+        self.mapped(code, raw)
+    }
+
+    async fn catalogue(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
+        let mut fetch = CatalogueFetch::default();
+        for page in 0..MOST_PAGES {
+            let offset = page * PAGE;
+            let url = format!("{}?limit={PAGE}&offset={offset}", self.base_url);
+            let result = match gate.admit().await {
+                Ok(()) => {
+                    fetch.calls += 1;
+                    self.get(&url).await
+                }
+                Err(e) => Err(e),
+            };
+            let body = match result.and_then(|b| {
+                let more = b["data"]["meta"]["more"] == Value::Bool(true);
+                objects(&b).map(|o| (o.to_vec(), more))
+            }) {
+                Ok(body) => body,
+                Err(e) if page == 0 => return Err(e),
+                Err(e) => {
+                    fetch
+                        .failed
+                        .push(format!("the page at offset {offset}: {e}"));
+                    return Ok(fetch);
+                }
+            };
+            let (objects, more) = body;
+            for raw in objects {
+                let code = raw["codes"]["alpha_2"]
+                    .as_str()
+                    .map(str::parse::<CountryCode>);
+                match code {
+                    Some(Ok(code)) => match self.mapped(code, raw) {
+                        Ok(fetched) => fetch.countries.push((code, fetched)),
+                        Err(e) => fetch.failed.push(format!("{code}: {e}")),
+                    },
+                    _ => fetch
+                        .failed
+                        .push(format!("a country at offset {offset} has no alpha-2 code")),
+                }
+            }
+            if !more {
+                return Ok(fetch);
+            }
+        }
+        fetch.failed.push(format!(
+            "the list had more than {} countries; the rest were not asked for",
+            MOST_PAGES * PAGE
+        ));
+        Ok(fetch)
+    }
+}
+
+impl V5 {
+    async fn get(&self, url: &str) -> Result<Value, UpstreamError> {
+        self.http
+            .get_json(url, Some(&self.api_key), |v| v["errors"].is_array())
+            .await
+    }
+
+    /// The v3.1 form of a v5 document that fits v5's schema, annotations stripped.
+    fn mapped(&self, code: CountryCode, mut raw: Value) -> Result<Fetched, UpstreamError> {
         if let Some(obj) = raw.as_object_mut() {
             obj.remove("_match");
             obj.remove("_meta");
@@ -71,6 +126,21 @@ impl Upstream for V5 {
             source: self.kind().to_string(),
         })
     }
+}
+
+/// The `data.objects` of a success envelope; an error envelope (which can come with 200, as
+/// `"success": false`) is a permanent failure.
+fn objects(body: &Value) -> Result<&[Value], UpstreamError> {
+    if body["success"] == Value::Bool(false)
+        || body["errors"].as_array().is_some_and(|e| !e.is_empty())
+    {
+        let m = json_message(body).unwrap_or_else(|| "error envelope without a message".into());
+        return Err(UpstreamError::Permanent(format!("upstream error: {m}")));
+    }
+    body["data"]["objects"]
+        .as_array()
+        .map(Vec::as_slice)
+        .ok_or_else(|| UpstreamError::Permanent("upstream sent no `data.objects` envelope".into()))
 }
 
 fn fits_the_schema(code: CountryCode, raw: &Value) -> Result<(), UpstreamError> {

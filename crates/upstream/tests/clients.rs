@@ -228,3 +228,85 @@ async fn bundled_serves_every_country() {
         assert_eq!(got.source, "bundled");
     }
 }
+
+/// Counts the calls a catalogue fetch asks for.
+#[derive(Default)]
+struct CountingGate(std::sync::atomic::AtomicU32);
+
+#[async_trait::async_trait]
+impl countries_core::ports::CallGate for CountingGate {
+    async fn admit(&self) -> Result<(), UpstreamError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn catalogue_settings() -> HttpSettings {
+    HttpSettings {
+        max_bytes: 4 * 1024 * 1024,
+        timeout: Duration::from_secs(2),
+        ..settings()
+    }
+}
+
+#[tokio::test]
+async fn the_v5_catalogue_is_three_calls_and_maps_every_country() {
+    let stub = stub().await;
+    let client = V5::new(&stub.v5_base(), KEY, &catalogue_settings()).unwrap();
+    let gate = CountingGate::default();
+    let got = client.catalogue(&gate).await.unwrap();
+    assert_eq!((got.calls, stub.requests(), gate.0.into_inner()), (3, 3, 3));
+    assert!(got.failed.is_empty(), "{:?}", got.failed);
+    assert_eq!(got.countries.len(), 250);
+    for (code, fetched) in &got.countries {
+        let v31 = bundled_doc(code.as_str());
+        assert_eq!(fetched.document, from_v5(&to_v5(&v31)), "{code}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_v5_page_keeps_the_pages_before_it_and_a_failed_first_page_is_an_error() {
+    let stub = stub().await;
+    let client = V5::new(&stub.v5_base(), KEY, &catalogue_settings()).unwrap();
+    stub.push_faults([Fault::Hang]);
+    assert!(matches!(
+        client.catalogue(&CountingGate::default()).await,
+        Err(UpstreamError::Retryable { .. })
+    ));
+    stub.reset();
+    // The first page passes, the second fails.
+    stub.push_faults([Fault::Latency { ms: 0 }, Fault::Status { status: 503 }]);
+    let got = client.catalogue(&CountingGate::default()).await.unwrap();
+    assert_eq!((got.calls, got.countries.len()), (2, 100));
+    assert!(
+        got.failed[0].contains("offset 100") && got.failed[0].contains("503"),
+        "{:?}",
+        got.failed
+    );
+}
+
+#[tokio::test]
+async fn the_v31_catalogue_joins_four_field_calls_into_whole_documents() {
+    let stub = stub().await;
+    let client = V31::new(&stub.v31_base(), &catalogue_settings()).unwrap();
+    let got = client.catalogue(&CountingGate::default()).await.unwrap();
+    assert_eq!((got.calls, stub.requests()), (4, 4));
+    assert_eq!(got.countries.len(), 250);
+    for (code, fetched) in &got.countries {
+        assert_eq!(
+            fetched.document,
+            from_v31(&bundled_doc(code.as_str())),
+            "{code}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_bundled_catalogue_calls_nothing() {
+    let gate = CountingGate::default();
+    let got = Bundled::new().catalogue(&gate).await.unwrap();
+    assert_eq!(
+        (got.calls, got.countries.len(), gate.0.into_inner()),
+        (0, 250, 0)
+    );
+}

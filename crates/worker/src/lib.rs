@@ -1,4 +1,4 @@
-//! The worker: an SQS batch of fetch jobs in, the message ids to retry out. The worker Lambda runs it on
+//! The worker: an SQS batch of fetch and sync jobs in, the message ids to retry out. The worker Lambda runs it on
 //! the events the SQS event source mapping delivers; the local server in AWS mode on messages it polls.
 
 use std::sync::Arc;
@@ -8,7 +8,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use countries_core::Job;
 use countries_core::config::{self, ConfigError, Source};
 use countries_core::ports::{JobQueue, Redelivery};
-use countries_core::usecases::{JobOutcome, JobProcessor};
+use countries_core::sync::SyncJob;
+use countries_core::usecases::{CatalogueSync, JobOutcome, JobProcessor};
 use futures_util::StreamExt;
 use futures_util::stream;
 use tokio::time::Instant;
@@ -37,6 +38,8 @@ impl WorkerSettings {
 
 pub struct Worker {
     jobs: Arc<JobProcessor>,
+    /// Runs sync jobs (`{"sync": "<id>"}`).
+    syncs: Arc<CatalogueSync>,
     /// Where a deferred job is queued again, as a new message.
     queue: Arc<dyn JobQueue>,
     /// Delays retries (on SQS: ChangeMessageVisibility); without it the queue redelivers after its
@@ -59,7 +62,7 @@ pub enum RecordOutcome {
 
 impl Worker {
     pub fn new(
-        jobs: Arc<JobProcessor>,
+        (jobs, syncs): (Arc<JobProcessor>, Arc<CatalogueSync>),
         queue: Arc<dyn JobQueue>,
         redelivery: Option<Arc<dyn Redelivery>>,
         settings: WorkerSettings,
@@ -67,6 +70,7 @@ impl Worker {
         Worker {
             max_receives: jobs.policy().max_attempts,
             jobs,
+            syncs,
             queue,
             redelivery,
             settings,
@@ -141,6 +145,9 @@ impl Worker {
             .unwrap_or(1);
         let last = receives >= self.max_receives;
         let body = record.body.as_deref().unwrap_or_default();
+        if let Ok(sync) = serde_json::from_str::<SyncJob>(body) {
+            return self.sync(&sync).await;
+        }
         let job: Job = match serde_json::from_str(body) {
             Ok(job) => job,
             Err(e) => {
@@ -182,6 +189,18 @@ impl Worker {
                 if last {
                     self.give_up(&job, receives).await;
                 }
+                RecordOutcome::Retry
+            }
+        }
+    }
+
+    /// A sync's outcome is in its record (a failed sync is retried at the next trigger, not redelivered);
+    /// only a store failure before it could record anything delivers the message again.
+    async fn sync(&self, job: &SyncJob) -> RecordOutcome {
+        match self.syncs.run_queued(job).await {
+            Ok(_) => RecordOutcome::Done,
+            Err(e) => {
+                error!(sync = %job.sync, error = %e, "sync job failed");
                 RecordOutcome::Retry
             }
         }

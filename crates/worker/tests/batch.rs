@@ -40,6 +40,14 @@ impl Upstream for ArgentinaDown {
             source: "test".into(),
         })
     }
+
+    /// These tests fetch one country at a time; the catalogue is never asked for.
+    async fn catalogue(
+        &self,
+        _gate: &dyn countries_core::ports::CallGate,
+    ) -> Result<countries_core::ports::CatalogueFetch, UpstreamError> {
+        Ok(countries_core::ports::CatalogueFetch::default())
+    }
 }
 
 struct Fixture {
@@ -56,7 +64,7 @@ fn worker_on(
 ) -> (Worker, InMemory) {
     let memory = InMemory::new(upstream, FreshnessPolicy::default(), retry);
     let worker = Worker::new(
-        memory.cases.jobs.clone(),
+        (memory.cases.jobs.clone(), memory.cases.syncs.clone()),
         memory.queue.clone(),
         None,
         WorkerSettings { concurrency },
@@ -252,6 +260,14 @@ impl Upstream for Slow {
             raw: json!({}),
             source: "test".into(),
         })
+    }
+
+    /// These tests fetch one country at a time; the catalogue is never asked for.
+    async fn catalogue(
+        &self,
+        _gate: &dyn countries_core::ports::CallGate,
+    ) -> Result<countries_core::ports::CatalogueFetch, UpstreamError> {
+        Ok(countries_core::ports::CatalogueFetch::default())
     }
 }
 

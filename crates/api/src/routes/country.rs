@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use countries_core::catalogue::field;
 use countries_core::country::V31_KEYS;
 use serde_json::{Map, Value};
 
@@ -53,6 +54,11 @@ pub async fn get(
         // Checked before the store is read: a bad parameter is the client's error whatever is stored.
         known(wanted, V31_KEYS.iter().map(|(k, _)| *k).collect())?;
     }
+    if let Format::V31 = format
+        && let Some(response) = from_snapshot(&app, &country, wanted.as_deref(), &headers).await?
+    {
+        return Ok(response);
+    }
     let record = app
         .reads
         .country(&country)
@@ -82,28 +88,64 @@ pub async fn get(
         }
     };
     let body = serde_json::to_vec(&document).expect("a JSON value serialises");
+    Ok(answer(body, record.fetched_at, record.source, &headers))
+}
+
+/// The document from the catalogue snapshot, when the country is in it: no store read. The snapshot is
+/// at most `CATALOGUE_REFRESH` behind the catalogue item, which every stored fetch and sync updates.
+async fn from_snapshot(
+    app: &AppState,
+    country: &str,
+    wanted: Option<&[String]>,
+    headers: &HeaderMap,
+) -> Result<Option<Response>, ApiError> {
+    let code = countries_core::ident::index()
+        .resolve(country)
+        .map_err(ApiError::Ident)?;
+    let Ok(snapshot) = app.catalogue.snapshot().await else {
+        return Ok(None);
+    };
+    let Some(at) = snapshot.position(code) else {
+        return Ok(None);
+    };
+    let (_, version, source) = snapshot.document(code).expect("the position's document");
+    let fields: Option<Vec<usize>> = wanted.map(|w| w.iter().filter_map(|f| field(f)).collect());
+    let mut body = String::new();
+    snapshot.write(&mut body, at, fields.as_deref());
+    let fetched_at = chrono::DateTime::from_timestamp_millis(version).unwrap_or_default();
+    Ok(Some(answer(
+        body.into_bytes(),
+        fetched_at,
+        source.to_string(),
+        headers,
+    )))
+}
+
+fn answer(
+    body: Vec<u8>,
+    fetched_at: chrono::DateTime<chrono::Utc>,
+    source: String,
+    headers: &HeaderMap,
+) -> Response {
     let etag = format!("\"{:016x}\"", fnv1a(&body));
-    let last_modified = httpdate::fmt_http_date(record.fetched_at.into());
+    let last_modified = httpdate::fmt_http_date(fetched_at.into());
     let cache_headers = [
         (header::ETAG, etag.clone()),
         (header::LAST_MODIFIED, last_modified),
         (header::CACHE_CONTROL, "no-cache".to_string()),
     ];
-    if matches_etag(&headers, &etag) {
-        return Ok((StatusCode::NOT_MODIFIED, cache_headers).into_response());
+    if matches_etag(headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, cache_headers).into_response();
     }
-    Ok((
+    (
         cache_headers,
         [
             (header::CONTENT_TYPE, "application/json".to_string()),
-            (
-                header::HeaderName::from_static("x-country-source"),
-                record.source,
-            ),
+            (header::HeaderName::from_static("x-country-source"), source),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// The shape `/country` answers in.
@@ -118,7 +160,7 @@ impl Format {
             None | Some("v3.1") => Ok(Format::V31),
             Some("v5") => Ok(Format::V5),
             Some(other) => Err(ApiError::InvalidParameter {
-                name: "format",
+                name: "format".into(),
                 reason: format!("`{other}` is not v3.1 or v5"),
             }),
         }
@@ -138,7 +180,7 @@ fn fields(params: &HashMap<String, String>) -> Result<Option<Vec<String>>, ApiEr
         .collect();
     if wanted.is_empty() {
         return Err(ApiError::InvalidParameter {
-            name: "fields",
+            name: "fields".into(),
             reason: "name at least one field".into(),
         });
     }
@@ -156,7 +198,7 @@ fn known(wanted: &[String], known: Vec<&str>) -> Result<(), ApiError> {
         return Ok(());
     }
     Err(ApiError::InvalidParameter {
-        name: "fields",
+        name: "fields".into(),
         reason: format!(
             "unknown field(s) {}; known: {}",
             unknown.join(", "),
@@ -183,7 +225,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

@@ -2,10 +2,13 @@
 //! the response. This module holds what they share: the `{country}` path segment, query parameters, and
 //! the error responses every country route documents.
 
+pub mod catalogue;
 pub mod country;
 pub mod fetch;
 pub mod service;
 pub mod status;
+pub mod sync;
+pub mod v31;
 
 use std::collections::HashMap;
 
@@ -65,7 +68,7 @@ pub type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 pub fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
     p.map(|Query(q)| q).map_err(|e| ApiError::InvalidParameter {
-        name: "query",
+        name: "query".into(),
         reason: e.body_text(),
     })
 }
@@ -76,7 +79,7 @@ pub fn flag(params: &HashMap<String, String>, name: &'static str) -> Result<bool
         None | Some("false" | "0" | "no") => Ok(false),
         Some("" | "true" | "1" | "yes") => Ok(true),
         Some(other) => Err(ApiError::InvalidParameter {
-            name,
+            name: name.into(),
             reason: format!("`{other}` is not true or false"),
         }),
     }

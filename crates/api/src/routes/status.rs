@@ -146,7 +146,7 @@ pub async fn get(
             .ok()
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| ApiError::InvalidParameter {
-                name: "limit",
+                name: "limit".into(),
                 reason: format!("`{v}` is not a whole number from 1 to 100"),
             })?,
     };

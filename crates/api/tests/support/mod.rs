@@ -44,14 +44,8 @@ pub fn app_on(
         RetryPolicy::default(),
     );
     let router = router(AppState {
-        fetches: memory.cases.fetches,
-        reads: memory.cases.reads,
-        limiter,
-        limiter_policy: policy,
-        upstream: "bundled",
-        budget: Arc::new(Unmetered),
         links,
-        probes: vec![],
+        ..AppState::of(&memory.cases, limiter, policy)
     });
     App {
         router,
@@ -66,6 +60,7 @@ pub fn generous() -> Arc<MemoryLimiter> {
     Arc::new(MemoryLimiter::new(&RateLimits {
         fetch: generous,
         read: generous,
+        sync: generous,
         on_error: LimiterPolicy::Open,
     }))
 }

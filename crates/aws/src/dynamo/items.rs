@@ -3,11 +3,16 @@
 
 use std::collections::HashMap;
 
+use std::io::{Read, Write};
+
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
+use countries_core::catalogue::StoredCatalogue;
 use countries_core::country::{CountryCode, CountryRecord};
 use countries_core::operation::Operation;
 use countries_core::ports::StoreError;
+use countries_core::sync::SyncRecord;
 
 /// The tables' key and TTL attribute names. terraform/modules/data declares the same, and
 /// tests/infra_contract.rs holds the two together.
@@ -24,6 +29,17 @@ pub mod keys {
 
 /// The sort key of the item that names the operation holding a country's in-flight slot.
 pub const INFLIGHT: &str = "inflight";
+/// Countries table: the key of the catalogue item (no country code has a `~`).
+pub const CATALOGUE_KEY: &str = "~catalogue";
+/// Operations table: the partition of sync records and their in-flight marker.
+pub const SYNC_PARTITION: &str = "~sync";
+/// The sort key prefix of sync records.
+pub const SYNC_PREFIX: &str = "sync#";
+/// The sort key of the marker naming the sync in flight (not `inflight`: the sweep scans for those).
+pub const SYNC_INFLIGHT: &str = "sync-inflight";
+/// The catalogue item's compressed body may take this much of DynamoDB's 400 KB (the data set's 1.4 MB
+/// of JSON is about 190 KB gzipped).
+const MAX_CATALOGUE_BYTES: usize = 380 * 1024;
 /// The sort key prefix of operations.
 pub const OP_PREFIX: &str = "op#";
 /// Well under DynamoDB's 400 KB item limit; a country with its raw v5 document is about 20 KB.
@@ -161,6 +177,88 @@ pub fn country_from(code: CountryCode, item: &Item) -> Result<CountryRecord, Sto
     })
 }
 
+/// The catalogue item: its body gzipped into a binary attribute, under the revision its writes check.
+pub fn catalogue(c: &StoredCatalogue) -> Result<Item, StoreError> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(c.body.as_bytes())
+        .and_then(|()| gz.flush())
+        .map_err(|e| StoreError(format!("cannot compress the catalogue: {e}")))?;
+    let body = gz
+        .finish()
+        .map_err(|e| StoreError(format!("cannot compress the catalogue: {e}")))?;
+    if body.len() > MAX_CATALOGUE_BYTES {
+        return Err(StoreError(format!(
+            "the catalogue is {} bytes compressed, over the {MAX_CATALOGUE_BYTES}-byte item budget",
+            body.len()
+        )));
+    }
+    let mut item = HashMap::from([
+        (keys::CODE.into(), s(CATALOGUE_KEY)),
+        ("revision".into(), n(c.revision)),
+        ("body".into(), AttributeValue::B(Blob::new(body))),
+    ]);
+    if let Some(at) = c.synced_at {
+        item.insert("synced_at".into(), s(at.to_rfc3339()));
+    }
+    Ok(item)
+}
+
+pub fn catalogue_from(item: &Item) -> Result<StoredCatalogue, StoreError> {
+    let compressed = item
+        .get("body")
+        .and_then(|v| v.as_b().ok())
+        .ok_or_else(|| bad("body"))?;
+    let mut body = String::new();
+    flate2::read::GzDecoder::new(compressed.as_ref())
+        .read_to_string(&mut body)
+        .map_err(|e| StoreError(format!("the stored catalogue does not decompress: {e}")))?;
+    Ok(StoredCatalogue {
+        revision: get_n(item, "revision").ok_or_else(|| bad("revision"))?,
+        synced_at: time(item, "synced_at")?,
+        body,
+    })
+}
+
+pub fn sync_sort_key(id: impl std::fmt::Display) -> AttributeValue {
+    s(format!("{SYNC_PREFIX}{id}"))
+}
+
+/// A sync record: the record as JSON, with its state beside it for the conditional writes.
+pub fn sync(record: &SyncRecord, expires_at: i64) -> Item {
+    HashMap::from([
+        (keys::COUNTRY.into(), s(SYNC_PARTITION)),
+        (keys::SORT.into(), sync_sort_key(record.id)),
+        ("state".into(), s(state_of(record))),
+        (
+            "record".into(),
+            s(serde_json::to_string(record).expect("a sync record serialises")),
+        ),
+        (keys::EXPIRES_AT.into(), n(expires_at)),
+    ])
+}
+
+pub fn state_of(record: &SyncRecord) -> String {
+    serde_json::to_value(record.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub fn sync_from(item: &Item) -> Result<SyncRecord, StoreError> {
+    let json = get_s(item, "record").ok_or_else(|| bad("record"))?;
+    serde_json::from_str(json).map_err(|e| StoreError(format!("a stored sync is unreadable: {e}")))
+}
+
+/// The marker that gives `record` the one sync slot.
+pub fn sync_inflight(record: &SyncRecord, expires_at: i64) -> Item {
+    HashMap::from([
+        (keys::COUNTRY.into(), s(SYNC_PARTITION)),
+        (keys::SORT.into(), s(SYNC_INFLIGHT)),
+        ("holder".into(), s(record.id.to_string())),
+        (keys::EXPIRES_AT.into(), n(expires_at)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +280,22 @@ mod tests {
         };
         let item = country(&record).unwrap();
         assert_eq!(country_from(record.code, &item).unwrap(), record);
+    }
+
+    #[test]
+    fn catalogues_and_syncs_read_back_as_written() {
+        let c = StoredCatalogue {
+            revision: 7,
+            synced_at: DateTime::from_timestamp(1_700_000_000, 0),
+            body: format!("[{}]", "{\"a\":1},".repeat(1000).trim_end_matches(',')),
+        };
+        let item = catalogue(&c).unwrap();
+        assert!(item["body"].as_b().unwrap().as_ref().len() < c.body.len() / 10);
+        assert_eq!(catalogue_from(&item).unwrap(), c);
+        let record = SyncRecord::new(countries_core::sync::SyncTrigger::Api, Utc::now());
+        let item = sync(&record, 1);
+        assert_eq!(get_s(&item, "state"), Some("queued"));
+        assert_eq!(sync_from(&item).unwrap(), record);
     }
 
     #[test]

@@ -6,9 +6,13 @@
 //!   (UUID v7, so the sort key orders them by time); one item `inflight` per country names the operation
 //!   that holds the country's in-flight slot. Every item carries `expires_at` (N, epoch seconds), the
 //!   table's TTL attribute; reads filter expired items too, because DynamoDB deletes them only eventually
-//!   (and emulators never).
+//!   (and emulators never). The partition `~sync` holds sync records (`sync#<uuid v7>`) and the marker
+//!   `sync-inflight` naming the sync in flight.
+//! - the countries table also holds the catalogue item, key `~catalogue`: `revision` (N), `synced_at`,
+//!   `body` (B, the gzipped JSON of every entry).
 
 mod budget;
+mod catalogue;
 mod items;
 
 use std::time::Duration;

@@ -6,7 +6,8 @@
 //! - [`JobProcessor`] (worker): run one fetch job against the upstream and record what became of it;
 //! - [`Sweeper`] (worker, on a schedule): send again the jobs of operations nobody will finish;
 //! - [`CatalogueReads`] (api): the catalogue through one in-memory snapshot per process;
-//! - [`CatalogueSync`] (api requests, worker runs): bring the whole catalogue in a few upstream calls.
+//! - [`SyncRequests`] (api): queue a catalogue sync unless the catalogue is fresh or one is in flight;
+//! - [`CatalogueSync`] (worker): run a sync, bringing the whole catalogue in a few upstream calls.
 
 mod catalogue;
 mod fetch;
@@ -16,7 +17,7 @@ mod sweep;
 mod sync;
 
 pub use catalogue::{CatalogueReads, refresh_from_source};
-pub use sync::{CatalogueSync, SyncOutcome};
+pub use sync::{CatalogueSync, SyncOutcome, SyncRequests};
 
 pub use fetch::{FetchOutcome, FetchRequests, FreshnessPolicy, ORPHAN_GRACE};
 pub use job::{JOB_STORE_ALLOWANCE, JobOutcome, JobProcessor, RetryPolicy};
@@ -41,6 +42,7 @@ pub struct UseCases {
     pub jobs: Arc<JobProcessor>,
     pub sweeper: Arc<Sweeper>,
     pub catalogue: Arc<CatalogueReads>,
+    pub sync_requests: Arc<SyncRequests>,
     pub syncs: Arc<CatalogueSync>,
 }
 
@@ -59,11 +61,16 @@ impl UseCases {
         UseCases {
             // Checked on every read: a process that also works sees its own writes at once.
             catalogue: Arc::new(CatalogueReads::new(store.clone(), Duration::ZERO)),
+            sync_requests: Arc::new(SyncRequests::new(
+                store.clone(),
+                queue.clone(),
+                clock.clone(),
+                freshness,
+            )),
             syncs: Arc::new(CatalogueSync::new(
                 store.clone(),
                 store.clone(),
                 store.clone(),
-                queue.clone(),
                 (upstream.clone(), budget.clone()),
                 clock.clone(),
                 freshness,
@@ -178,6 +185,7 @@ pub(crate) mod testing {
     }
 
     pub struct Fixture {
+        pub sync_requests: Arc<SyncRequests>,
         pub syncs: Arc<CatalogueSync>,
         pub catalogue: Arc<CatalogueReads>,
         pub fetches: Arc<FetchRequests>,
@@ -215,6 +223,7 @@ pub(crate) mod testing {
             RetryPolicy::default(),
         );
         Fixture {
+            sync_requests: cases.sync_requests,
             syncs: cases.syncs,
             catalogue: cases.catalogue,
             fetches: cases.fetches,

@@ -35,74 +35,24 @@ pub enum SyncOutcome {
     Accepted(SyncRecord),
 }
 
-pub struct CatalogueSync {
+/// The api's side: queue a sync, or say why not; read sync records.
+pub struct SyncRequests {
     syncs: Arc<dyn SyncStore>,
-    countries: Arc<dyn CountryStore>,
-    catalogue: Arc<dyn CatalogueStore>,
     queue: Arc<dyn JobQueue>,
-    upstream: Arc<dyn Upstream>,
-    budget: Arc<dyn UpstreamBudget>,
     clock: Arc<dyn Clock>,
     policy: FreshnessPolicy,
 }
 
-/// Spends one call of the budget, waiting out a short pause.
-struct BudgetGate<'a> {
-    budget: &'a dyn UpstreamBudget,
-    clock: &'a dyn Clock,
-}
-
-#[async_trait]
-impl CallGate for BudgetGate<'_> {
-    async fn admit(&self) -> Result<(), UpstreamError> {
-        loop {
-            let now = self.clock.now();
-            let spent = self
-                .budget
-                .spend(now)
-                .await
-                .map_err(|e| UpstreamError::Retryable {
-                    message: format!("the upstream budget could not be read: {e}"),
-                    retry_after: None,
-                })?;
-            match spent {
-                Spend::Granted { .. } => return Ok(()),
-                Spend::Wait { until, reason } => {
-                    let wait = (until - now).to_std().unwrap_or_default();
-                    if wait > LONGEST_BUDGET_WAIT {
-                        return Err(UpstreamError::Retryable {
-                            message: format!(
-                                "the upstream budget is spent ({reason}) until {}",
-                                until.to_rfc3339_opts(::chrono::SecondsFormat::Secs, true)
-                            ),
-                            retry_after: Some(wait),
-                        });
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
-    }
-}
-
-impl CatalogueSync {
-    #[allow(clippy::too_many_arguments)]
+impl SyncRequests {
     pub fn new(
         syncs: Arc<dyn SyncStore>,
-        countries: Arc<dyn CountryStore>,
-        catalogue: Arc<dyn CatalogueStore>,
         queue: Arc<dyn JobQueue>,
-        (upstream, budget): (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
         clock: Arc<dyn Clock>,
         policy: FreshnessPolicy,
     ) -> Self {
-        CatalogueSync {
+        SyncRequests {
             syncs,
-            countries,
-            catalogue,
             queue,
-            upstream,
-            budget,
             clock,
             policy,
         }
@@ -153,6 +103,90 @@ impl CatalogueSync {
         }
     }
 
+    pub async fn get(&self, id: Uuid) -> Result<Option<SyncRecord>, StoreError> {
+        self.syncs.get_sync(id).await
+    }
+
+    /// The latest syncs, newest first.
+    pub async fn latest(&self, limit: usize) -> Result<Vec<SyncRecord>, StoreError> {
+        self.syncs.list_syncs(limit).await
+    }
+}
+
+/// The worker's side: run a sync.
+pub struct CatalogueSync {
+    syncs: Arc<dyn SyncStore>,
+    countries: Arc<dyn CountryStore>,
+    catalogue: Arc<dyn CatalogueStore>,
+    upstream: Arc<dyn Upstream>,
+    budget: Arc<dyn UpstreamBudget>,
+    clock: Arc<dyn Clock>,
+    policy: FreshnessPolicy,
+}
+
+/// Spends one call of the budget, waiting out a short pause.
+struct BudgetGate<'a> {
+    budget: &'a dyn UpstreamBudget,
+    clock: &'a dyn Clock,
+}
+
+#[async_trait]
+impl CallGate for BudgetGate<'_> {
+    async fn admit(&self) -> Result<(), UpstreamError> {
+        loop {
+            let now = self.clock.now();
+            let spent = self
+                .budget
+                .spend(now)
+                .await
+                .map_err(|e| UpstreamError::Retryable {
+                    message: format!("the upstream budget could not be read: {e}"),
+                    retry_after: None,
+                })?;
+            match spent {
+                Spend::Granted { .. } => return Ok(()),
+                Spend::Wait { until, reason } => {
+                    let wait = (until - now).to_std().unwrap_or_default();
+                    if wait > LONGEST_BUDGET_WAIT {
+                        return Err(UpstreamError::Retryable {
+                            message: format!(
+                                "the upstream budget is spent ({reason}) until {}",
+                                until.to_rfc3339_opts(::chrono::SecondsFormat::Secs, true)
+                            ),
+                            retry_after: Some(wait),
+                        });
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}
+
+impl CatalogueSync {
+    pub fn new(
+        syncs: Arc<dyn SyncStore>,
+        countries: Arc<dyn CountryStore>,
+        catalogue: Arc<dyn CatalogueStore>,
+        (upstream, budget): (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
+        clock: Arc<dyn Clock>,
+        policy: FreshnessPolicy,
+    ) -> Self {
+        CatalogueSync {
+            syncs,
+            countries,
+            catalogue,
+            upstream,
+            budget,
+            clock,
+            policy,
+        }
+    }
+
+    fn stuck_before(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now() - chrono(self.policy.stuck_after)
+    }
+
     /// Runs a queued sync (the worker, on its job). `None` when it is unknown, finished, or running
     /// under another worker.
     pub async fn run_queued(&self, job: &SyncJob) -> Result<Option<SyncRecord>, ServiceError> {
@@ -181,15 +215,6 @@ impl CatalogueSync {
     /// Whether the store has a catalogue at all (a local server syncs at its first start if not).
     pub async fn has_catalogue(&self) -> Result<bool, StoreError> {
         Ok(self.catalogue.catalogue_revision().await?.is_some())
-    }
-
-    pub async fn get(&self, id: Uuid) -> Result<Option<SyncRecord>, StoreError> {
-        self.syncs.get_sync(id).await
-    }
-
-    /// The latest syncs, newest first.
-    pub async fn latest(&self, limit: usize) -> Result<Vec<SyncRecord>, StoreError> {
-        self.syncs.list_syncs(limit).await
     }
 
     async fn run(&self, mut sync: SyncRecord) -> Result<Option<SyncRecord>, ServiceError> {
@@ -300,7 +325,7 @@ mod tests {
     use crate::memory::MemoryBudget;
 
     async fn queued(f: &Fixture, force: bool) -> SyncRecord {
-        match f.syncs.request(force).await.unwrap() {
+        match f.sync_requests.request(force).await.unwrap() {
             SyncOutcome::Accepted(s) => s,
             other => panic!("expected accepted, got {other:?}"),
         }
@@ -331,7 +356,7 @@ mod tests {
             .unwrap()
             .unwrap();
         // Fresh: answered with the last sync, nothing called.
-        match f.syncs.request(false).await.unwrap() {
+        match f.sync_requests.request(false).await.unwrap() {
             SyncOutcome::Fresh(last) => assert_eq!(last.id, first.id),
             other => panic!("{other:?}"),
         }
@@ -353,14 +378,14 @@ mod tests {
             again.version, py.version,
             "unchanged documents are not rewritten"
         );
-        assert_eq!(f.syncs.latest(5).await.unwrap().len(), 2);
+        assert_eq!(f.sync_requests.latest(5).await.unwrap().len(), 2);
     }
 
     #[tokio::test]
     async fn two_syncs_never_run_at_once_and_a_finished_one_is_not_run_again() {
         let f = fixture(vec![]);
         let first = queued(&f, false).await;
-        match f.syncs.request(true).await.unwrap() {
+        match f.sync_requests.request(true).await.unwrap() {
             SyncOutcome::InFlight(s) => assert_eq!(s.id, first.id),
             other => panic!("{other:?}"),
         }
@@ -393,7 +418,7 @@ mod tests {
         );
         // The last full sync is still fresh: a request answers with it.
         assert!(matches!(
-            f.syncs.request(false).await.unwrap(),
+            f.sync_requests.request(false).await.unwrap(),
             SyncOutcome::Fresh(_)
         ));
     }

@@ -1,9 +1,11 @@
-//! The worker Lambda: SQS batches of fetch jobs from the event source mapping.
+//! The worker Lambda: SQS batches of fetch and sync jobs from the event source mapping, and the sweep
+//! and the sync its schedules invoke it for.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use countries_core::config::ProcessEnv;
+use countries_core::sync::{SyncState, SyncTrigger};
 use countries_lambdas::worker::{WorkerConfig, WorkerEvent, worker};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokio::time::Instant;
@@ -33,6 +35,20 @@ async fn main() -> Result<(), Error> {
                 WorkerEvent::Sweep { .. } => {
                     let swept = worker.sweeper.sweep().await?;
                     Ok(serde_json::json!({"in_flight": swept.in_flight, "resent": swept.resent}))
+                }
+                // A sync that ends failed or partial fails the invocation too, for the schedule's alarm;
+                // what it stored is kept.
+                WorkerEvent::Sync { .. } => {
+                    let sync = worker.syncs.run_now(SyncTrigger::Schedule).await?;
+                    let record = serde_json::to_value(&sync)?;
+                    match sync.state {
+                        SyncState::Failed | SyncState::Partial => Err(format!(
+                            "sync {} ended {:?}: {:?}",
+                            sync.id, sync.state, sync.failed
+                        )
+                        .into()),
+                        _ => Ok(record),
+                    }
                 }
             }
         }
