@@ -5,20 +5,27 @@ use std::sync::OnceLock;
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{CandidateBody, ErrorBody};
-use crate::routes::{country, fetch, service, status};
+use crate::routes::{catalogue, country, fetch, service, status, sync, v31};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Country data service",
-        description = "Keeps a copy of the world's country data: `/fetch` queues a fetch from REST Countries, `/status` shows how it went, `/country` serves the stored document in the REST Countries v3.1 shape. Every error is `{\"Code\": \"...\", \"Message\": \"...\"}`. `/fetch`, `/country` and `/status` are rate limited per client (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers)."
+        description = "Keeps a copy of the world's country data: `/fetch` queues a fetch from REST Countries, `/status` shows how it went, `/country` serves the stored document in the REST Countries v3.1 shape; `/countries` searches the whole catalogue, `/v3.1/...` answers as REST Countries v3.1 did, `POST /sync` brings the catalogue from the upstream. Every error (but the `/v3.1/` routes', which are v3.1's `{\"status\", \"message\"}`) is `{\"Code\": \"...\", \"Message\": \"...\"}`. `/fetch`, `/country` and `/status` are rate limited per client (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers)."
     ),
-    paths(fetch::get, country::get, status::get, service::health, service::openapi),
+    paths(fetch::get, country::get, status::get, catalogue::list, sync::post, sync::list, sync::get,
+          v31::all, v31::alpha, v31::alpha_list, v31::name, v31::currency, v31::demonym, v31::lang,
+          v31::capital, v31::region, v31::subregion, v31::translation, v31::independent,
+          service::health, service::openapi),
     components(schemas(ErrorBody, CandidateBody, fetch::FetchAccepted, fetch::FetchFresh,
+                       sync::SyncAnswer, sync::SyncList, v31::V31Error,
                        status::StatusBody, status::OperationSchema, status::OperationStateSchema, service::Health,
                        service::BudgetBody, service::DependencyBody)),
     modifiers(&FetchByPost),
-    tags((name = "countries", description = "Country data"), (name = "service", description = "The service itself"))
+    tags((name = "countries", description = "Country data, one country at a time"),
+         (name = "catalogue", description = "The whole catalogue: search, filters, syncs"),
+         (name = "v3.1", description = "The REST Countries v3.1 read API, with v3.1's answers and errors"),
+         (name = "service", description = "The service itself"))
 )]
 pub struct ApiDoc;
 

@@ -5,10 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
-use countries_api::{ClientIp, Links};
+use axum::http::{Method, StatusCode};
+use countries_api::Links;
 use countries_core::CountryCode;
 use countries_core::country::Fetched;
 use countries_core::memory::MemoryLimiter;
@@ -16,44 +14,11 @@ use countries_core::ports::{Upstream, UpstreamError};
 use countries_core::ratelimit::{
     Decision, Limit, LimiterError, LimiterPolicy, RateLimiter, RateLimits, RouteGroup,
 };
-use http_body_util::BodyExt;
 use serde_json::Value;
-use tower::ServiceExt;
 
 mod support;
 
-use support::{app, app_with};
-
-async fn call_from(
-    router: &Router,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-    ip: &str,
-) -> (StatusCode, HeaderMap, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let mut req = req.body(Body::empty()).unwrap();
-    req.extensions_mut()
-        .insert(ClientIp(ip.parse::<IpAddr>().unwrap()));
-    let response = router.clone().oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {bytes:?}"))
-    };
-    (status, headers, body)
-}
-
-async fn get(router: &Router, uri: &str) -> (StatusCode, HeaderMap, Value) {
-    call_from(router, Method::GET, uri, &[], "192.0.2.10").await
-}
+use support::{app, app_with, call_from, get};
 
 #[tokio::test]
 async fn fetch_then_status_then_country() {

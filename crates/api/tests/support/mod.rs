@@ -3,19 +3,28 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use axum::Router;
-use countries_api::{AppState, Links, router};
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use countries_api::{AppState, ClientIp, Links, router};
 use countries_core::Job;
 use countries_core::memory::{InMemory, MemoryLimiter, Unmetered};
 use countries_core::ports::Upstream;
 use countries_core::ratelimit::{Limit, LimiterPolicy, RateLimiter, RateLimits};
+use countries_core::usecases::CatalogueSync;
 use countries_core::usecases::{FreshnessPolicy, JobProcessor, RetryPolicy};
 use countries_upstream::Bundled;
+use http_body_util::BodyExt;
+use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tower::ServiceExt;
 
 pub struct App {
     pub router: Router,
     pub jobs: Arc<JobProcessor>,
+    pub syncs: Arc<CatalogueSync>,
     pub queued: UnboundedReceiver<Job>,
 }
 
@@ -50,6 +59,7 @@ pub fn app_on(
     App {
         router,
         jobs: memory.cases.jobs,
+        syncs: memory.cases.syncs,
         queued: memory.jobs,
     }
 }
@@ -67,4 +77,35 @@ pub fn generous() -> Arc<MemoryLimiter> {
 
 pub fn app() -> App {
     app_with(generous(), LimiterPolicy::Open, Links::default())
+}
+
+pub async fn call_from(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    ip: &str,
+) -> (StatusCode, HeaderMap, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(ClientIp(ip.parse::<IpAddr>().unwrap()));
+    let response = router.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {bytes:?}"))
+    };
+    (status, headers, body)
+}
+
+pub async fn get(router: &Router, uri: &str) -> (StatusCode, HeaderMap, Value) {
+    call_from(router, Method::GET, uri, &[], "192.0.2.10").await
 }
