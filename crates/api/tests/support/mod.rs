@@ -24,6 +24,7 @@ use tower::ServiceExt;
 pub struct App {
     pub router: Router,
     pub jobs: Arc<JobProcessor>,
+    #[allow(dead_code)] // each test binary compiles this module; not every one syncs
     pub syncs: Arc<CatalogueSync>,
     pub queued: UnboundedReceiver<Job>,
 }
