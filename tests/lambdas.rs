@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 const V2: &str = include_str!("events/example-apigw-v2-request-no-authorizer.json");
 const KEY: &str = "rc_lambda_key";
 const MAX_RECEIVES: u32 = 3;
+const OPERATOR_KEY: &str = "operator-key-for-the-lambda-test";
 
 struct Deployment {
     api: Runtime,
@@ -47,6 +48,14 @@ async fn deploy() -> Deployment {
         .send()
         .await
         .unwrap();
+    let operator_secret = format!("operator-key-{id}");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(&operator_secret)
+        .secret_string(json!({"operator_key": OPERATOR_KEY}).to_string())
+        .send()
+        .await
+        .unwrap();
     let stub = Stub::start(StubOptions {
         api_key: Some(KEY.into()),
     })
@@ -70,6 +79,8 @@ async fn deploy() -> Deployment {
         ("REDIS_URL".to_string(), e2e::redis_url()),
         ("RATE_LIMIT_KEY_PREFIX".to_string(), format!("{id}:")),
         ("PUBLIC_BASE_PATH".to_string(), "/prod".to_string()),
+        ("OPERATOR_KEY_SECRET_ID".to_string(), operator_secret),
+        ("CATALOGUE_REFRESH".to_string(), "0s".to_string()),
     ]);
     let mut worker_env = env;
     worker_env.extend([
@@ -99,7 +110,16 @@ fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Cli
 impl Deployment {
     /// An HTTP API v2 request through API Gateway's `prod` stage; the status and the JSON body.
     async fn http(&self, path: &str) -> (u64, Value) {
+        self.http_as("GET", path, None).await
+    }
+
+    /// As `http`, with a method and an `Authorization` header.
+    async fn http_as(&self, method: &str, path: &str, authorization: Option<&str>) -> (u64, Value) {
         let mut event: Value = serde_json::from_str(V2).unwrap();
+        event["requestContext"]["http"]["method"] = json!(method);
+        if let Some(a) = authorization {
+            event["headers"]["authorization"] = json!(a);
+        }
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let params: serde_json::Map<String, Value> = query
             .split('&')
@@ -311,4 +331,98 @@ async fn the_scheduled_sweep_queues_the_job_of_an_orphaned_operation() {
     for dependency in ["store", "queue", "limiter"] {
         assert_eq!(body["dependencies"][dependency]["status"], "ok", "{body}");
     }
+}
+
+/// The scheduled sync brings v5's catalogue in three calls into DynamoDB; the api answers the catalogue
+/// routes and `/country` from its snapshot; `POST /sync` answers "fresh" without a call, and forcing it
+/// takes the operator key from Secrets Manager, queues a job the worker runs, and rewrites nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_sync_fills_the_catalogue_the_api_serves() {
+    let d = deploy().await;
+    let started = std::time::Instant::now();
+    let sync = d
+        .worker
+        .invoke(json!({"sync": {}}))
+        .await
+        .expect("the sync answers");
+    let wall = started.elapsed();
+    assert_eq!(sync["state"], "succeeded", "{sync}");
+    assert_eq!(
+        (sync["calls"].as_u64(), sync["added"].as_u64()),
+        (Some(3), Some(250))
+    );
+    assert_eq!(
+        d.stub.requests(),
+        3,
+        "the whole v5 catalogue in three calls"
+    );
+    println!(
+        "full v5 sync into DynamoDB (moto): {:.2} s, 3 upstream calls, 250 countries written",
+        wall.as_secs_f64()
+    );
+
+    let (status, peru) = d.http("/v3.1/name/peru").await;
+    assert_eq!(
+        (status, peru[0]["cca2"].as_str()),
+        (200, Some("PE")),
+        "{peru}"
+    );
+    let (_, europe) = d.http("/countries?region=europe&limit=1").await;
+    assert_eq!(europe["total"], 53);
+    let (status, py) = d.http("/country/PY").await;
+    assert_eq!(
+        (status, py["name"]["common"].as_str()),
+        (200, Some("Paraguay"))
+    );
+    assert_eq!(d.stub.requests(), 3, "reads call nothing upstream");
+
+    let (status, fresh) = d.http_as("POST", "/sync", None).await;
+    assert_eq!(
+        (status, fresh["outcome"].as_str()),
+        (200, Some("fresh")),
+        "{fresh}"
+    );
+    let (status, _) = d
+        .http_as(
+            "POST",
+            "/sync?force=true",
+            Some("Bearer wrong-key-wrong-key"),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, forced) = d
+        .http_as(
+            "POST",
+            "/sync?force=true",
+            Some(&format!("Bearer {OPERATOR_KEY}")),
+        )
+        .await;
+    assert_eq!(
+        (status, forced["outcome"].as_str()),
+        (202, Some("queued")),
+        "{forced}"
+    );
+    let (messages, failed) = d.deliver().await;
+    assert_eq!((messages.len(), failed.len()), (1, 0));
+    let (_, done) = d
+        .http(
+            forced["status_url"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("/prod"),
+        )
+        .await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(
+        (done["unchanged"].as_u64(), done["added"].as_u64()),
+        (Some(250), Some(0))
+    );
+    assert_eq!(d.stub.requests(), 6);
+
+    // A scheduled sync that fails says so: the invocation fails, for the schedule's alarm.
+    d.stub.set_sticky(Some(Fault::Status { status: 503 }));
+    assert!(d.worker.invoke(json!({"sync": {}})).await.is_err());
+    d.stub.set_sticky(None);
+    let (_, py_after) = d.http("/country/PY").await;
+    assert_eq!(py_after, py, "a failed sync removes nothing");
 }

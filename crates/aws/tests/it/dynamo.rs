@@ -229,3 +229,110 @@ async fn a_hung_store_or_queue_answers_within_the_call_deadline() {
         started.elapsed()
     );
 }
+
+/// The whole bundled data set as the catalogue item: compressed under DynamoDB's item limit, read back
+/// whole, written only under the revision it read.
+#[tokio::test]
+async fn the_catalogue_item_round_trips_under_its_revision() {
+    use countries_core::catalogue::StoredCatalogue;
+    use countries_core::ports::CatalogueStore;
+    let store = store(Duration::from_secs(3600)).await;
+    assert_eq!(store.catalogue_revision().await.unwrap(), None);
+    let body = serde_json::to_string(
+        &countries_core::dataset::documents()
+            .iter()
+            .map(|d| serde_json::json!({"code": d["cca2"], "version": 1, "hash": "0", "source": "bundled", "document": d}))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let first = StoredCatalogue {
+        revision: 1,
+        synced_at: Some(Utc::now()),
+        body,
+    };
+    assert!(store.put_catalogue(&first, None).await.unwrap());
+    assert!(
+        !store.put_catalogue(&first, None).await.unwrap(),
+        "one exists already"
+    );
+    assert_eq!(store.catalogue_revision().await.unwrap(), Some(1));
+    let read = store.get_catalogue().await.unwrap().unwrap();
+    assert_eq!(read.body, first.body);
+    assert_eq!(
+        read.synced_at.map(|t| t.timestamp()),
+        first.synced_at.map(|t| t.timestamp())
+    );
+    let second = StoredCatalogue {
+        revision: 2,
+        ..first.clone()
+    };
+    assert!(
+        !store.put_catalogue(&second, Some(7)).await.unwrap(),
+        "stale revision"
+    );
+    assert!(store.put_catalogue(&second, Some(1)).await.unwrap());
+    assert_eq!(store.catalogue_revision().await.unwrap(), Some(2));
+}
+
+#[tokio::test]
+async fn one_sync_in_flight_at_a_time_and_the_sweep_is_not_confused_by_its_marker() {
+    use countries_core::ports::{SyncCreated, SyncStore};
+    use countries_core::sync::{SyncRecord, SyncState, SyncTrigger};
+    let store = store(Duration::from_secs(3600)).await;
+    let now = Utc::now();
+    let stuck_before = now - chrono::Duration::minutes(15);
+    let first = SyncRecord::new(SyncTrigger::Api, now);
+    assert_eq!(
+        store.create_sync(&first, stuck_before).await.unwrap(),
+        SyncCreated::New
+    );
+    let second = SyncRecord::new(SyncTrigger::Schedule, now);
+    assert_eq!(
+        store.create_sync(&second, stuck_before).await.unwrap(),
+        SyncCreated::InFlight(first.clone())
+    );
+    assert!(
+        store.in_flight().await.unwrap().is_empty(),
+        "the sweep sees fetches only"
+    );
+    let mut running = first.clone();
+    running.state = SyncState::Running;
+    running.started_at = Some(now);
+    assert!(
+        !store
+            .update_sync(&running, SyncState::Running)
+            .await
+            .unwrap(),
+        "not running yet"
+    );
+    assert!(
+        store
+            .update_sync(&running, SyncState::Queued)
+            .await
+            .unwrap()
+    );
+    let mut done = running.clone();
+    done.state = SyncState::Succeeded;
+    done.added = 250;
+    assert!(store.update_sync(&done, SyncState::Running).await.unwrap());
+    assert_eq!(store.get_sync(first.id).await.unwrap(), Some(done.clone()));
+    assert_eq!(
+        store.create_sync(&second, stuck_before).await.unwrap(),
+        SyncCreated::New
+    );
+    let listed: Vec<_> = store
+        .list_syncs(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, [second.id, first.id], "newest first");
+    // A sync that stopped moving long ago no longer blocks.
+    let third = SyncRecord::new(SyncTrigger::Api, now);
+    let later = now + chrono::Duration::hours(1);
+    assert_eq!(
+        store.create_sync(&third, later).await.unwrap(),
+        SyncCreated::New
+    );
+}
