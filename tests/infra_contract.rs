@@ -28,6 +28,7 @@ fn after_apply(var: &str, env: &str) -> Option<String> {
         "REDIS_URL" => "rediss://limiter@cache.serverless.use1.cache.amazonaws.com:6379".into(),
         "REDIS_AUTH_SECRET_ID" => arn("secretsmanager", "secret:redis-auth-AbCdEf"),
         "REST_COUNTRIES_API_KEY_SECRET_ID" => arn("secretsmanager", "secret:api-key-AbCdEf"),
+        "OPERATOR_KEY_SECRET_ID" => arn("secretsmanager", "secret:operator-key-AbCdEf"),
         _ => return None,
     })
 }
@@ -224,6 +225,18 @@ fn the_worker_timeout_fits_a_whole_batch_on_a_slow_upstream() {
             "{env}: {batch} jobs at {} at once, {lease:?} each at most, need {needed}s; the worker has {timeout}s",
             worker.concurrency,
         );
+        // A sync: at most four upstream calls (v3.1's field calls; v5 makes three), then its writes.
+        assert_eq!(
+            tf.root_module().local("sync_allowance_seconds").num(),
+            countries_core::usecases::SYNC_ALLOWANCE.as_secs_f64(),
+            "{env}: local.sync_allowance_seconds is the core's SYNC_ALLOWANCE"
+        );
+        let sync = 4.0 * config.upstream.call_timeout().as_secs_f64()
+            + countries_core::usecases::SYNC_ALLOWANCE.as_secs_f64();
+        assert!(
+            timeout >= sync,
+            "{env}: a sync needs {sync}s; the worker has {timeout}s"
+        );
         assert!(timeout <= 900.0, "{env}: Lambda's limit is 900 s");
         let api = tf.module_arg("api", "timeout_seconds").num();
         assert!(
@@ -335,6 +348,12 @@ fn the_metric_alarms_watch_the_metrics_the_functions_emit() {
                 metrics::UPSTREAM_QUOTA_HIGH,
                 "worker",
             ),
+            ("sync_failed", metrics::SYNC_FAILED, "worker"),
+            (
+                "catalogue_publish_failed",
+                metrics::CATALOGUE_PUBLISH_FAILED,
+                "worker",
+            ),
         ] {
             let alarm =
                 monitoring.resource_each("aws_cloudwatch_metric_alarm", "service_metric", alarm);
@@ -354,6 +373,8 @@ fn the_metric_alarms_watch_the_metrics_the_functions_emit() {
     }
 }
 
+/// Every documented route reaches the function through API Gateway (exactly, or under a greedy
+/// `{proxy+}` route), and every API Gateway route serves a documented one.
 #[test]
 fn the_http_api_routes_are_the_routers() {
     let doc: serde_json::Value = serde_json::from_str(countries_api::openapi::json()).unwrap();
@@ -368,7 +389,26 @@ fn the_http_api_routes_are_the_routers() {
         panic!("modules/api has no routes list")
     };
     let in_terraform: BTreeSet<String> = routes.into_iter().map(|r| r.str()).collect();
-    assert_eq!(in_terraform, from_code);
+    let serves = |route: &str, documented: &str| match route.strip_suffix("{proxy+}") {
+        Some(prefix) => documented.starts_with(prefix) && documented.len() > prefix.len(),
+        None => route == documented,
+    };
+    for documented in &from_code {
+        assert!(
+            in_terraform.iter().any(|r| serves(r, documented)),
+            "{documented} is documented but no API Gateway route reaches it"
+        );
+    }
+    for route in &in_terraform {
+        assert!(
+            from_code.iter().any(|d| serves(route, d)),
+            "the API Gateway route {route} serves nothing the router documents"
+        );
+    }
+    assert!(
+        in_terraform.contains("GET /v3.1/{proxy+}"),
+        "v3.1's trailing slashes"
+    );
 }
 
 #[test]
@@ -945,20 +985,56 @@ fn the_deploy_and_boundary_policies_fit_iam_size_quotas() {
 /// The schedule invokes the worker with an event the worker reads as a sweep, and the worker may send
 /// the jobs it re-queues (deferred jobs too).
 #[test]
-fn the_sweep_schedule_invokes_the_worker_with_a_sweep_and_it_may_send_jobs() {
+fn the_schedules_invoke_the_worker_with_a_sweep_and_a_sync_and_it_may_send_jobs() {
+    use countries_lambdas::worker::WorkerEvent;
     for env in ENVIRONMENTS {
         let tf = service(env);
-        let schedule = tf.root_module().resource("aws_scheduler_schedule", "sweep");
-        let target = schedule.block("target");
-        assert_eq!(target.expr_text("arn"), "module.worker.function_arn");
-        let input = serde_json::to_string(&hcl_json(&target.arg("input"))).unwrap();
-        let event: countries_lambdas::worker::WorkerEvent = serde_json::from_str(&input)
-            .unwrap_or_else(|e| panic!("{env}: the schedule's input {input}: {e}"));
-        assert!(
-            matches!(event, countries_lambdas::worker::WorkerEvent::Sweep { .. }),
-            "{env}: {input} is read as {event:?}"
+        for (name, is_it) in [
+            (
+                "sweep",
+                (|e: &WorkerEvent| matches!(e, WorkerEvent::Sweep { .. }))
+                    as fn(&WorkerEvent) -> bool,
+            ),
+            ("sync", |e: &WorkerEvent| {
+                matches!(e, WorkerEvent::Sync { .. })
+            }),
+        ] {
+            let schedule = tf.root_module().resource("aws_scheduler_schedule", name);
+            let target = schedule.block("target");
+            assert_eq!(target.expr_text("arn"), "module.worker.function_arn");
+            let input = serde_json::to_string(&hcl_json(&target.arg("input"))).unwrap();
+            let event: WorkerEvent = serde_json::from_str(&input)
+                .unwrap_or_else(|e| panic!("{env}: the {name} schedule's input {input}: {e}"));
+            assert!(is_it(&event), "{env}: {input} is read as {event:?}");
+        }
+        let sync = tf.root_module().resource("aws_scheduler_schedule", "sync");
+        assert_eq!(
+            sync.block("target")
+                .block("retry_policy")
+                .arg("maximum_retry_attempts")
+                .num(),
+            0.0,
+            "{env}: a failed sync waits for the next trigger; a retry would spend quota at once"
         );
     }
+    // The api may read the operator key (forced syncs) and the worker's code may write a sync's records.
+    let service_module = Module::load(&terraform_dir().join("service"));
+    let api_secrets: Vec<String> = statements(&service_module)
+        .into_iter()
+        .filter(|s| {
+            s.doc == "api"
+                && s.actions
+                    .iter()
+                    .any(|a| a == "secretsmanager:GetSecretValue")
+        })
+        .flat_map(|s| s.resources)
+        .collect();
+    assert!(
+        api_secrets
+            .iter()
+            .any(|r| r.contains("operator_key_secret_arn")),
+        "the api reads the operator key's secret: {api_secrets:?}"
+    );
     let service = Module::load(&terraform_dir().join("service"));
     let worker_actions: Vec<String> = statements(&service)
         .into_iter()

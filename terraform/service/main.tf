@@ -1,5 +1,5 @@
 # The service in one environment: tables, queue, cache, network, the two functions, the HTTP API, the
-# upstream key's secret and the alarms. The functions' environment variables are the ones the binaries
+# upstream key's and the operator key's secrets, the schedules and the alarms. The functions' environment variables are the ones the binaries
 # read; tests/infra_contract.rs holds this file to the code.
 
 data "aws_caller_identity" "current" {}
@@ -12,6 +12,8 @@ locals {
 
   # Read by both functions (the AWS adapters' settings, the upstream kind and budget, the log level).
   common_env = {
+    FRESH_FOR              = var.fresh_for
+    STUCK_AFTER            = var.stuck_after
     COUNTRIES_TABLE        = module.data.countries_table_name
     OPERATIONS_TABLE       = module.data.operations_table_name
     OPERATION_RETENTION    = var.operation_retention
@@ -28,8 +30,14 @@ locals {
   # longest job, which is the upstream's timeout plus the store's share (JOB_STORE_ALLOWANCE in
   # crates/worker), plus a margin for the batch's answer. Near the deadline the worker starts no more
   # jobs and reports the rest, so even a timeout set too low loses no answer.
+  # A sync (a scheduled one, or a sync job in a batch) makes at most three list calls on v5 (four field
+  # calls on v3.1), then writes what changed: SYNC_ALLOWANCE (crates/core, usecases) covers the writes
+  # and the budget's pauses. The timeout fits whichever is longer.
   job_store_seconds      = 5
-  worker_timeout_seconds = ceil(var.worker_batch_size / var.worker_record_concurrency) * (var.upstream_timeout_seconds + local.job_store_seconds) + 5
+  sync_allowance_seconds = 30
+  batch_seconds          = ceil(var.worker_batch_size / var.worker_record_concurrency) * (var.upstream_timeout_seconds + local.job_store_seconds) + 5
+  sync_seconds           = 4 * var.upstream_timeout_seconds + local.sync_allowance_seconds
+  worker_timeout_seconds = max(local.batch_seconds, local.sync_seconds)
 }
 
 module "kms" {
@@ -99,9 +107,9 @@ data "aws_iam_policy_document" "api" {
     resources = [module.queue.queue_arn]
   }
   statement {
-    sid       = "RedisPassword"
+    sid       = "Secrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [module.cache.auth_secret_arn]
+    resources = [module.cache.auth_secret_arn, module.secrets.operator_key_secret_arn]
   }
   statement {
     sid       = "EnvironmentKey"
@@ -113,7 +121,7 @@ data "aws_iam_policy_document" "api" {
 module "api" {
   source                   = "../modules/function"
   name                     = "${local.name}-api"
-  description              = "Country data HTTP API (fetch, country, status)"
+  description              = "Country data HTTP API (fetch, country, status, countries, sync, v3.1)"
   zip_path                 = "${var.lambda_dir}/api-lambda/bootstrap.zip"
   architecture             = var.lambda_architecture
   memory_mb                = var.api_memory_mb
@@ -128,17 +136,18 @@ module "api" {
     security_group_ids = [module.network.api_security_group_id]
   }
   environment = merge(local.common_env, {
-    FRESH_FOR             = var.fresh_for
-    STUCK_AFTER           = var.stuck_after
-    REDIS_URL             = module.cache.redis_url
-    REDIS_AUTH_SECRET_ID  = module.cache.auth_secret_arn
-    REDIS_CONNECT_TIMEOUT = var.redis_connect_timeout
-    REDIS_COMMAND_TIMEOUT = var.redis_command_timeout
-    RATE_LIMIT_KEY_PREFIX = "${local.name}:"
-    RATE_LIMIT_FETCH      = var.rate_limit_fetch
-    RATE_LIMIT_READ       = var.rate_limit_read
-    RATE_LIMIT_ON_ERROR   = var.rate_limit_on_error
-    PUBLIC_BASE_PATH      = "" # the $default stage adds no prefix
+    REDIS_URL              = module.cache.redis_url
+    REDIS_AUTH_SECRET_ID   = module.cache.auth_secret_arn
+    REDIS_CONNECT_TIMEOUT  = var.redis_connect_timeout
+    REDIS_COMMAND_TIMEOUT  = var.redis_command_timeout
+    RATE_LIMIT_KEY_PREFIX  = "${local.name}:"
+    RATE_LIMIT_FETCH       = var.rate_limit_fetch
+    RATE_LIMIT_READ        = var.rate_limit_read
+    RATE_LIMIT_SYNC        = var.rate_limit_sync
+    RATE_LIMIT_ON_ERROR    = var.rate_limit_on_error
+    CATALOGUE_REFRESH      = var.catalogue_refresh
+    OPERATOR_KEY_SECRET_ID = module.secrets.operator_key_secret_arn
+    PUBLIC_BASE_PATH       = "" # the $default stage adds no prefix
   })
 }
 
@@ -181,7 +190,7 @@ data "aws_iam_policy_document" "worker" {
 module "worker" {
   source                   = "../modules/function"
   name                     = "${local.name}-worker"
-  description              = "Country data fetch worker (SQS -> REST Countries -> DynamoDB)"
+  description              = "Country data worker: fetch and sync jobs (SQS, schedules -> REST Countries -> DynamoDB)"
   zip_path                 = "${var.lambda_dir}/worker-lambda/bootstrap.zip"
   architecture             = var.lambda_architecture
   memory_mb                = var.worker_memory_mb
@@ -219,9 +228,12 @@ resource "aws_lambda_event_source_mapping" "worker" {
   }
 }
 
-# The sweep (core::usecases::Sweeper): every few minutes the worker sends again the jobs of operations
-# nobody will finish (saved by a process that stopped before queueing the job, or taken by a worker that
-# died). A failed sweep fails the invocation, which the worker's errors alarm counts.
+# The worker's two schedules, under one role that may only invoke it:
+# - the sweep (core::usecases::Sweeper): every few minutes the worker sends again the jobs of operations
+#   nobody will finish (saved by a process that stopped before queueing the job, or taken by a worker
+#   that died). A failed sweep fails the invocation, which the worker's errors alarm counts.
+# - the sync (core::usecases::CatalogueSync): the whole catalogue, daily by default. A failed or partial
+#   sync fails the invocation and counts SyncFailed (the sync_failed alarm).
 data "aws_iam_policy_document" "scheduler_assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -238,6 +250,7 @@ data "aws_iam_policy_document" "scheduler_assume" {
 }
 
 resource "aws_iam_role" "sweep" {
+  # Named for its first schedule; it now serves both (renaming would replace the role).
   name                 = "${local.name}-sweep-schedule"
   assume_role_policy   = data.aws_iam_policy_document.scheduler_assume.json
   permissions_boundary = local.permissions_boundary_arn
@@ -269,6 +282,27 @@ resource "aws_scheduler_schedule" "sweep" {
     role_arn = aws_iam_role.sweep.arn
     # countries_lambdas::worker::WorkerEvent::Sweep
     input = jsonencode({ sweep = {} })
+  }
+}
+
+resource "aws_scheduler_schedule" "sync" {
+  # checkov:skip=CKV_AWS_297:The schedule holds only the constant input {"sync": {}}: no data a customer-managed key would protect
+  name                = "${local.name}-sync"
+  description         = "The worker brings the whole catalogue from the upstream"
+  schedule_expression = var.sync_schedule
+  flexible_time_window {
+    mode                      = "FLEXIBLE"
+    maximum_window_in_minutes = 60
+  }
+  target {
+    arn      = module.worker.function_arn
+    role_arn = aws_iam_role.sweep.arn
+    # countries_lambdas::worker::WorkerEvent::Sync
+    input = jsonencode({ sync = {} })
+    retry_policy {
+      # A failed sync is retried at the next trigger, not at once: each try costs upstream quota.
+      maximum_retry_attempts = 0
+    }
   }
 }
 

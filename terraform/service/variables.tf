@@ -203,6 +203,24 @@ variable "rate_limit_read" {
   default     = "300/60s"
 }
 
+variable "rate_limit_sync" {
+  description = "RATE_LIMIT_SYNC: POST /sync per client, N/window (each sync can cost upstream quota)."
+  type        = string
+  default     = "3/1h"
+}
+
+variable "catalogue_refresh" {
+  description = "CATALOGUE_REFRESH: how long an api instance answers from its catalogue snapshot before it checks the catalogue's revision: the bound on how stale /countries, /v3.1 and /country can be."
+  type        = string
+  default     = "10s"
+}
+
+variable "sync_schedule" {
+  description = "When the worker syncs the whole catalogue (an EventBridge Scheduler expression); each sync is 3 upstream calls on v5."
+  type        = string
+  default     = "rate(1 day)"
+}
+
 variable "rate_limit_on_error" {
   description = "RATE_LIMIT_ON_ERROR: open (serve) or closed (refuse) when Redis is unreachable."
   type        = string

@@ -1,16 +1,17 @@
-# The public HTTP API (payload v2) in front of the api function. Routes are listed (no catch-all) so a
-# path the service does not serve never costs an invocation; the function's router answers the rest.
+# The public HTTP API (payload v2) in front of the api function. Routes are listed (no catch-all but
+# /v3.1/'s) so a path the service does not serve never costs an invocation; the function's router answers
+# the rest. CORS preflights are answered here, as the router answers them in `make run`.
 
 resource "aws_apigatewayv2_api" "this" {
   name          = var.name
   protocol_type = "HTTP"
-  description   = "Country data: fetch, country, status"
+  description   = "Country data: fetch, country, status, countries, sync, and the v3.1 API"
 
   cors_configuration {
     allow_origins  = var.cors_allow_origins
     allow_methods  = ["GET", "POST", "OPTIONS"]
-    allow_headers  = ["content-type", "if-none-match"]
-    expose_headers = ["etag", "location", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"]
+    allow_headers  = ["authorization", "content-type", "if-none-match"]
+    expose_headers = ["etag", "last-modified", "location", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "x-country-source", "x-request-id"]
     max_age        = 3600
   }
 }

@@ -21,6 +21,13 @@ variable "routes" {
     "POST /fetch/{country}",
     "GET /country/{country}",
     "GET /status/{country}",
+    "GET /countries",
+    "POST /sync",
+    "GET /sync",
+    "GET /sync/{id}",
+    # The v3.1 API: one greedy route, because v3.1 took every path with a trailing slash too and answers
+    # its own 404 for the rest (crates/api/src/routes/v31.rs).
+    "GET /v3.1/{proxy+}",
     "GET /health",
     "GET /openapi.json",
   ]

@@ -148,6 +148,24 @@ locals {
       period      = 300
       description = "The upstream refused the API key (401 or 403): check the key's secret and the account's plan"
     }
+    # A sync ended failed or partial (the scheduled one also fails its invocation): the catalogue did not
+    # fully refresh; what was stored is kept and the next trigger tries again.
+    sync_failed = {
+      name        = "sync-failed"
+      metric      = "SyncFailed"
+      function    = var.worker_function_name
+      period      = 3600
+      description = "A catalogue sync failed or brought only part of the catalogue: see the worker's log and GET /sync"
+    }
+    # A fetched document could not be written into the catalogue item: catalogue reads miss it until the
+    # next sync.
+    catalogue_publish_failed = {
+      name        = "catalogue-publish-failed"
+      metric      = "CataloguePublishFailed"
+      function    = var.worker_function_name
+      period      = 3600
+      description = "A fetched document was stored but not written into the catalogue: catalogue reads miss it until the next sync (POST /sync?force=true with the operator key)"
+    }
     # Each upstream call once 80 % of the month's quota is spent: past the quota, jobs wait for next month.
     upstream_quota_high = {
       name        = "upstream-quota-80pct"

@@ -17,7 +17,7 @@ mod sweep;
 mod sync;
 
 pub use catalogue::{CatalogueReads, refresh_from_source};
-pub use sync::{CatalogueSync, SyncOutcome, SyncRequests};
+pub use sync::{CatalogueSync, SYNC_ALLOWANCE, SyncOutcome, SyncRequests};
 
 pub use fetch::{FetchOutcome, FetchRequests, FreshnessPolicy, ORPHAN_GRACE};
 pub use job::{JOB_STORE_ALLOWANCE, JobOutcome, JobProcessor, RetryPolicy};

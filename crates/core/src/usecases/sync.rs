@@ -22,7 +22,12 @@ use crate::sync::{SyncJob, SyncRecord, SyncState, SyncTrigger};
 
 /// Longest a sync waits for the budget before a call (the burst limit's pause); a longer wait ends the
 /// sync with what it has.
-const LONGEST_BUDGET_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+const LONGEST_BUDGET_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What a sync needs besides its upstream calls: the writes (one per changed country and the
+/// catalogue item) and one pause for the burst limit. The worker function's timeout fits
+/// `4 × UPSTREAM_TIMEOUT + SYNC_ALLOWANCE` (terraform/service, `local.sync_allowance_seconds`).
+pub const SYNC_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What [`CatalogueSync::request`] did.
 #[derive(Debug, Clone, PartialEq)]
