@@ -41,6 +41,8 @@ pub enum ApiError {
     OperatorKeyRequired,
     #[error("no sync {0} is known")]
     UnknownSync(uuid::Uuid),
+    #[error("invalid parameter `cursor`: {0}")]
+    CursorMismatch(String),
 }
 
 impl ApiError {
@@ -72,7 +74,7 @@ fn whole_seconds(d: Duration) -> u64 {
 pub struct ErrorBody {
     /// A stable, machine-readable code: `InvalidCountry`, `AmbiguousCountry`, `UnknownCountry`,
     /// `CountryNotFetched`, `NoV5Form`, `InvalidParameter`, `RateLimited`, `NotFound`,
-    /// `MethodNotAllowed`, `ServiceUnavailable`, `OperatorKeyRequired`, `UnknownSync`.
+    /// `MethodNotAllowed`, `ServiceUnavailable`, `OperatorKeyRequired`, `UnknownSync`, `CursorMismatch`.
     #[schema(example = "UnknownCountry")]
     pub code: &'static str,
     #[schema(example = "no country is known as `atlantis`")]
@@ -111,8 +113,9 @@ impl ApiError {
             ApiError::Ident(IdentError::Invalid { .. }) | ApiError::BadPath(_) => {
                 (StatusCode::BAD_REQUEST, "InvalidCountry")
             }
+            // Well-formed, and several countries answer to it: HTTP's own "pick one" (no Location).
             ApiError::Ident(IdentError::Ambiguous { .. }) => {
-                (StatusCode::BAD_REQUEST, "AmbiguousCountry")
+                (StatusCode::MULTIPLE_CHOICES, "AmbiguousCountry")
             }
             ApiError::Ident(IdentError::Unknown { .. }) => {
                 (StatusCode::NOT_FOUND, "UnknownCountry")
@@ -128,6 +131,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ApiError::OperatorKeyRequired => (StatusCode::UNAUTHORIZED, "OperatorKeyRequired"),
             ApiError::UnknownSync(_) => (StatusCode::NOT_FOUND, "UnknownSync"),
+            ApiError::CursorMismatch(_) => (StatusCode::CONFLICT, "CursorMismatch"),
         }
     }
 }

@@ -2,14 +2,22 @@
 //! canonical alpha-2 code from an index built once from the bundled data.
 
 use serde::Serialize;
-use unicode_normalization::char::is_combining_mark;
 
 use crate::country::CountryCode;
 pub use crate::normalize::normalize;
 use tables::Span;
 
-/// Longest identifier accepted, in bytes: the longest official name in the data set is under 60.
-pub const MAX_IDENTIFIER_BYTES: usize = 100;
+/// Longest identifier accepted, in characters: the longest official name in the data set is under 60.
+pub const MAX_IDENTIFIER_CHARS: usize = 100;
+
+/// The ASCII punctuation an identifier may not contain (besides control characters): no name has any,
+/// and `/` and `\` would read as paths. Everything else is well-formed; one that names no country is
+/// unknown (404), not malformed (400).
+pub const FORBIDDEN: &str = "/\\<>{}[]|^`\"#%?&=+;:!@$*~";
+
+/// [`validate`]'s rule as a regular expression, for the OpenAPI document (`{country}`'s `pattern`).
+pub const IDENTIFIER_PATTERN: &str =
+    "^[^\\x00-\\x1f\\x7f-\\x9f/\\\\<>{}\\[\\]|^`\"#%?&=+;:!@$*~]{1,100}$";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentError {
@@ -115,7 +123,9 @@ impl CountryIndex {
         validate(input)?;
         let key = normalize(input);
         if key.is_empty() {
-            return Err(invalid(input, "it has no letters or digits"));
+            return Err(IdentError::Unknown {
+                input: shown(input),
+            });
         }
         if let Some(i) = self.by_code(&key) {
             return Ok(self.code(i));
@@ -202,41 +212,38 @@ impl CountryIndex {
     }
 }
 
-fn invalid(input: &str, reason: &'static str) -> IdentError {
-    // Hostile input is echoed back in error bodies and logs: keep it short and printable.
-    let shown: String = input
+/// Hostile input is echoed back in error bodies and logs: keep it short and printable.
+fn shown(input: &str) -> String {
+    input
         .chars()
         .take(40)
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect();
+        .collect()
+}
+
+fn invalid(input: &str, reason: &'static str) -> IdentError {
     IdentError::Invalid {
-        input: shown,
+        input: shown(input),
         reason,
     }
 }
 
+/// Well-formed: 1 to 100 characters, no control characters, none of [`FORBIDDEN`]
+/// ([`IDENTIFIER_PATTERN`] says the same).
 fn validate(input: &str) -> Result<(), IdentError> {
-    if input.trim().is_empty() {
+    if input.is_empty() {
         return Err(invalid(input, "it is empty"));
     }
-    if input.len() > MAX_IDENTIFIER_BYTES {
-        return Err(invalid(input, "it is longer than 100 bytes"));
+    if input.chars().count() > MAX_IDENTIFIER_CHARS {
+        return Err(invalid(input, "it is longer than 100 characters"));
     }
     if input.chars().any(char::is_control) {
         return Err(invalid(input, "it contains control characters"));
     }
-    if input.contains("..") || input.contains('/') || input.contains('\\') {
-        return Err(invalid(input, "it contains a path separator or `..`"));
-    }
-    let allowed = |c: char| {
-        c.is_alphanumeric()
-            || is_combining_mark(c)
-            || matches!(c, ' ' | '-' | '_' | '\'' | '’' | '.' | ',' | '(' | ')')
-    };
-    if !input.chars().all(allowed) {
+    if input.chars().any(|c| FORBIDDEN.contains(c)) {
         return Err(invalid(
             input,
-            "only letters, digits, spaces, dashes, apostrophes, dots, commas and parentheses are allowed",
+            "it contains one of / \\ < > { } [ ] | ^ ` \" # % ? & = + ; : ! @ $ * ~",
         ));
     }
     Ok(())
@@ -378,6 +385,27 @@ mod tests {
         }
     }
 
+    /// The OpenAPI document's pattern accepts exactly what `validate` accepts.
+    #[test]
+    fn the_documented_pattern_is_the_validation() {
+        let pattern = regex::Regex::new(IDENTIFIER_PATTERN).unwrap();
+        let mut inputs: Vec<String> = (0u32..0x300)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b"))
+            .collect();
+        inputs.extend(
+            ["", "a", "🇵🇾", "Côte d'Ivoire", "日本", "a b", "a\u{2028}b"].map(String::from),
+        );
+        inputs.extend([99, 100, 101].map(|n| "é".repeat(n)));
+        for input in inputs {
+            assert_eq!(
+                pattern.is_match(&input),
+                validate(&input).is_ok(),
+                "{input:?}"
+            );
+        }
+    }
+
     #[test]
     fn unknown_and_invalid() {
         assert!(matches!(
@@ -386,16 +414,22 @@ mod tests {
         ));
         assert!(matches!(resolve("999"), Err(IdentError::Unknown { .. })));
         assert!(matches!(resolve("zz"), Err(IdentError::Unknown { .. })));
+        // Well-formed, naming nothing: unknown, not malformed.
+        for nothing in [" ", "..", "---", "🇵🇾", "😀😀", &"é".repeat(100)] {
+            assert!(
+                matches!(resolve(nothing), Err(IdentError::Unknown { .. })),
+                "{nothing:?} -> {:?}",
+                resolve(nothing)
+            );
+        }
         for bad in [
             "",
-            " ",
-            "..",
             "a/b",
+            "a\\b",
             "a\0b",
+            "a\u{85}b",
             "<script>",
-            "🇵🇾",
-            "😀😀",
-            "---",
+            "a:b",
             &"a".repeat(101),
         ] {
             assert!(

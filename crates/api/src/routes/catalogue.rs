@@ -15,19 +15,39 @@ use crate::error::ApiError;
 #[allow(dead_code)]
 pub struct CountriesQuery {
     /// Region, whole, case- and accent-insensitive (`Europe`).
-    #[param(min_length = 1, max_length = 100)]
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     region: Option<String>,
     /// Subregion, whole (`South America`).
-    #[param(min_length = 1, max_length = 100)]
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     subregion: Option<String>,
     /// One of the country's continents, whole (`Africa`).
-    #[param(min_length = 1, max_length = 100)]
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     continent: Option<String>,
     /// A currency code (`EUR`) or words of its name (`euro`).
-    #[param(min_length = 1, max_length = 100)]
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     currency: Option<String>,
     /// A language's ISO 639-3 code (`grn`) or its English name (`Guaraní`).
-    #[param(min_length = 1, max_length = 100)]
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     language: Option<String>,
     independent: Option<bool>,
     #[param(rename = "unMember")]
@@ -39,10 +59,17 @@ pub struct CountriesQuery {
     /// Name search: partial, case- and accent-insensitive, over common, official, alternate, native and
     /// translated names; best match first (the whole name, then its beginning, then whole words, then part
     /// of a word; English names before alternate, native and translated ones).
-    #[param(min_length = 1, max_length = 100)]
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
+    )]
     q: Option<String>,
-    /// Comma-separated top-level fields of the v3.1 document (`name,capital`).
-    #[param(min_length = 1, max_length = 100)]
+    /// Comma-separated top-level fields of the v3.1 document (`name,capital`), no spaces.
+    #[param(
+        max_length = 100,
+        pattern = "^(name|tld|cca2|ccn3|cca3|cioc|fifa|independent|status|unMember|currencies|idd|capital|capitalInfo|altSpellings|region|subregion|continents|languages|translations|latlng|landlocked|borders|area|flag|demonyms|flags|coatOfArms|population|maps|gini|car|postalCode|startOfWeek|timezones)(,(name|tld|cca2|ccn3|cca3|cioc|fifa|independent|status|unMember|currencies|idd|capital|capitalInfo|altSpellings|region|subregion|continents|languages|translations|latlng|landlocked|borders|area|flag|demonyms|flags|coatOfArms|population|maps|gini|car|postalCode|startOfWeek|timezones))*$"
+    )]
     fields: Option<String>,
     /// `name`, `population` or `area`; a leading `-` sorts descending. Default: by name, or by relevance
     /// with `q`.
@@ -65,6 +92,7 @@ pub struct CountriesQuery {
          headers(("ETag" = String, description = "Changes when the catalogue or the query does"))),
         (status = 304, description = "Unchanged since the given ETag"),
         (status = 400, description = "`InvalidParameter`, naming the parameter", body = crate::error::ErrorBody),
+        (status = 409, description = "`CursorMismatch`: the cursor came from a query with other parameters", body = crate::error::ErrorBody),
         (status = 429, description = "`RateLimited`", body = crate::error::ErrorBody),
         (status = 503, description = "`ServiceUnavailable`", body = crate::error::ErrorBody),
     ))]
@@ -78,9 +106,12 @@ pub async fn list(
         name: "query".into(),
         reason: e.body_text(),
     })?;
-    let query = Query::parse(&pairs).map_err(|e| ApiError::InvalidParameter {
-        name: e.name,
-        reason: e.reason,
+    let query = Query::parse(&pairs).map_err(|e| match e.foreign_cursor {
+        true => ApiError::CursorMismatch(e.reason),
+        false => ApiError::InvalidParameter {
+            name: e.name,
+            reason: e.reason,
+        },
     })?;
     let snapshot = app
         .catalogue

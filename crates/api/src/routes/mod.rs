@@ -40,8 +40,15 @@ impl<S: Send + Sync> FromRequestParts<S> for CountryParam {
 #[allow(dead_code)]
 pub struct CountryPath {
     /// Any common identifier: alpha-2, alpha-3, ISO numeric, IOC code, or a name (common, official,
-    /// alternate, native, translated), case-insensitive, accents optional, dashes for spaces.
-    #[param(example = "paraguay")]
+    /// alternate, native, translated), case-insensitive, accents optional, dashes for spaces. 1 to 100
+    /// characters, no control characters and none of `/ \ < > { } [ ] | ^ ` " # % ? & = + ; : ! @ $ * ~`
+    /// (`countries_core::ident::IDENTIFIER_PATTERN`); one that names no country is a 404.
+    #[param(
+        example = "paraguay",
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f/\\\\<>{}\\[\\]|^`\"#%?&=+;:!@$*~]{1,100}$"
+    )]
     country: String,
 }
 
@@ -49,7 +56,10 @@ pub struct CountryPath {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
 pub enum CountryErrors {
-    /// `InvalidCountry`, `AmbiguousCountry` or `InvalidParameter`
+    /// `AmbiguousCountry`: the identifier names several countries; `Candidates` lists them
+    #[response(status = 300)]
+    Ambiguous(ErrorBody),
+    /// `InvalidCountry` or `InvalidParameter`
     #[response(status = 400)]
     BadRequest(ErrorBody),
     /// `UnknownCountry`; on `/country`, also `CountryNotFetched` with the `/fetch` URL to call, or
@@ -73,11 +83,11 @@ pub fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
     })
 }
 
-/// A boolean query parameter: absent is false; `true`, `1`, `yes` or empty are true.
+/// A boolean query parameter, `true` or `false` as the OpenAPI document's `boolean` says; absent is false.
 pub fn flag(params: &HashMap<String, String>, name: &'static str) -> Result<bool, ApiError> {
-    match params.get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
-        None | Some("false" | "0" | "no") => Ok(false),
-        Some("" | "true" | "1" | "yes") => Ok(true),
+    match params.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
         Some(other) => Err(ApiError::InvalidParameter {
             name: name.into(),
             reason: format!("`{other}` is not true or false"),

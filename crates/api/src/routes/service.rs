@@ -64,8 +64,7 @@ pub struct BudgetBody {
 pub struct HealthQuery {
     /// `true`: also check each dependency (store, queue, rate limiter), each within 2 s, and answer
     /// 503 when one is down.
-    #[param(pattern = "^(true|false|1|0|yes|no)?$")]
-    deep: Option<String>,
+    deep: Option<bool>,
 }
 
 /// Liveness: the process answers, with the month's upstream use. A failing dependency never fails it

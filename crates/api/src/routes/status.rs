@@ -140,10 +140,9 @@ pub async fn get(
     let params = params(query)?;
     let limit = match params.get("limit") {
         None => 10,
-        Some(v) => v
-            .trim()
-            .parse::<usize>()
-            .ok()
+        Some(v) => Some(v)
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<usize>().ok())
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| ApiError::InvalidParameter {
                 name: "limit".into(),

@@ -40,8 +40,7 @@ pub struct SyncList {
 pub struct SyncQuery {
     /// Sync even when the catalogue is fresh: needs the operator key (`Authorization: Bearer <key>`),
     /// and still spends the fleet's upstream budget.
-    #[param(pattern = "^(true|false|1|0|yes|no)?$")]
-    force: Option<String>,
+    force: Option<bool>,
 }
 
 /// Bring the whole catalogue from the upstream, unless it is fresh or a sync is in flight.
@@ -119,10 +118,15 @@ pub async fn get(
         name: "id".into(),
         reason: e.body_text(),
     })?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::InvalidParameter {
-        name: "id".into(),
-        reason: "not a sync id (a UUID)".into(),
-    })?;
+    // Only the hyphenated form the document's `format: uuid` names (the parser takes others too).
+    let hyphenated = id.len() == 36;
+    let id: Uuid = Some(id)
+        .filter(|_| hyphenated)
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| ApiError::InvalidParameter {
+            name: "id".into(),
+            reason: "not a sync id (a hyphenated UUID)".into(),
+        })?;
     app.sync_requests
         .get(id)
         .await

@@ -81,10 +81,10 @@ fn json_text(body: String) -> Response {
 
 /// One handler per route: the path segment and query in, v3.1's answer out.
 macro_rules! by_segment {
-    ($name:ident, $path:literal, $matcher:expr, $doc:literal) => {
+    ($name:ident, $path:literal, $matcher:path, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(get, path = $path, tag = "v3.1",
-            params(("value" = String, Path, description = "What to match", min_length = 1, max_length = 200),
+            params(("value" = String, Path, description = "What to match", min_length = 1),
                    ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
             responses(
                 (status = 200, description = "The matching countries", body = Vec<Object>),
@@ -98,76 +98,84 @@ macro_rules! by_segment {
         ) -> Result<Response, V31Fail> {
             let (value, params) = (segment(p)?, query(q)?);
             let s = snapshot(&app).await?;
-            let found: Vec<usize> = ($matcher)(&s, &value, &params)?;
-            answer(&s, &found, &params)
+            answer(&s, &$matcher(&s, &value), &params)
         }
     };
 }
 
-fn ok(found: Vec<usize>) -> Result<Vec<usize>, V31Fail> {
-    Ok(found)
-}
-
-by_segment!(
-    name,
-    "/v3.1/name/{value}",
-    |s: &Snapshot, v: &str, p: &HashMap<String, String>| {
-        let full_text = match p.get("fullText").map(|f| f.to_ascii_lowercase()) {
-            None => false,
-            Some(f) if f == "true" => true,
-            Some(f) if f == "false" => false,
-            Some(_) => return Err(V31Fail::BadRequest),
-        };
-        ok(v31::name(s, v, full_text))
-    },
-    "Countries whose common or official name, or an alternate spelling, contains the text (`fullText=true`: whose common or official name is it)."
-);
 by_segment!(
     currency,
     "/v3.1/currency/{value}",
-    |s: &Snapshot, v: &str, _p: &HashMap<String, String>| ok(v31::currency(s, v)),
+    v31::currency,
     "Countries with a currency of that code, or whose name contains the text."
 );
 by_segment!(
     demonym,
     "/v3.1/demonym/{value}",
-    |s: &Snapshot, v: &str, _p: &HashMap<String, String>| ok(v31::demonym(s, v)),
+    v31::demonym,
     "Countries with a demonym containing the text."
 );
 by_segment!(
     lang,
     "/v3.1/lang/{value}",
-    |s: &Snapshot, v: &str, _p: &HashMap<String, String>| ok(v31::lang(s, v)),
+    v31::lang,
     "Countries with a language of that name or ISO 639-3 code."
 );
 by_segment!(
     capital,
     "/v3.1/capital/{value}",
-    |s: &Snapshot, v: &str, _p: &HashMap<String, String>| ok(v31::capital(s, v)),
+    v31::capital,
     "Countries with a capital containing the text (accents optional)."
 );
 by_segment!(
     region,
     "/v3.1/region/{value}",
-    |s: &Snapshot, v: &str, _p: &HashMap<String, String>| ok(v31::region(s, v)),
+    v31::region,
     "Countries whose region contains the text, or whose subregion is it."
 );
 by_segment!(
     subregion,
     "/v3.1/subregion/{value}",
-    |s: &Snapshot, v: &str, _p: &HashMap<String, String>| ok(v31::subregion(s, v)),
+    v31::subregion,
     "Countries whose subregion contains the text."
 );
 by_segment!(
     translation,
     "/v3.1/translation/{value}",
-    |s: &Snapshot, v: &str, _p: &HashMap<String, String>| ok(v31::translation(s, v)),
+    v31::translation,
     "Countries with a translated name containing the text."
 );
 
+/// Countries whose common or official name, or an alternate spelling, contains the text
+/// (`fullText=true`: the first whose common or official name is it).
+#[utoipa::path(get, path = "/v3.1/name/{value}", tag = "v3.1",
+    params(("value" = String, Path, description = "The name, or part of it", min_length = 1),
+           ("fullText" = Option<bool>, Query, description = "Match the whole common or official name"),
+           ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
+    responses(
+        (status = 200, description = "The matching countries", body = Vec<Object>),
+        (status = 400, description = "`fullText` is not a boolean", body = V31Error),
+        (status = 404, description = "Nothing matched", body = V31Error),
+    ))]
+pub async fn name(
+    State(app): State<AppState>,
+    p: V31Path,
+    q: V31Query,
+) -> Result<Response, V31Fail> {
+    let (value, params) = (segment(p)?, query(q)?);
+    let full_text = match params.get("fullText").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(V31Fail::BadRequest),
+    };
+    let s = snapshot(&app).await?;
+    answer(&s, &v31::name(&s, &value, full_text), &params)
+}
+
 /// One country by cca2, ccn3, cca3 or cioc: a list of one, or the object alone with `fields`.
 #[utoipa::path(get, path = "/v3.1/alpha/{value}", tag = "v3.1",
-    params(("value" = String, Path, description = "A code of 2 or 3 characters", min_length = 1, max_length = 200),
+    params(("value" = String, Path, description = "A code of 2 or 3 characters (v3.1 also took `codes=` before it)",
+            pattern = "^(codes=)?[\\s\\S]{2,3}$"),
            ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
         (status = 200, description = "The country: a list of one, or one object with `fields`", body = Object),
@@ -194,7 +202,8 @@ pub async fn alpha(
 
 /// Countries by a comma-separated list of codes.
 #[utoipa::path(get, path = "/v3.1/alpha", tag = "v3.1",
-    params(("codes" = String, Query, description = "Comma-separated codes (cca2, ccn3, cca3 or cioc)", min_length = 2, max_length = 2000),
+    params(("codes" = String, Query, description = "Comma-separated codes (cca2, ccn3, cca3 or cioc): 2 or 3 characters, or a list with a comma",
+            pattern = "^([\\s\\S]{2,3}|[\\s\\S]+,[\\s\\S]*|,[\\s\\S]+)$"),
            ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
         (status = 200, description = "The countries", body = Vec<Object>),

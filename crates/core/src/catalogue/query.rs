@@ -9,8 +9,8 @@ use crate::normalize::normalize;
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 250;
-/// Longest value any parameter takes, in bytes.
-pub const MAX_VALUE_BYTES: usize = 100;
+/// Longest value any parameter takes, in characters.
+pub const MAX_VALUE_CHARS: usize = 100;
 
 /// The parameters `/countries` takes.
 pub const PARAMETERS: [&str; 15] = [
@@ -37,12 +37,16 @@ pub const PARAMETERS: [&str; 15] = [
 pub struct QueryError {
     pub name: String,
     pub reason: String,
+    /// A well-formed cursor given out for a query with other parameters (409, not 400: the request is
+    /// well-formed, the cursor no longer fits it).
+    pub foreign_cursor: bool,
 }
 
 fn bad(name: &str, reason: impl Into<String>) -> QueryError {
     QueryError {
         name: name.chars().take(40).collect(),
         reason: reason.into(),
+        foreign_cursor: false,
     }
 }
 
@@ -127,10 +131,13 @@ impl Query {
                 return Err(bad(name, "given more than once"));
             }
             seen.push(name);
-            if value.len() > MAX_VALUE_BYTES {
-                return Err(bad(name, format!("longer than {MAX_VALUE_BYTES} bytes")));
+            if value.chars().count() > MAX_VALUE_CHARS {
+                return Err(bad(
+                    name,
+                    format!("longer than {MAX_VALUE_CHARS} characters"),
+                ));
             }
-            if value.trim().is_empty() && name != "_" {
+            if value.is_empty() && name != "_" {
                 return Err(bad(name, "must not be empty"));
             }
             if value.chars().any(char::is_control) {
@@ -158,24 +165,14 @@ impl Query {
                     }
                     q.calling_code = Some(digits.to_string());
                 }
-                "q" => {
-                    let n = normalize(value);
-                    if n.is_empty() {
-                        return Err(bad(name, "has no letters or digits"));
-                    }
-                    q.q = Some(n);
-                }
+                // Without letters or digits it names nothing: an empty page, not an error.
+                "q" => q.q = Some(normalize(value)),
                 "fields" => {
                     let mut fields = Vec::new();
                     for f in value.split(',') {
-                        fields.push(field(f.trim()).ok_or_else(|| {
-                            bad(
-                                name,
-                                format!(
-                                    "`{}` is not a field of a v3.1 document",
-                                    f.trim().chars().take(40).collect::<String>()
-                                ),
-                            )
+                        fields.push(field(f).ok_or_else(|| {
+                            let shown: String = f.chars().take(40).collect();
+                            bad(name, format!("`{shown}` is not a field of a v3.1 document"))
                         })?);
                     }
                     q.fields = Some(fields);
@@ -199,9 +196,9 @@ impl Query {
                     q.sort = Some((key, descending));
                 }
                 "limit" => {
-                    q.limit = value
-                        .parse()
-                        .ok()
+                    q.limit = Some(value)
+                        .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+                        .and_then(|v| v.parse().ok())
                         .filter(|l| (1..=MAX_LIMIT).contains(l))
                         .ok_or_else(|| {
                             bad(
@@ -261,6 +258,9 @@ impl Query {
     /// How well `q` names the country, best lowest: (kind of match, name tier). Kinds: 0 the whole name,
     /// 1 its beginning, 2 whole words in it, 3 part of a word.
     fn rank(q: &str, f: &Facets) -> Option<(u8, u8)> {
+        if q.is_empty() {
+            return None;
+        }
         f.names
             .iter()
             .filter_map(|(name, tier)| {
@@ -338,13 +338,16 @@ fn encode_cursor(offset: usize, fingerprint: u64) -> String {
 
 fn decode_cursor(c: &str, fingerprint: u64) -> Result<usize, QueryError> {
     let malformed = || bad("cursor", "not a cursor this service gave out");
-    if c.len() != 24 || !c.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if c.len() != 24 || !c.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(malformed());
     }
     let offset = usize::from_str_radix(&c[..8], 16).map_err(|_| malformed())?;
     let fp = u64::from_str_radix(&c[8..], 16).map_err(|_| malformed())? ^ 0x5bd1_e995_5bd1_e995;
     if fp != fingerprint {
-        return Err(bad("cursor", "it belongs to a query with other parameters"));
+        return Err(QueryError {
+            foreign_cursor: true,
+            ..bad("cursor", "it belongs to a query with other parameters")
+        });
     }
     Ok(offset)
 }
@@ -456,23 +459,30 @@ mod tests {
         for (pairs, name) in [
             (vec![("regio", "europe")], "regio"),
             (vec![("region", "")], "region"),
+            (vec![("fields", "name, capital")], "fields"),
+            (vec![("limit", "+5")], "limit"),
             (vec![("landlocked", "yes")], "landlocked"),
             (vec![("limit", "0")], "limit"),
             (vec![("limit", "251")], "limit"),
             (vec![("sort", "gdp")], "sort"),
             (vec![("fields", "name,gdp")], "fields"),
             (vec![("callingCode", "12a")], "callingCode"),
-            (vec![("q", "--")], "q"),
             (vec![("cursor", "abc")], "cursor"),
             (vec![("region", "europe"), ("region", "asia")], "region"),
         ] {
-            assert_eq!(run(&pairs).unwrap_err().name, name, "{pairs:?}");
+            match run(&pairs) {
+                Err(e) => assert_eq!(e.name, name, "{pairs:?}"),
+                Ok(_) => panic!("{pairs:?} was accepted"),
+            }
         }
         let (_, page) = run(&[("region", "europe"), ("limit", "5")]).unwrap();
         let other = run(&[
             ("region", "asia"),
             ("cursor", page.next.as_deref().unwrap()),
         ]);
-        assert_eq!(other.unwrap_err().name, "cursor");
+        assert!(other.unwrap_err().foreign_cursor);
+        // Well-formed but naming nothing: an empty page.
+        assert_eq!(run(&[("q", "--")]).unwrap().1.total, 0);
+        assert_eq!(run(&[("region", "  ")]).unwrap().1.total, 0);
     }
 }

@@ -55,16 +55,17 @@ fn by_alpha(s: &Snapshot, code: &str) -> Vec<usize> {
 
 /// `alpha/{code}`: cca2, ccn3, cca3 or cioc, ignoring case; 2 or 3 characters.
 pub fn alpha(s: &Snapshot, code: &str) -> Result<Vec<usize>, BadRequest> {
-    let code = code.replace("codes=", "");
+    let code = code.strip_prefix("codes=").unwrap_or(code);
     if !(2..=3).contains(&code.chars().count()) {
         return Err(BadRequest);
     }
-    Ok(by_alpha(s, &code))
+    Ok(by_alpha(s, code))
 }
 
 /// `alpha?codes=a,b,c`: each code as `alpha/{code}`, each country once.
 pub fn codes(s: &Snapshot, codes: &str) -> Result<Vec<usize>, BadRequest> {
-    if codes.len() < 2 || (codes.len() > 3 && !codes.contains(',')) {
+    let length = codes.chars().count();
+    if length < 2 || (length > 3 && !codes.contains(',')) {
         return Err(BadRequest);
     }
     let mut found: Vec<usize> = codes
