@@ -14,7 +14,7 @@ PLAN = $(CURDIR)/target/terraform/$(ENV)-$(STACK).tfplan
 TF_VARS = $(if $(filter service,$(STACK)),-var 'lambda_dir=$(CURDIR)/target/lambda' -var "lambda_architecture=$$(cat $(CURDIR)/target/lambda/ARCH)")
 
 .PHONY: help run test lint fmt bench bench-lambda bench-budget chaos load build stub clean check-infra smoke-test \
-	bootstrap-state init-infra plan-infra apply-infra destroy-infra deploy infra-env
+	bootstrap-state init-infra plan-infra apply-infra destroy-infra deploy infra-env contract-tools
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ help: ## List the targets
 run: ## Start the local service on embedded defaults (http://127.0.0.1:3000; PORT, BIND and the README's variables)
 	$(CARGO) run --quiet -p countries-local --bin countries-local
 
-test: lint check-infra ## Every test: formatting, clippy, terraform checks, unit, router, adapter, contract and end-to-end tests
+test: lint check-infra contract-tools ## Every test: formatting, clippy, terraform checks, unit, router, adapter, contract and end-to-end tests (a published v3.1 client, schemathesis)
 	@# All targets in one build: the tests' dev-dependencies change some crates' features, so building
 	@# only the binaries first would compile the AWS SDK twice. The e2e tests run the binaries built here.
 	$(CARGO) build --workspace --all-targets
@@ -41,6 +41,9 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 fmt: ## Format the code (Rust, and Terraform when a terraform CLI is installed)
 	$(CARGO) fmt --all
 	@if command -v $(TERRAFORM) >/dev/null; then $(TERRAFORM) fmt -recursive terraform; fi
+
+contract-tools: ## Install the contract tests' tools, pinned: a published v3.1 client (npm) and schemathesis (PyPI)
+	./scripts/contract-tools.sh
 
 check-infra: ## Offline Terraform checks: fmt -check and checkov (the HCL/code contract is a cargo test)
 	./scripts/check-terraform.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Smoke test of a running service (a deployment's URL, or `make run`'s): health, the OpenAPI document,
-a client error, then one whole fetch: queued, processed by the worker, stored, served.
+a client error, then one whole fetch (forced, so it always goes through the queue): queued, processed by
+the worker, stored, served, and found in the catalogue (`/countries`, `/v3.1/alpha/...`).
 
 usage: smoke-test.py BASE_URL [COUNTRY]   (SMOKE_TIMEOUT seconds to wait for the fetch, default 120)
 Standard library only: it runs on a CodeBuild image as it is.
@@ -45,8 +46,9 @@ def main():
     status, body = get(base, "/country/not-a-country")
     check(status == 404 and "Code" in body, "GET /country/not-a-country is a 404 with an error body", (status, body))
 
-    status, body = get(base, f"/fetch/{country}")
-    check(status in (200, 202), f"GET /fetch/{country} is accepted", (status, body))
+    # Forced: a stored, fresh document would answer 200 without going through the queue and the worker.
+    status, body = get(base, f"/fetch/{country}?force=true")
+    check(status == 202, f"GET /fetch/{country}?force=true is queued", (status, body))
     deadline = time.monotonic() + timeout
     while True:
         status, body = get(base, f"/status/{country}?limit=1")
@@ -61,6 +63,17 @@ def main():
     check(op["state"] == "succeeded", f"the fetch of {country} succeeded", op)
     status, body = get(base, f"/country/{country}")
     check(status == 200 and body.get("cca2") == country.upper(), f"GET /country/{country} serves it", status)
+
+    # The fetch wrote it into the catalogue, which the reads see within CATALOGUE_REFRESH (10 s).
+    status, body = get(base, "/countries?limit=1&fields=cca2")
+    check(status == 200 and "total" in body, "GET /countries answers", (status, body))
+    deadline = time.monotonic() + 15
+    while True:
+        status, body = get(base, f"/v3.1/alpha/{country}")
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    check(status == 200 and body[0].get("cca2") == country.upper(), f"GET /v3.1/alpha/{country} serves it", status)
     print(f"smoke test passed against {base}")
 
 

@@ -28,6 +28,8 @@ fn server_on_v5(stub: &Stub, extra: &[(&str, &str)]) -> LocalServer {
         ("RATE_LIMIT_FETCH", "1000/1m"),
         ("RATE_LIMIT_READ", "100000/1m"),
         ("UPSTREAM_BURST", "1000/1s"),
+        // These tests count the upstream calls of single fetches.
+        ("SYNC_ON_START", "never"),
     ];
     env.extend_from_slice(extra);
     LocalServer::start(&env)
@@ -488,6 +490,7 @@ async fn the_aws_backend_runs_on_dynamodb_sqs_and_redis() {
         ("COUNTRIES_UPSTREAM".into(), "v5".into()),
         ("REST_COUNTRIES_URL".into(), stub.v5_base()),
         ("REST_COUNTRIES_API_KEY".into(), KEY.into()),
+        ("SYNC_ON_START".into(), "never".into()),
     ]);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = LocalServer::start(&env);
@@ -539,4 +542,92 @@ async fn the_deploy_smoke_test_passes_on_a_working_service_and_fails_on_a_broken
         stderr.contains("FAILED: the fetch of PY succeeded"),
         "{stderr}"
     );
+}
+
+/// The local server's first start synced the bundled catalogue: waits for it.
+async fn synced(server: &LocalServer) {
+    for _ in 0..100 {
+        let (_, _, body) = get(&server.url("/sync")).await;
+        if body["syncs"][0]["state"] == "succeeded" {
+            assert_eq!(body["syncs"][0]["added"], 250, "{body}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the first sync did not finish");
+}
+
+/// A tool that `make test` installs (scripts/contract-tools.sh), or a message saying so.
+fn contract_tool(path: &str) -> std::path::PathBuf {
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    assert!(
+        tool.exists(),
+        "{} is missing: run scripts/contract-tools.sh (make test does)",
+        tool.display()
+    );
+    tool
+}
+
+/// Runs a command to its end on a blocking thread (the test's runtime keeps serving meanwhile).
+async fn run(mut command: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || command.output().expect("the tool runs"))
+        .await
+        .unwrap()
+}
+
+/// A published REST Countries v3.1 client from npm (tests/clients), unchanged but for its base URL,
+/// against `make run`'s service: every answer equals the bundled v3.1 data's.
+#[tokio::test]
+async fn a_published_v31_client_works_unchanged_against_the_local_service() {
+    let server = LocalServer::start(&[]);
+    synced(&server).await;
+    let dir = contract_tool("clients/node_modules/@yusifaliyevpro/countries");
+    let dir = dir.ancestors().nth(3).unwrap().to_path_buf();
+    let mut node = std::process::Command::new("node");
+    node.arg("--test")
+        .arg("v31-client.test.mjs")
+        .current_dir(&dir)
+        .env("COUNTRIES_BASE_URL", &server.base)
+        .env(
+            "V31_DATA",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../crates/core/data/countriesV3.1.json"
+            ),
+        );
+    let out = run(node).await;
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("# fail 0") && report.contains("# pass 6"),
+        "{report}"
+    );
+}
+
+/// schemathesis, every check and every phase (stateful included), against the local service's own
+/// OpenAPI document: no failure, no server error.
+#[tokio::test]
+async fn schemathesis_finds_no_failure_against_the_local_service() {
+    let server = LocalServer::start(&[
+        ("RATE_LIMIT_FETCH", "1000000/1s"),
+        ("RATE_LIMIT_READ", "1000000/1s"),
+        ("RATE_LIMIT_SYNC", "1000000/1s"),
+        ("RUST_LOG", "warn"),
+    ]);
+    synced(&server).await;
+    let mut st = std::process::Command::new(contract_tool("../.venv-contract/bin/schemathesis"));
+    st.args(["run", &server.url("/openapi.json"), "--checks", "all"])
+        .args(["--max-examples", "40", "--workers", "2", "--no-color"]);
+    let out = run(st).await;
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("No issues found"), "{report}");
 }

@@ -28,6 +28,10 @@ pub struct Config {
     pub json_logs: bool,
     /// `OPERATOR_KEY`: what `POST /sync?force=true` must carry; unset, nothing can force a sync.
     pub operator_key: countries_api::OperatorKey,
+    /// `SYNC_ON_START`: `empty` (default) syncs the whole catalogue at start when the store has none
+    /// (with the memory store, every start; on v5 that is 3 upstream calls); `never` leaves it to
+    /// `POST /sync`.
+    pub sync_on_start: bool,
 }
 
 impl Config {
@@ -57,6 +61,8 @@ impl Config {
             retention: countries_core::operation::retention_from_source(src)?,
             json_logs: config::choice_or(src, "LOG_FORMAT", &["text", "json"], "text")? == "json",
             operator_key: countries_api::OperatorKey::from_source(src)?,
+            sync_on_start: config::choice_or(src, "SYNC_ON_START", &["empty", "never"], "empty")?
+                == "empty",
         })
     }
 }

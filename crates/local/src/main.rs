@@ -122,7 +122,9 @@ fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, Stri
     ));
     let syncs = queue.take_syncs().expect("the sync jobs' receiver is ours");
     tokio::spawn(worker::run_syncs(cases.syncs.clone(), syncs));
-    tokio::spawn(worker::first_sync(cases.syncs.clone()));
+    if config.sync_on_start {
+        tokio::spawn(worker::first_sync(cases.syncs.clone()));
+    }
     let worker = tokio::spawn(worker::run(
         cases.jobs.clone(),
         queue,
@@ -194,7 +196,9 @@ async fn aws(
         ("queue", aws.queue.clone()),
         ("limiter", limiter_probe),
     ];
-    tokio::spawn(worker::first_sync(cases.syncs.clone()));
+    if config.sync_on_start {
+        tokio::spawn(worker::first_sync(cases.syncs.clone()));
+    }
     let worker = Worker::new(
         (cases.jobs.clone(), cases.syncs.clone()),
         aws.queue.clone(),

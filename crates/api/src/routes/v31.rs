@@ -46,6 +46,26 @@ impl IntoResponse for V31Fail {
     }
 }
 
+/// `alpha/{code}`'s answer: a list of one country, or (with `fields`) the one object alone.
+pub struct AlphaAnswer;
+
+impl utoipa::PartialSchema for AlphaAnswer {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder};
+        OneOfBuilder::new()
+            .item(
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new())
+                    .min_items(Some(1))
+                    .max_items(Some(1)),
+            )
+            .item(ObjectBuilder::new())
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AlphaAnswer {}
+
 type V31Query = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
 type V31Path = Result<Path<String>, axum::extract::rejection::PathRejection>;
 
@@ -81,10 +101,10 @@ fn json_text(body: String) -> Response {
 
 /// One handler per route: the path segment and query in, v3.1's answer out.
 macro_rules! by_segment {
-    ($name:ident, $path:literal, $matcher:path, $doc:literal) => {
+    ($name:ident, $path:literal, $matcher:path, $example:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(get, path = $path, tag = "v3.1",
-            params(("value" = String, Path, description = "What to match", min_length = 1),
+            params(("value" = String, Path, description = "What to match", min_length = 1, example = $example),
                    ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
             responses(
                 (status = 200, description = "The matching countries", body = Vec<Object>),
@@ -107,49 +127,56 @@ by_segment!(
     currency,
     "/v3.1/currency/{value}",
     v31::currency,
+    "eur",
     "Countries with a currency of that code, or whose name contains the text."
 );
 by_segment!(
     demonym,
     "/v3.1/demonym/{value}",
     v31::demonym,
+    "peruvian",
     "Countries with a demonym containing the text."
 );
 by_segment!(
     lang,
     "/v3.1/lang/{value}",
     v31::lang,
+    "spanish",
     "Countries with a language of that name or ISO 639-3 code."
 );
 by_segment!(
     capital,
     "/v3.1/capital/{value}",
     v31::capital,
+    "tallinn",
     "Countries with a capital containing the text (accents optional)."
 );
 by_segment!(
     region,
     "/v3.1/region/{value}",
     v31::region,
+    "europe",
     "Countries whose region contains the text, or whose subregion is it."
 );
 by_segment!(
     subregion,
     "/v3.1/subregion/{value}",
     v31::subregion,
+    "northern europe",
     "Countries whose subregion contains the text."
 );
 by_segment!(
     translation,
     "/v3.1/translation/{value}",
     v31::translation,
+    "saksamaa",
     "Countries with a translated name containing the text."
 );
 
 /// Countries whose common or official name, or an alternate spelling, contains the text
 /// (`fullText=true`: the first whose common or official name is it).
 #[utoipa::path(get, path = "/v3.1/name/{value}", tag = "v3.1",
-    params(("value" = String, Path, description = "The name, or part of it", min_length = 1),
+    params(("value" = String, Path, description = "The name, or part of it", min_length = 1, example = "united"),
            ("fullText" = Option<bool>, Query, description = "Match the whole common or official name"),
            ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
@@ -175,10 +202,10 @@ pub async fn name(
 /// One country by cca2, ccn3, cca3 or cioc: a list of one, or the object alone with `fields`.
 #[utoipa::path(get, path = "/v3.1/alpha/{value}", tag = "v3.1",
     params(("value" = String, Path, description = "A code of 2 or 3 characters (v3.1 also took `codes=` before it)",
-            pattern = "^(codes=)?[\\s\\S]{2,3}$"),
+            pattern = "^(codes=)?[\\s\\S]{2,3}$", example = "PY"),
            ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
-        (status = 200, description = "The country: a list of one, or one object with `fields`", body = Object),
+        (status = 200, description = "The country: a list of one, or one object with `fields`", body = AlphaAnswer),
         (status = 400, description = "Not 2 or 3 characters", body = V31Error),
         (status = 404, description = "No such country", body = V31Error),
     ))]
@@ -203,7 +230,7 @@ pub async fn alpha(
 /// Countries by a comma-separated list of codes.
 #[utoipa::path(get, path = "/v3.1/alpha", tag = "v3.1",
     params(("codes" = String, Query, description = "Comma-separated codes (cca2, ccn3, cca3 or cioc): 2 or 3 characters, or a list with a comma",
-            pattern = "^([\\s\\S]{2,3}|[\\s\\S]+,[\\s\\S]*|,[\\s\\S]+)$"),
+            pattern = "^([\\s\\S]{2,3}|[\\s\\S]+,[\\s\\S]*|,[\\s\\S]+)$", example = "py,bra,arg"),
            ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
         (status = 200, description = "The countries", body = Vec<Object>),
