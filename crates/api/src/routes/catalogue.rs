@@ -58,7 +58,8 @@ pub struct CountriesQuery {
     calling_code: Option<String>,
     /// Name search: partial, case- and accent-insensitive, over common, official, alternate, native and
     /// translated names; best match first (the whole name, then its beginning, then whole words, then part
-    /// of a word; English names before alternate, native and translated ones).
+    /// of a word; the English common name before the official one, then alternate, native and translated
+    /// names).
     #[param(
         min_length = 1,
         max_length = 100,

@@ -132,8 +132,9 @@ pub(crate) struct Facets {
     pub calling_codes: Vec<String>,
     pub population: f64,
     pub area: f64,
-    /// Every name normalised with its tier, as the identifier index ranks them: 0 English common and
-    /// official, 1 alternate spellings, 2 native, 3 translations.
+    /// Every name normalised with its tier, best first: 0 the English common name, 1 the official one, 2
+    /// alternate spellings, 3 native, 4 translations (the identifier index's tiers, with its first split
+    /// so that `united` finds the United States before the United Mexican States).
     pub names: Vec<(String, u8)>,
     /// The English common name, normalised: the name sort's key.
     pub sort_name: String,
@@ -204,10 +205,10 @@ impl Facets {
         }
         let mut names = vec![
             (normalize(&d.name.common), 0),
-            (normalize(&d.name.official), 0),
+            (normalize(&d.name.official), 1),
         ];
-        names.extend(d.alt_spellings.iter().map(|a| (normalize(a), 1)));
-        for (tier, group) in [(2, &d.name.native), (3, &d.translations)] {
+        names.extend(d.alt_spellings.iter().map(|a| (normalize(a), 2)));
+        for (tier, group) in [(3, &d.name.native), (4, &d.translations)] {
             for pair in group.values() {
                 names.extend(pair.values().map(|n| (normalize(n), tier)));
             }

@@ -415,6 +415,8 @@ mod tests {
     fn name_search_is_partial_accent_insensitive_and_ranked() {
         let (codes, _) = run(&[("q", "united")]).unwrap();
         assert!(codes.len() >= 5, "{codes:?}");
+        // A common name that begins with it before an official one that does.
+        assert_eq!(codes[..3], ["AE", "GB", "US"], "{codes:?}");
         assert!(
             ["US", "GB", "AE", "UM"]
                 .iter()
