@@ -36,11 +36,12 @@ impl OperatorKey {
     pub fn from_source(
         src: &dyn countries_core::config::Source,
     ) -> Result<Self, countries_core::config::ConfigError> {
-        match src.var("OPERATOR_KEY") {
+        const VAR: &str = "OPERATOR_KEY";
+        match src.var(VAR) {
             None => Ok(OperatorKey::none()),
             Some(key) => {
                 OperatorKey::new(&key).map_err(|reason| countries_core::config::ConfigError {
-                    var: "OPERATOR_KEY".into(),
+                    var: VAR.into(),
                     value: "(hidden)".into(),
                     reason,
                 })
