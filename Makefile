@@ -52,11 +52,13 @@ bench: ## In-process latency of /country (p50, p99)
 	$(CARGO) bench -p countries-api --bench country_latency
 
 LAMBDA_EMU ?= ../shared/tools/lambda_emu.py
-bench-lambda: ## Cold start and memory of api-lambda next to hello-world, on moto and Redis (LAMBDA_EMU=path to the emulator)
+bench-lambda: ## Cold start, warm GET /country/PY and memory of api-lambda next to hello-world, on moto and Redis (LAMBDA_EMU=path to the emulator)
 	$(CARGO) build --profile lambda-release -p countries-lambdas --bin api-lambda
+	$(CARGO) build --bin countries-local
 	@# The baseline in its own workspace (bench/hello-lambda): no feature unification with ours.
 	$(CARGO) build --profile lambda-release --manifest-path bench/hello-lambda/Cargo.toml --target-dir target/hello-lambda
 	./scripts/with-emulators.sh ./scripts/bench-cold-start.py --emulator $(LAMBDA_EMU) --rounds 200 \
+		--local target/debug/countries-local \
 		hello=target/hello-lambda/lambda-release/hello-lambda api=target/lambda-release/api-lambda
 
 bench-budget: ## Four workers sharing the upstream budget drain 200 jobs: most calls in any window, drain time
