@@ -24,7 +24,9 @@ use countries_core::ratelimit::{LimiterPolicy, RateLimiter, RouteGroup};
 use countries_core::usecases::{
     CatalogueReads, CountryReads, FetchRequests, SyncRequests, UseCases,
 };
+use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::normalize_path::NormalizePathLayer;
 use tracing::{Instrument, info, info_span};
 
 pub use links::Links;
@@ -100,7 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/{id}", get(routes::sync::get))
         .merge(v31_routes())
         .route_layer(limited(RouteGroup::Read));
-    Router::new()
+    let routes = Router::new()
         .merge(fetch)
         .merge(sync)
         .merge(read)
@@ -108,12 +110,18 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(routes::service::openapi))
         .fallback(routes::service::no_route)
         .method_not_allowed_fallback(routes::service::method_not_allowed)
-        .layer(middleware::from_fn(request_log))
+        .with_state(state);
+    // Around the whole router once, not route by route (as `Router::layer` does): it is built at every
+    // cold start. The trailing slash goes before routing: v3.1 took `/v3.1/name/peru/` as well.
+    let service = ServiceBuilder::new()
         .layer(cors())
-        .with_state(state)
+        .layer(middleware::from_fn(request_log))
+        .layer(NormalizePathLayer::trim_trailing_slash())
+        .service(routes);
+    Router::new().fallback_service(service)
 }
 
-/// The v3.1 API, each route also with a trailing slash (`/v3.1/name/peru/`), as v3.1's server took them.
+/// The v3.1 API; a trailing slash is trimmed before routing (`router`).
 fn v31_routes() -> Router<AppState> {
     use routes::v31;
     let mut router = Router::new();
@@ -131,9 +139,7 @@ fn v31_routes() -> Router<AppState> {
         ("/v3.1/subregion/{value}", get(v31::subregion)),
         ("/v3.1/translation/{value}", get(v31::translation)),
     ] {
-        router = router
-            .route(path, route.clone())
-            .route(&format!("{path}/"), route);
+        router = router.route(path, route);
     }
     router.route("/v3.1/{*rest}", get(v31::no_route))
 }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod dynamo;
+pub mod lazy;
 pub mod provision;
 pub mod redis_limiter;
 pub mod secrets;

@@ -11,16 +11,18 @@ use countries_core::Job;
 use countries_core::ports::{JobQueue, QueueError, Redelivery};
 use countries_core::sync::SyncJob;
 
+use crate::lazy::Lazy;
+
 #[derive(Clone)]
 pub struct SqsQueue {
-    pub client: Client,
+    client: Lazy<Client>,
     pub queue_url: String,
 }
 
 impl SqsQueue {
-    pub fn new(client: Client, queue_url: &str) -> Self {
+    pub fn new(client: impl Into<Lazy<Client>>, queue_url: &str) -> Self {
         SqsQueue {
-            client,
+            client: client.into(),
             queue_url: queue_url.to_string(),
         }
     }

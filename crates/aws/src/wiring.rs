@@ -8,6 +8,7 @@ use countries_core::memory::Unmetered;
 use countries_core::ports::UpstreamBudget;
 
 use crate::config::{AwsEnv, RedisEnv, Tables};
+use crate::lazy::Lazy;
 use crate::redis_limiter::RedisSettings;
 use crate::{DynamoBudget, DynamoStore, SqsQueue, secrets};
 
@@ -17,18 +18,25 @@ pub struct Aws {
     pub store: Arc<DynamoStore>,
 }
 
-/// Builds the clients for the tables and the queue (no request is made here).
+/// The stores and the queue, their SDK clients built on first use (no request is made here).
 pub async fn connect(env: &AwsEnv) -> Aws {
     let (tables, queue_url) = (&env.tables, &env.queue_url);
     let sdk = crate::sdk_config(env.trust_system_roots, env.timeouts).await;
     let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
+        dynamodb(&sdk),
         &tables.countries,
         &tables.operations,
         tables.retention,
     ));
-    let queue = Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url));
+    let for_sqs = sdk.clone();
+    let sqs = Lazy::new(move || aws_sdk_sqs::Client::new(&for_sqs));
+    let queue = Arc::new(SqsQueue::new(sqs, queue_url));
     Aws { sdk, queue, store }
+}
+
+fn dynamodb(sdk: &aws_config::SdkConfig) -> Lazy<aws_sdk_dynamodb::Client> {
+    let sdk = sdk.clone();
+    Lazy::new(move || aws_sdk_dynamodb::Client::new(&sdk))
 }
 
 impl Aws {
@@ -44,7 +52,7 @@ impl Aws {
             return Arc::new(Unmetered);
         }
         Arc::new(DynamoBudget::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
+            dynamodb(&self.sdk),
             &tables.operations,
             policy,
         ))

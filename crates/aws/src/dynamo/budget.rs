@@ -19,6 +19,7 @@ use countries_core::ports::{StoreError, UpstreamBudget};
 
 use super::items::{Item, keys, n, s};
 use super::{condition_failed, err};
+use crate::lazy::Lazy;
 
 const PARTITION: &str = "~budget";
 const BURST: &str = "burst";
@@ -32,16 +33,20 @@ async fn pause() {
 }
 
 pub struct DynamoBudget {
-    client: Client,
+    client: Lazy<Client>,
     table: String,
     policy: BudgetPolicy,
 }
 
 impl DynamoBudget {
     /// On the operations table.
-    pub fn new(client: Client, operations_table: &str, policy: BudgetPolicy) -> Self {
+    pub fn new(
+        client: impl Into<Lazy<Client>>,
+        operations_table: &str,
+        policy: BudgetPolicy,
+    ) -> Self {
         DynamoBudget {
-            client,
+            client: client.into(),
             table: operations_table.to_string(),
             policy,
         }

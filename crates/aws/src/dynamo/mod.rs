@@ -27,13 +27,15 @@ use countries_core::operation::{Operation, Revision};
 use countries_core::ports::{CountryStore, Created, OperationStore, StoreError};
 use uuid::Uuid;
 
+use crate::lazy::Lazy;
+
 pub use budget::DynamoBudget;
 pub use items::keys;
 use items::{INFLIGHT, OP_PREFIX, get_s, is_expired, n, operation_sort_key, s};
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
+    client: Lazy<Client>,
     countries_table: String,
     operations_table: String,
     retention: Duration,
@@ -57,13 +59,13 @@ fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
 
 impl DynamoStore {
     pub fn new(
-        client: Client,
+        client: impl Into<Lazy<Client>>,
         countries_table: &str,
         operations_table: &str,
         retention: Duration,
     ) -> Self {
         DynamoStore {
-            client,
+            client: client.into(),
             countries_table: countries_table.to_string(),
             operations_table: operations_table.to_string(),
             retention,
