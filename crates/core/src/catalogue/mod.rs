@@ -105,7 +105,9 @@ pub fn field(name: &str) -> Option<Field> {
     V31_KEYS.iter().position(|(k, _)| *k == name)
 }
 
-/// What the filters and searches read of a document, extracted once when the snapshot is built.
+/// What the filters and searches read of a document, extracted once when the snapshot is built. Lists
+/// of short texts are kept joined by newlines in one string each (none of them holds a newline): a
+/// string per name would cost more than the names themselves.
 #[derive(Debug, Default)]
 pub(crate) struct Facets {
     pub cca2: String,
@@ -114,7 +116,8 @@ pub(crate) struct Facets {
     pub cioc: String,
     pub common: String,
     pub official: String,
-    pub alt_spellings: Vec<String>,
+    /// Alternate spellings, lowercase.
+    pub alt_lower: String,
     pub region: String,
     pub subregion: String,
     pub continents: Vec<String>,
@@ -122,9 +125,12 @@ pub(crate) struct Facets {
     pub currencies: Vec<(String, String)>,
     /// (ISO 639-3 code, name)
     pub languages: Vec<(String, String)>,
-    pub capitals: Vec<String>,
-    pub demonyms: Vec<String>,
-    pub translations: Vec<String>,
+    /// Capitals, lowercase without accents.
+    pub capitals_folded: String,
+    /// Every demonym, lowercase.
+    pub demonyms_lower: String,
+    /// Every translated name (common and official), lowercase.
+    pub translations_lower: String,
     pub independent: Option<bool>,
     pub un_member: bool,
     pub landlocked: bool,
@@ -132,12 +138,27 @@ pub(crate) struct Facets {
     pub calling_codes: Vec<String>,
     pub population: f64,
     pub area: f64,
-    /// Every name normalised with its tier, best first: 0 the English common name, 1 the official one, 2
-    /// alternate spellings, 3 native, 4 translations (the identifier index's tiers, with its first split
-    /// so that `united` finds the United States before the United Mexican States).
-    pub names: Vec<(String, u8)>,
+    /// Every name normalised, one per line, each with its tier in `tiers`, best first: 0 the English
+    /// common name, 1 the official one, 2 alternate spellings, 3 native, 4 translations (the identifier
+    /// index's tiers, with its first split so that `united` finds the United States before the United
+    /// Mexican States).
+    pub names: String,
+    pub tiers: Vec<u8>,
     /// The English common name, normalised: the name sort's key.
     pub sort_name: String,
+}
+
+/// The lines of a joined facet.
+pub(crate) fn lines(joined: &str) -> impl Iterator<Item = &str> {
+    joined.split('\n')
+}
+
+fn joined<'a>(items: impl IntoIterator<Item = &'a String>, f: impl Fn(&str) -> String) -> String {
+    items
+        .into_iter()
+        .map(|i| f(i))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[derive(Deserialize, Default)]
@@ -216,6 +237,7 @@ impl Facets {
         names.retain(|(n, _)| !n.is_empty());
         names.sort();
         names.dedup_by(|a, b| a.0 == b.0);
+        let lower = |s: &str| s.to_lowercase();
         Ok(Facets {
             sort_name: normalize(&d.name.common),
             cca2: d.cca2,
@@ -224,30 +246,27 @@ impl Facets {
             cioc: d.cioc,
             common: d.name.common,
             official: d.name.official,
-            alt_spellings: d.alt_spellings,
+            alt_lower: joined(&d.alt_spellings, lower),
             region: d.region,
             subregion: d.subregion,
             continents: d.continents,
             currencies: d.currencies.into_iter().map(|(k, v)| (k, v.name)).collect(),
             languages: d.languages.into_iter().collect(),
-            capitals: d.capital,
-            demonyms: d
-                .demonyms
-                .into_values()
-                .flat_map(BTreeMap::into_values)
-                .collect(),
-            translations: d
-                .translations
-                .into_values()
-                .flat_map(BTreeMap::into_values)
-                .collect(),
+            capitals_folded: joined(&d.capital, v31::fold),
+            demonyms_lower: joined(d.demonyms.values().flat_map(BTreeMap::values), lower),
+            translations_lower: joined(d.translations.values().flat_map(BTreeMap::values), lower),
             independent: d.independent,
             un_member: d.un_member,
             landlocked: d.landlocked,
             calling_codes,
             population: d.population,
             area: d.area,
-            names,
+            tiers: names.iter().map(|(_, t)| *t).collect(),
+            names: names
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+                .join("\n"),
         })
     }
 }
@@ -283,7 +302,8 @@ impl Snapshot {
         }
     }
 
-    pub fn build(stored: &StoredCatalogue) -> Result<Snapshot, String> {
+    /// The snapshot of `stored`, keeping its body as the text the documents are served from.
+    pub fn build(stored: StoredCatalogue) -> Result<Snapshot, String> {
         #[derive(Deserialize)]
         struct Borrowed<'a> {
             code: CountryCode,
@@ -324,7 +344,7 @@ impl Snapshot {
                 code: e.code,
                 version: e.version,
                 source: e.source,
-                document: (start as u32, text.len() as u32),
+                document: (start as u32, (start + doc.len()) as u32),
                 fields: spans,
                 facets,
             });
@@ -449,7 +469,7 @@ pub(crate) mod testing {
 
     pub fn snapshot() -> &'static Snapshot {
         static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
-        SNAPSHOT.get_or_init(|| Snapshot::build(bundled()).unwrap())
+        SNAPSHOT.get_or_init(|| Snapshot::build(bundled().clone()).unwrap())
     }
 }
 

@@ -261,8 +261,8 @@ impl Query {
         if q.is_empty() {
             return None;
         }
-        f.names
-            .iter()
+        super::lines(&f.names)
+            .zip(&f.tiers)
             .filter_map(|(name, tier)| {
                 let kind = if name == q {
                     0

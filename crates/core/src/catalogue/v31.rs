@@ -6,7 +6,7 @@
 //! query too (v3.1 compared names with the query as typed), and `alpha?codes=` and `fields` trim spaces
 //! around each item.
 
-use super::{Field, Snapshot, field};
+use super::{Field, Snapshot, field, lines};
 
 /// v3.1's 400 `Bad Request`: an alpha code that is not 2 or 3 characters, or a code list of one long code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub fn name(s: &Snapshot, name: &str, full_text: bool) -> Vec<usize> {
     matching(s, |f| {
         lower(&f.common).contains(&q)
             || lower(&f.official).contains(&q)
-            || f.alt_spellings.iter().any(|a| lower(a).contains(&q))
+            || lines(&f.alt_lower).any(|a| a.contains(&q))
     })
 }
 
@@ -90,11 +90,11 @@ pub fn currency(s: &Snapshot, c: &str) -> Vec<usize> {
 /// `capital/{c}`: a capital containing it, ignoring case and accents.
 pub fn capital(s: &Snapshot, c: &str) -> Vec<usize> {
     let q = fold(c);
-    matching(s, |f| f.capitals.iter().any(|cap| fold(cap).contains(&q)))
+    matching(s, |f| lines(&f.capitals_folded).any(|cap| cap.contains(&q)))
 }
 
 /// Lowercase without combining marks: Java's `Normalizer` NFD with the marks removed.
-fn fold(s: &str) -> String {
+pub(crate) fn fold(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     use unicode_normalization::char::is_combining_mark;
     lower(s).nfd().filter(|c| !is_combining_mark(*c)).collect()
@@ -127,13 +127,13 @@ pub fn lang(s: &Snapshot, l: &str) -> Vec<usize> {
 /// `demonym/{d}`: a demonym contains it, ignoring case.
 pub fn demonym(s: &Snapshot, d: &str) -> Vec<usize> {
     let q = lower(d);
-    matching(s, |f| f.demonyms.iter().any(|v| lower(v).contains(&q)))
+    matching(s, |f| lines(&f.demonyms_lower).any(|v| v.contains(&q)))
 }
 
 /// `translation/{t}`: a translated name (common or official) contains it, ignoring case.
 pub fn translation(s: &Snapshot, t: &str) -> Vec<usize> {
     let q = lower(t);
-    matching(s, |f| f.translations.iter().any(|v| lower(v).contains(&q)))
+    matching(s, |f| lines(&f.translations_lower).any(|v| v.contains(&q)))
 }
 
 /// `independent?status=`: the countries whose `independent` is `status` (absent counts as false).

@@ -71,7 +71,7 @@ impl CatalogueReads {
             None => Arc::new(Snapshot::empty()),
             Some(_) => match self.store.get_catalogue().await? {
                 Some(stored) => {
-                    let built = Snapshot::build(&stored).map_err(StoreError)?;
+                    let built = Snapshot::build(stored).map_err(StoreError)?;
                     info!(
                         revision = built.revision,
                         countries = built.len(),
