@@ -52,14 +52,21 @@ bench: ## In-process latency of /country (p50, p99)
 	$(CARGO) bench -p countries-api --bench country_latency
 
 LAMBDA_EMU ?= ../shared/tools/lambda_emu.py
+# The Lambda binaries' code generation (scripts/build-lambdas.sh uses the same): non-PIE, so the loader has
+# no relocations to apply at a cold start. With an explicit --target, RUSTFLAGS leave build scripts and
+# proc-macros (which must stay position-independent) alone.
+LAMBDA_RUSTFLAGS ?= -C relocation-model=static
+HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 bench-lambda: ## Cold start, warm GET /country/PY and memory of api-lambda next to hello-world, on moto and Redis (LAMBDA_EMU=path to the emulator)
-	$(CARGO) build --profile lambda-release -p countries-lambdas --bin api-lambda
+	RUSTFLAGS="$(LAMBDA_RUSTFLAGS)" $(CARGO) build --profile lambda-release --target $(HOST) --target-dir target/lambda-bench \
+		-p countries-lambdas --bin api-lambda
+	@# The baseline in its own workspace (bench/hello-lambda): no feature unification with ours; same flags.
+	RUSTFLAGS="$(LAMBDA_RUSTFLAGS)" $(CARGO) build --profile lambda-release --target $(HOST) --target-dir target/hello-lambda \
+		--manifest-path bench/hello-lambda/Cargo.toml
 	$(CARGO) build --bin countries-local
-	@# The baseline in its own workspace (bench/hello-lambda): no feature unification with ours.
-	$(CARGO) build --profile lambda-release --manifest-path bench/hello-lambda/Cargo.toml --target-dir target/hello-lambda
 	./scripts/with-emulators.sh ./scripts/bench-cold-start.py --emulator $(LAMBDA_EMU) --rounds 200 \
 		--local target/debug/countries-local \
-		hello=target/hello-lambda/lambda-release/hello-lambda api=target/lambda-release/api-lambda
+		hello=target/hello-lambda/$(HOST)/lambda-release/hello-lambda api=target/lambda-bench/$(HOST)/lambda-release/api-lambda
 
 bench-budget: ## Four workers sharing the upstream budget drain 200 jobs: most calls in any window, drain time
 	$(CARGO) build -p e2e --example budget_drain

@@ -25,6 +25,8 @@ if [ -z "$arch" ]; then
   fi
 fi
 flag=$([ "$arch" = arm64 ] && echo --arm64 || echo --x86-64)
+# Non-PIE (as `make bench-lambda` measures them): the loader applies no relocations at a cold start.
+export RUSTFLAGS="${RUSTFLAGS:-} -C relocation-model=static"
 cargo lambda build --profile lambda-release "$flag" --output-format zip --bin api-lambda --bin worker-lambda
 echo "$arch" > target/lambda/ARCH
 for f in api-lambda worker-lambda; do

@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use countries_core::ports::{Probe, UpstreamBudget};
-use countries_core::ratelimit::{LimiterPolicy, RateLimiter, RouteGroup};
+use countries_core::ratelimit::{LimiterPolicy, RateLimiter};
 use countries_core::usecases::{
     CatalogueReads, CountryReads, FetchRequests, SyncRequests, UseCases,
 };
@@ -82,49 +82,35 @@ impl AppState {
 pub struct ClientIp(pub IpAddr);
 
 pub fn router(state: AppState) -> Router {
-    let limited = |group: RouteGroup| {
-        middleware::from_fn_with_state((state.clone(), group), ratelimit::rate_limit)
-    };
-    let fetch = Router::new()
+    let routes = with_v31_routes(Router::new())
         .route(
             "/fetch/{country}",
             get(routes::fetch::get).post(routes::fetch::get),
         )
-        .route_layer(limited(RouteGroup::Fetch));
-    let sync = Router::new()
-        .route("/sync", post(routes::sync::post))
-        .route_layer(limited(RouteGroup::Sync));
-    let read = Router::new()
+        .route("/sync", post(routes::sync::post).get(routes::sync::list))
         .route("/country/{country}", get(routes::country::get))
         .route("/status/{country}", get(routes::status::get))
         .route("/countries", get(routes::catalogue::list))
-        .route("/sync", get(routes::sync::list))
         .route("/sync/{id}", get(routes::sync::get))
-        .merge(v31_routes())
-        .route_layer(limited(RouteGroup::Read));
-    let routes = Router::new()
-        .merge(fetch)
-        .merge(sync)
-        .merge(read)
         .route("/health", get(routes::service::health))
         .route("/openapi.json", get(routes::service::openapi))
         .fallback(routes::service::no_route)
         .method_not_allowed_fallback(routes::service::method_not_allowed)
-        .with_state(state);
+        .with_state(state.clone());
     // Around the whole router once, not route by route (as `Router::layer` does): it is built at every
     // cold start. The trailing slash goes before routing: v3.1 took `/v3.1/name/peru/` as well.
     let service = ServiceBuilder::new()
         .layer(cors())
         .layer(middleware::from_fn(request_log))
         .layer(NormalizePathLayer::trim_trailing_slash())
+        .layer(middleware::from_fn_with_state(state, ratelimit::rate_limit))
         .service(routes);
     Router::new().fallback_service(service)
 }
 
 /// The v3.1 API; a trailing slash is trimmed before routing (`router`).
-fn v31_routes() -> Router<AppState> {
+fn with_v31_routes(mut router: Router<AppState>) -> Router<AppState> {
     use routes::v31;
-    let mut router = Router::new();
     for (path, route) in [
         ("/v3.1/all", get(v31::all)),
         ("/v3.1/alpha", get(v31::alpha_list)),

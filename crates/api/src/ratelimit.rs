@@ -1,10 +1,11 @@
 //! The rate-limit middleware: one decision per request and route group, `RateLimit-*` headers on every
-//! limited answer, and the configured policy when the limiter cannot answer.
+//! limited answer, and the configured policy when the limiter cannot answer. It wraps the whole router
+//! once (cheaper to build at a cold start than a layer per route) and finds the group from the path.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use countries_core::ratelimit::{LimiterPolicy, RouteGroup};
@@ -25,11 +26,33 @@ fn client_ip(req: &Request) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-pub async fn rate_limit(
-    State((app, group)): State<(AppState, RouteGroup)>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// The group a request counts against, by its method and path (after the trailing slash is trimmed);
+/// `None` for `/health`, `/openapi.json` and paths the router does not serve.
+pub fn group(method: &Method, path: &str) -> Option<RouteGroup> {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty())
+    };
+    if under("/fetch/") {
+        Some(RouteGroup::Fetch)
+    } else if path == "/sync" && method == Method::POST {
+        Some(RouteGroup::Sync)
+    } else if path == "/countries"
+        || path == "/sync"
+        || ["/country/", "/status/", "/sync/", "/v3.1/"]
+            .iter()
+            .any(|p| under(p))
+    {
+        Some(RouteGroup::Read)
+    } else {
+        None
+    }
+}
+
+pub async fn rate_limit(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(group) = group(req.method(), req.uri().path()) else {
+        return next.run(req).await;
+    };
     let ip = client_ip(&req);
     let decision = match app.limiter.check(ip, group).await {
         Ok(d) => d,
@@ -60,4 +83,34 @@ pub async fn rate_limit(
     set("ratelimit-remaining", u64::from(decision.remaining));
     set("ratelimit-reset", window_secs);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_route_counts_against_its_group() {
+        for (method, path, want) in [
+            (Method::GET, "/fetch/PY", Some(RouteGroup::Fetch)),
+            (Method::POST, "/fetch/PY", Some(RouteGroup::Fetch)),
+            (Method::POST, "/sync", Some(RouteGroup::Sync)),
+            (Method::GET, "/sync", Some(RouteGroup::Read)),
+            (
+                Method::GET,
+                "/sync/0193a000-0000-7000-8000-000000000000",
+                Some(RouteGroup::Read),
+            ),
+            (Method::GET, "/country/PY", Some(RouteGroup::Read)),
+            (Method::GET, "/status/PY", Some(RouteGroup::Read)),
+            (Method::GET, "/countries", Some(RouteGroup::Read)),
+            (Method::GET, "/v3.1/all", Some(RouteGroup::Read)),
+            (Method::GET, "/health", None),
+            (Method::GET, "/openapi.json", None),
+            (Method::GET, "/fetch/", None),
+            (Method::GET, "/nowhere", None),
+        ] {
+            assert_eq!(group(&method, path), want, "{method} {path}");
+        }
+    }
 }
