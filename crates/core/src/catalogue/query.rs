@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+use memchr::memmem;
+
 use super::{Facets, Field, Snapshot, field};
 use crate::ident::contains_words;
 use crate::normalize::normalize;
@@ -256,36 +258,47 @@ impl Query {
     }
 
     /// How well `q` names the country, best lowest: (kind of match, name tier). Kinds: 0 the whole name,
-    /// 1 its beginning, 2 whole words in it, 3 part of a word.
-    fn rank(q: &str, f: &Facets) -> Option<(u8, u8)> {
-        if q.is_empty() {
+    /// 1 its beginning, 2 whole words in it, 3 part of a word. One substring search over the country's
+    /// names joined (most contain nothing), then only the names hit are looked at.
+    fn rank(q: &memmem::Finder, f: &Facets) -> Option<(u8, u8)> {
+        let q_text = std::str::from_utf8(q.needle()).expect("a normalised query is text");
+        if q_text.is_empty() {
             return None;
         }
-        super::lines(&f.names)
-            .zip(&f.tiers)
-            .filter_map(|(name, tier)| {
-                let kind = if name == q {
-                    0
-                } else if name.starts_with(q) {
-                    1
-                } else if contains_words(name, q) {
-                    2
-                } else if name.contains(q) {
-                    3
-                } else {
-                    return None;
-                };
-                Some((kind, *tier))
-            })
-            .min()
+        let names = f.names.as_bytes();
+        let mut best: Option<(u8, u8)> = None;
+        let mut last_line = usize::MAX;
+        for at in q.find_iter(names) {
+            let start = memchr::memrchr(b'\n', &names[..at]).map_or(0, |p| p + 1);
+            let line = memchr::memchr_iter(b'\n', &names[..start]).count();
+            if line == last_line {
+                continue;
+            }
+            last_line = line;
+            let end = memchr::memchr(b'\n', &names[at..]).map_or(names.len(), |p| at + p);
+            let name = &f.names[start..end];
+            let kind = if name == q_text {
+                0
+            } else if at == start {
+                1
+            } else if contains_words(name, q_text) {
+                2
+            } else {
+                3
+            };
+            let rank = (kind, f.tiers[line]);
+            best = Some(best.map_or(rank, |b| b.min(rank)));
+        }
+        best
     }
 
     /// The page this query asks for.
     pub fn run(&self, s: &Snapshot) -> Page {
+        let finder = self.q.as_deref().map(memmem::Finder::new);
         let mut hits: Vec<(usize, (u8, u8))> = s
             .facets()
             .filter(|(_, f)| self.matches(f))
-            .filter_map(|(i, f)| match &self.q {
+            .filter_map(|(i, f)| match &finder {
                 Some(q) => Query::rank(q, f).map(|r| (i, r)),
                 None => Some((i, (0, 0))),
             })
