@@ -5,8 +5,9 @@ built the same way.
 Runs each binary as a fresh process under a Lambda Runtime API emulator (`--emulator`, the team's
 lambda_emu.py: init_ms, process start to the first `invocation/next`; warm_p50_ms over `--invokes` warm
 invocations; peak_rss_mb), one process of each binary per round, alternating, so that the machine's drift
-hits both alike. Prints the medians of each, the median of the per-round init ratios and the ratio of the
-medians, and the difference of the warm medians.
+hits both alike. Prints the medians of each (the first invocation too: the api loads its catalogue
+snapshot then), the median of the per-round init ratios and the ratio of the medians, and the difference
+of the warm medians.
 
 usage: bench-cold-start.py --emulator PATH [--rounds N] [--invokes N] [--path P] [--local BINARY] NAME=BINARY ...
 (the first NAME is the base). The event is an HTTP API v2 `GET <path>` (default `/country/PY`) made from
@@ -84,7 +85,7 @@ def run(emulator, event, binary, invokes):
         cmd += ["--env", f"{k}={v}"]
     out = subprocess.run(cmd + ["--", binary], capture_output=True, text=True, check=True).stdout
     d = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
-    return d["init_ms"], d["peak_rss_mb"], d["warm_p50_ms"]
+    return d["init_ms"], d["peak_rss_mb"], d["warm_p50_ms"], d["first_ms"]
 
 
 def main():
@@ -104,17 +105,20 @@ def main():
     init = {k: [] for k in bins}
     rss = {k: [] for k in bins}
     warm = {k: [] for k in bins}
+    first = {k: [] for k in bins}
     for _ in range(a.rounds):
         for name, path in bins.items():
-            i, r, w = run(a.emulator, event, path, a.invokes)
+            i, r, w, f = run(a.emulator, event, path, a.invokes)
             init[name].append(i)
             rss[name].append(r)
             warm[name].append(w)
+            first[name].append(f)
     base = next(iter(bins))
     med = statistics.median
     for name in bins:
-        print(f"{name}: init median {med(init[name]):.2f} ms, warm GET {a.path} p50 median "
-              f"{med(warm[name]):.3f} ms, peak memory median {med(rss[name]):.2f} MB ({a.rounds} processes)")
+        print(f"{name}: init median {med(init[name]):.2f} ms, first invocation median {med(first[name]):.2f} ms, "
+              f"warm GET {a.path} p50 median {med(warm[name]):.3f} ms, peak memory median {med(rss[name]):.2f} MB "
+              f"({a.rounds} processes)")
     for name in list(bins)[1:]:
         ratios = [x / y for x, y in zip(init[name], init[base])]
         print(f"{name} / {base}: init, median of per-round ratios {med(ratios):.2f}, ratio of medians "
