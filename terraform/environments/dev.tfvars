@@ -14,3 +14,4 @@ max_attempts                = 5
 rate_limit_on_error         = "open"
 log_level                   = "debug"
 secret_recovery_window_days = 0
+sync_schedule               = "rate(7 days)" # a weekly catalogue is enough to develop against, and spends little quota

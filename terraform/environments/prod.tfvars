@@ -14,3 +14,4 @@ max_attempts                = 5
 rate_limit_on_error         = "open"
 log_level                   = "info"
 secret_recovery_window_days = 30
+sync_schedule               = "rate(1 day)"
