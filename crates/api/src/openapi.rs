@@ -18,7 +18,7 @@ use crate::routes::{catalogue, country, fetch, service, status, sync, v31};
           v31::capital, v31::region, v31::subregion, v31::translation, v31::independent,
           service::health, service::openapi),
     components(schemas(ErrorBody, CandidateBody, fetch::FetchAccepted, fetch::FetchFresh,
-                       sync::SyncAnswer, sync::SyncList, v31::V31Error,
+                       sync::SyncAnswer, sync::SyncList, v31::V31Error, v31::CountryV31, catalogue::CountriesPage,
                        status::StatusBody, status::OperationSchema, status::OperationStateSchema, service::Health,
                        service::BudgetBody, service::DependencyBody)),
     modifiers(&FetchByPost),

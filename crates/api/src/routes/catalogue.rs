@@ -10,6 +10,19 @@ use super::country::matches_etag;
 use crate::AppState;
 use crate::error::ApiError;
 
+/// One page of `/countries` (written as text by the handler: the documents are copied from the snapshot).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CountriesPage {
+    /// Countries matching the query.
+    total: usize,
+    /// Countries on this page.
+    count: usize,
+    /// The next page's cursor; null on the last page.
+    cursor: Option<String>,
+    countries: Vec<super::v31::CountryV31>,
+}
+
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
@@ -89,7 +102,7 @@ pub struct CountriesQuery {
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when unchanged.")),
     responses(
         (status = 200, description = "One page: `total` matches, `count` here, the `countries` (v3.1 documents, or their `fields`), and the `cursor` of the next page (null on the last)",
-         content_type = "application/json", body = Object,
+         content_type = "application/json", body = CountriesPage,
          headers(("ETag" = String, description = "Changes when the catalogue or the query does"))),
         (status = 304, description = "Unchanged since the given ETag"),
         (status = 400, description = "`InvalidParameter`, naming the parameter", body = crate::error::ErrorBody),

@@ -46,6 +46,41 @@ impl IntoResponse for V31Fail {
     }
 }
 
+/// A REST Countries v3.1 document: its 35 top-level keys with their JSON types (`V31_KEYS`), none
+/// required, because `fields` leaves some out.
+pub struct CountryV31;
+
+impl utoipa::PartialSchema for CountryV31 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use countries_core::country::{EmptyKind, V31_KEYS};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        V31_KEYS
+            .iter()
+            .fold(
+                ObjectBuilder::new()
+                    .description(Some(
+                        "A REST Countries v3.1 document (or the `fields` asked for).",
+                    ))
+                    .additional_properties(Some(
+                        utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+                    )),
+                |object, (key, kind)| {
+                    let kind = match kind {
+                        EmptyKind::String => Type::String,
+                        EmptyKind::Array => Type::Array,
+                        EmptyKind::Object => Type::Object,
+                        EmptyKind::Bool => Type::Boolean,
+                        EmptyKind::Number => Type::Number,
+                    };
+                    object.property(*key, ObjectBuilder::new().schema_type(kind))
+                },
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CountryV31 {}
+
 /// `alpha/{code}`'s answer: a list of one country, or (with `fields`) the one object alone.
 pub struct AlphaAnswer;
 
@@ -107,7 +142,7 @@ macro_rules! by_segment {
             params(("value" = String, Path, description = "What to match", min_length = 1, example = $example),
                    ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
             responses(
-                (status = 200, description = "The matching countries", body = Vec<Object>),
+                (status = 200, description = "The matching countries", body = Vec<CountryV31>),
                 (status = 400, description = "A malformed request", body = V31Error),
                 (status = 404, description = "Nothing matched", body = V31Error),
             ))]
@@ -180,7 +215,7 @@ by_segment!(
            ("fullText" = Option<bool>, Query, description = "Match the whole common or official name"),
            ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
-        (status = 200, description = "The matching countries", body = Vec<Object>),
+        (status = 200, description = "The matching countries", body = Vec<CountryV31>),
         (status = 400, description = "`fullText` is not a boolean", body = V31Error),
         (status = 404, description = "Nothing matched", body = V31Error),
     ))]
@@ -233,7 +268,7 @@ pub async fn alpha(
             pattern = "^([\\s\\S]{2,3}|[\\s\\S]+,[\\s\\S]*|,[\\s\\S]+)$", example = "py,bra,arg"),
            ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
-        (status = 200, description = "The countries", body = Vec<Object>),
+        (status = 200, description = "The countries", body = Vec<CountryV31>),
         (status = 400, description = "No codes, or one long code", body = V31Error),
         (status = 404, description = "No code matched", body = V31Error),
     ))]
@@ -249,7 +284,7 @@ pub async fn alpha_list(State(app): State<AppState>, q: V31Query) -> Result<Resp
 #[utoipa::path(get, path = "/v3.1/all", tag = "v3.1",
     params(("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
-        (status = 200, description = "Every country", body = Vec<Object>),
+        (status = 200, description = "Every country", body = Vec<CountryV31>),
         (status = 400, description = "A malformed request", body = V31Error),
         (status = 404, description = "The catalogue is empty (no sync yet)", body = V31Error),
     ))]
@@ -264,7 +299,7 @@ pub async fn all(State(app): State<AppState>, q: V31Query) -> Result<Response, V
     params(("status" = Option<bool>, Query, description = "`true` (default) or `false`"),
            ("fields" = Option<String>, Query, description = "Comma-separated top-level fields; unknown names are ignored")),
     responses(
-        (status = 200, description = "The countries", body = Vec<Object>),
+        (status = 200, description = "The countries", body = Vec<CountryV31>),
         (status = 400, description = "`status` is not a boolean", body = V31Error),
         (status = 404, description = "None matched", body = V31Error),
     ))]
