@@ -22,6 +22,17 @@ impl SyncState {
     pub fn is_final(self) -> bool {
         !matches!(self, SyncState::Queued | SyncState::Running)
     }
+
+    /// Its text form, as serde writes it (`queued`, `partial`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::Queued => "queued",
+            SyncState::Running => "running",
+            SyncState::Succeeded => "succeeded",
+            SyncState::Partial => "partial",
+            SyncState::Failed => "failed",
+        }
+    }
 }
 
 /// What started a sync.
@@ -87,4 +98,17 @@ impl SyncRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncJob {
     pub sync: Uuid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_form_is_the_serialised_one() {
+        use SyncState::*;
+        for state in [Queued, Running, Succeeded, Partial, Failed] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+    }
 }

@@ -93,10 +93,9 @@ async fn from_snapshot(
     let Ok(snapshot) = app.catalogue.snapshot().await else {
         return Ok(None);
     };
-    let Some(at) = snapshot.position(code) else {
+    let Some((at, version, source)) = snapshot.find(code) else {
         return Ok(None);
     };
-    let (_, version, source) = snapshot.document(code).expect("the position's document");
     let fields: Option<Vec<usize>> = wanted.map(|w| w.iter().filter_map(|f| field(f)).collect());
     let mut body = String::new();
     snapshot.write(&mut body, at, fields.as_deref());

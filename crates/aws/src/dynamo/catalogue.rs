@@ -178,10 +178,6 @@ impl SyncStore for DynamoStore {
         sync: &SyncRecord,
         expected: SyncState,
     ) -> Result<bool, StoreError> {
-        let expected = items::state_of(&SyncRecord {
-            state: expected,
-            ..sync.clone()
-        });
         let result = self
             .client
             .put_item()
@@ -189,7 +185,7 @@ impl SyncStore for DynamoStore {
             .set_item(Some(items::sync(sync, self.sync_expires_at(sync))))
             .condition_expression("#state = :state")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":state", s(expected))
+            .expression_attribute_values(":state", s(expected.as_str()))
             .send()
             .await;
         match result {

@@ -228,20 +228,13 @@ pub fn sync(record: &SyncRecord, expires_at: i64) -> Item {
     HashMap::from([
         (keys::COUNTRY.into(), s(SYNC_PARTITION)),
         (keys::SORT.into(), sync_sort_key(record.id)),
-        ("state".into(), s(state_of(record))),
+        ("state".into(), s(record.state.as_str())),
         (
             "record".into(),
             s(serde_json::to_string(record).expect("a sync record serialises")),
         ),
         (keys::EXPIRES_AT.into(), n(expires_at)),
     ])
-}
-
-pub fn state_of(record: &SyncRecord) -> String {
-    serde_json::to_value(record.state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 pub fn sync_from(item: &Item) -> Result<SyncRecord, StoreError> {

@@ -46,6 +46,19 @@ pub struct Entry {
     pub document: Box<RawValue>,
 }
 
+impl Entry {
+    /// A stored country's entry; `hash` is [`content_hash`] of its document and raw form.
+    pub fn of(record: &crate::country::CountryRecord, hash: String) -> Entry {
+        Entry {
+            code: record.code,
+            version: record.version,
+            hash,
+            source: record.source.clone(),
+            document: RawValue::from_string(record.document.to_string()).expect("JSON text"),
+        }
+    }
+}
+
 impl StoredCatalogue {
     /// The entries, in catalogue order.
     pub fn entries(&self) -> Result<Vec<Entry>, String> {
@@ -371,15 +384,12 @@ impl Snapshot {
         self.countries.is_empty()
     }
 
-    /// A country's position in the catalogue.
-    pub fn position(&self, code: CountryCode) -> Option<usize> {
-        self.by_code.get(&code).copied()
-    }
-
-    /// A country's document as JSON text, with its version and source.
-    pub fn document(&self, code: CountryCode) -> Option<(&str, i64, &str)> {
-        let c = &self.countries[self.position(code)?];
-        Some((self.span(c.document), c.version, &c.source))
+    /// A country's position in the catalogue (for [`Snapshot::write`]), with its document's version and
+    /// source.
+    pub fn find(&self, code: CountryCode) -> Option<(usize, i64, &str)> {
+        let at = *self.by_code.get(&code)?;
+        let c = &self.countries[at];
+        Some((at, c.version, &c.source))
     }
 
     fn span(&self, (from, to): (u32, u32)) -> &str {
@@ -482,10 +492,12 @@ mod tests {
     fn documents_and_fields_come_back_as_stored() {
         let s = snapshot();
         assert_eq!(s.len(), 250);
-        let (py, _, _) = s.document("PY".parse().unwrap()).unwrap();
-        let py: Value = serde_json::from_str(py).unwrap();
+        let (i, _, source) = s.find("PY".parse().unwrap()).unwrap();
+        assert_eq!(source, "bundled");
+        let mut whole = String::new();
+        s.write(&mut whole, i, None);
+        let py: Value = serde_json::from_str(&whole).unwrap();
         assert_eq!(py["name"]["common"], "Paraguay");
-        let i = s.by_code[&"PY".parse().unwrap()];
         let fields = [
             field("capital").unwrap(),
             field("name").unwrap(),

@@ -87,15 +87,19 @@ impl CatalogueReads {
     }
 }
 
-/// Merges `changed` into the stored catalogue (see [`merge`]) under its revision check, reading it again
-/// when another writer got there first. `synced_at` marks a sync that brought every country.
+/// Merges `changed` into `stored`, the catalogue as the caller read it (see [`merge`]), under its
+/// revision check, reading it again when another writer got there first. `synced_at` marks a sync that
+/// brought every country.
 pub(crate) async fn publish(
     store: &dyn CatalogueStore,
+    mut stored: Option<StoredCatalogue>,
     changed: Vec<Entry>,
     synced_at: Option<DateTime<Utc>>,
 ) -> Result<StoredCatalogue, StoreError> {
-    for _ in 0..5 {
-        let stored = store.get_catalogue().await?;
+    for attempt in 0..5 {
+        if attempt > 0 {
+            stored = store.get_catalogue().await?;
+        }
         let mut entries = match &stored {
             Some(s) => s.entries().map_err(StoreError)?,
             None => Vec::new(),
@@ -140,12 +144,13 @@ mod tests {
     async fn publishing_merges_under_the_revision() {
         let store = MemoryStore::new();
         let mut entries = bundled().entries().unwrap();
-        let first = publish(&store, entries.drain(..10).collect(), None)
+        let first = publish(&store, None, entries.drain(..10).collect(), None)
             .await
             .unwrap();
         assert_eq!((first.revision, first.entries().unwrap().len()), (1, 10));
         let now = Utc::now();
-        let second = publish(&store, entries, Some(now)).await.unwrap();
+        let stale = None; // read before the first write: the revision check sends it to read again
+        let second = publish(&store, stale, entries, Some(now)).await.unwrap();
         assert_eq!((second.revision, second.entries().unwrap().len()), (2, 250));
         assert_eq!(second.synced_at, Some(now));
     }

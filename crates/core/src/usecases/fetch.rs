@@ -38,6 +38,11 @@ impl Default for FreshnessPolicy {
 }
 
 impl FreshnessPolicy {
+    /// An operation or sync idle since before this no longer holds its in-flight slot.
+    pub fn stuck_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono(self.stuck_after)
+    }
+
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let d = FreshnessPolicy::default();
         Ok(FreshnessPolicy {
@@ -86,7 +91,7 @@ impl FetchRequests {
     }
 
     fn stuck_before(&self) -> DateTime<Utc> {
-        self.clock.now() - chrono(self.policy.stuck_after)
+        self.policy.stuck_before(self.clock.now())
     }
 
     /// Queues a fetch of the country `input` names, unless one is in flight (which is returned) or the

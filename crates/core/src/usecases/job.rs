@@ -116,16 +116,14 @@ impl JobProcessor {
     /// the snapshot) see it within their refresh period. A failure is logged and counted, not the job's:
     /// the document is stored, and the next sync writes the catalogue whole.
     async fn publish(&self, record: &CountryRecord) {
-        let entry = Entry {
-            code: record.code,
-            version: record.version,
-            hash: content_hash(&record.document, &record.raw),
-            source: record.source.clone(),
-            document: serde_json::value::RawValue::from_string(record.document.to_string())
-                .expect("JSON text"),
+        let entry = Entry::of(record, content_hash(&record.document, &record.raw));
+        let published = match self.catalogue.get_catalogue().await {
+            Ok(stored) => {
+                super::catalogue::publish(self.catalogue.as_ref(), stored, vec![entry], None).await
+            }
+            Err(e) => Err(e),
         };
-        if let Err(e) = super::catalogue::publish(self.catalogue.as_ref(), vec![entry], None).await
-        {
+        if let Err(e) = published {
             metrics::count(metrics::CATALOGUE_PUBLISH_FAILED);
             warn!(country = %record.code, error = %e, "could not write the document into the catalogue");
         }

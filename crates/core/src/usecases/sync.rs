@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::value::RawValue;
 use tracing::{info, warn};
 use uuid::Uuid;
 
@@ -64,7 +63,7 @@ impl SyncRequests {
     }
 
     fn stuck_before(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now() - chrono(self.policy.stuck_after)
+        self.policy.stuck_before(self.clock.now())
     }
 
     /// Queues a sync, unless the last one succeeded within the freshness window (and `force` is not
@@ -189,7 +188,7 @@ impl CatalogueSync {
     }
 
     fn stuck_before(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now() - chrono(self.policy.stuck_after)
+        self.policy.stuck_before(self.clock.now())
     }
 
     /// Runs a queued sync (the worker, on its job). `None` when it is unknown, finished, or running
@@ -292,7 +291,6 @@ impl CatalogueSync {
                 continue;
             }
             let record = CountryRecord::new(code, f, started);
-            let document = RawValue::from_string(record.document.to_string()).expect("JSON text");
             match self.countries.put_country(&record).await {
                 Ok(_) => {
                     if previous.is_some() {
@@ -300,13 +298,7 @@ impl CatalogueSync {
                     } else {
                         sync.added += 1;
                     }
-                    changed.push(Entry {
-                        code,
-                        version: record.version,
-                        hash,
-                        source: record.source,
-                        document,
-                    });
+                    changed.push(Entry::of(&record, hash));
                 }
                 Err(e) => sync.failed.push(format!("{code}: {e}")),
             }
@@ -314,6 +306,7 @@ impl CatalogueSync {
         let complete = sync.failed.is_empty();
         publish(
             self.catalogue.as_ref(),
+            base,
             changed,
             complete.then(|| self.clock.now()),
         )
