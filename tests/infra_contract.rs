@@ -1053,6 +1053,37 @@ fn the_schedules_invoke_the_worker_with_a_sweep_and_a_sync_and_it_may_send_jobs(
     }
 }
 
+/// The sweep (`in_flight` in crates/aws/src/dynamo) scans the operations table's in-flight markers:
+/// the worker's role and the boundary allow `dynamodb:Scan` there, and on no other table.
+#[test]
+fn the_worker_may_scan_the_operations_table_for_the_sweep_and_no_other_table() {
+    let service = Module::load(&terraform_dir().join("service"));
+    let scans = |doc: &str| -> Vec<String> {
+        statements(&service)
+            .into_iter()
+            .filter(|s| s.doc == doc && s.allow && s.actions.iter().any(|a| a == "dynamodb:Scan"))
+            .flat_map(|s| s.resources)
+            .collect()
+    };
+    assert_eq!(
+        scans("worker"),
+        ["module.data.operations_table_arn"],
+        "the worker's sweep scans the operations table"
+    );
+    assert!(scans("api").is_empty(), "the api never scans");
+    let pipeline = Module::load(&terraform_dir().join("modules/pipeline"));
+    let bounded: Vec<String> = statements(&pipeline)
+        .into_iter()
+        .filter(|s| s.doc == "function_boundary" && s.actions.iter().any(|a| a == "dynamodb:Scan"))
+        .flat_map(|s| s.resources)
+        .collect();
+    assert_eq!(
+        bounded,
+        ["${local.arn.dynamodb}:table/${local.prefix}-operations"],
+        "the boundary lets the sweep scan the operations table only"
+    );
+}
+
 /// An evaluated HCL value as JSON.
 fn hcl_json(v: &V) -> serde_json::Value {
     match v {

@@ -165,6 +165,13 @@ data "aws_iam_policy_document" "worker" {
     resources = [module.data.countries_table_arn, module.data.operations_table_arn]
   }
   statement {
+    # The sweep scans the in-flight markers, which live only in the operations table; no other code
+    # scans, so the countries table stays out of reach of a whole-table read.
+    sid       = "SweepScansOperations"
+    actions   = ["dynamodb:Scan"]
+    resources = [module.data.operations_table_arn]
+  }
+  statement {
     sid = "ConsumeJobs"
     actions = [
       "sqs:ReceiveMessage",

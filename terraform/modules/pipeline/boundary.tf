@@ -18,6 +18,12 @@ data "aws_iam_policy_document" "function_boundary" {
   }
 
   statement {
+    sid       = "SweepScansOperations"
+    actions   = ["dynamodb:Scan"] # the worker's sweep reads the in-flight markers
+    resources = ["${local.arn.dynamodb}:table/${local.prefix}-operations"]
+  }
+
+  statement {
     sid       = "Queues"
     actions   = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
     resources = ["${local.arn.sqs}:${local.prefix}-*"]
