@@ -1084,6 +1084,37 @@ fn the_worker_may_scan_the_operations_table_for_the_sweep_and_no_other_table() {
     );
 }
 
+/// The schedules invoke the worker asynchronously: Lambda would retry a failed sync twice more on its
+/// own, each try spending upstream quota, unless the worker's asynchronous invocations allow no retry.
+#[test]
+fn lambda_does_not_retry_the_schedules_asynchronous_invocations_of_the_worker() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        let config = tf
+            .root_module()
+            .resource("aws_lambda_function_event_invoke_config", "worker");
+        assert_eq!(
+            config.expr_text("function_name"),
+            "module.worker.function_name"
+        );
+        assert_eq!(
+            config.arg("qualifier"),
+            V::Null,
+            "{env}: the schedules invoke the unqualified function ($LATEST)"
+        );
+        assert_eq!(
+            config.arg("maximum_retry_attempts").num(),
+            0.0,
+            "{env}: a failed sync or sweep waits for its next trigger"
+        );
+        let age = config.arg("maximum_event_age_in_seconds").num();
+        assert!(
+            (60.0..=21600.0).contains(&age),
+            "{env}: Lambda accepts a maximum event age of 60 s to 6 h, not {age}"
+        );
+    }
+}
+
 /// An evaluated HCL value as JSON.
 fn hcl_json(v: &V) -> serde_json::Value {
     match v {

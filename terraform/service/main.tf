@@ -235,6 +235,18 @@ resource "aws_lambda_event_source_mapping" "worker" {
   }
 }
 
+# The schedules invoke the worker asynchronously, and Lambda retries a failed asynchronous invocation
+# twice more by itself (the schedule's retry_policy covers only Scheduler's delivery of the event). A
+# failed sync or sweep waits for its next trigger instead: each sync try costs upstream quota, and the
+# next sweep is minutes away.
+resource "aws_lambda_function_event_invoke_config" "worker" {
+  function_name          = module.worker.function_name
+  maximum_retry_attempts = 0
+  # An event still unstarted after an hour (the function throttled all along) is dropped: a sweep that
+  # late is superseded by the next, and a sync waits for its next trigger, as after a failure.
+  maximum_event_age_in_seconds = 3600
+}
+
 # The worker's two schedules, under one role that may only invoke it:
 # - the sweep (core::usecases::Sweeper): every few minutes the worker sends again the jobs of operations
 #   nobody will finish (saved by a process that stopped before queueing the job, or taken by a worker

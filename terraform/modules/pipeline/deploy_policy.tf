@@ -187,6 +187,8 @@ data "aws_iam_policy_document" "deploy_compute" {
       "lambda:GetFunctionCodeSigningConfig", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
       "lambda:GetFunctionConcurrency", "lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy",
       "lambda:TagResource", "lambda:UntagResource", "lambda:ListTags", "lambda:GetRuntimeManagementConfig",
+      "lambda:PutFunctionEventInvokeConfig", "lambda:GetFunctionEventInvokeConfig",
+      "lambda:UpdateFunctionEventInvokeConfig", "lambda:DeleteFunctionEventInvokeConfig",
     ]
     resources = ["${local.arn.lambda}:function:${local.prefix}-*"]
   }
