@@ -38,6 +38,13 @@ locals {
   batch_seconds          = ceil(var.worker_batch_size / var.worker_record_concurrency) * (var.upstream_timeout_seconds + local.job_store_seconds) + 5
   sync_seconds           = 4 * var.upstream_timeout_seconds + local.sync_allowance_seconds
   worker_timeout_seconds = max(local.batch_seconds, local.sync_seconds)
+
+  # Reserved concurrency caps every invoker, and the SQS mapping does not count it: with as many
+  # instances as batches, a schedule's invocation would be throttled while the batches run, or take
+  # an instance a batch then cannot get. One instance more than the mapping's batches keeps room for
+  # a sweep or a sync.
+  worker_batches              = var.worker_max_concurrency
+  worker_reserved_concurrency = local.worker_batches + 1
 }
 
 module "kms" {
@@ -202,7 +209,7 @@ module "worker" {
   architecture             = var.lambda_architecture
   memory_mb                = var.worker_memory_mb
   timeout_seconds          = local.worker_timeout_seconds
-  reserved_concurrency     = var.worker_max_concurrency
+  reserved_concurrency     = local.worker_reserved_concurrency
   kms_key_arn              = module.kms.key_arn
   log_retention_days       = var.log_retention_days
   policy_json              = data.aws_iam_policy_document.worker.json
@@ -229,9 +236,9 @@ resource "aws_lambda_event_source_mapping" "worker" {
   # Only the failed records of a batch are retried (the worker returns their ids).
   function_response_types = ["ReportBatchItemFailures"]
   scaling_config {
-    # Caps concurrent batches: protects the upstream's small quota (and equals the reserved concurrency,
-    # so the poller is never throttled by the function).
-    maximum_concurrency = var.worker_max_concurrency
+    # Caps concurrent batches: protects the upstream's small quota. The reserved concurrency is one
+    # more (local.worker_reserved_concurrency), so neither the batches nor the schedules are throttled.
+    maximum_concurrency = local.worker_batches
   }
 }
 

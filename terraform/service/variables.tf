@@ -90,9 +90,13 @@ variable "worker_batch_size" {
 }
 
 variable "worker_max_concurrency" {
-  description = "Concurrent worker invocations (event source mapping maximum, at least 2, and reserved concurrency)."
+  description = "Concurrent worker batches: the SQS event source mapping's maximum concurrency (2 to 1000). The worker's reserved concurrency is one more, for the schedules."
   type        = number
   default     = 2
+  validation {
+    condition     = var.worker_max_concurrency >= 2 && var.worker_max_concurrency <= 1000 && floor(var.worker_max_concurrency) == var.worker_max_concurrency
+    error_message = "An SQS event source mapping's maximum concurrency is a whole number from 2 to 1000."
+  }
 }
 
 variable "worker_record_concurrency" {
