@@ -360,6 +360,37 @@ data "aws_iam_policy_document" "deploy_network" {
   }
 
   statement {
+    sid = "ElastiCacheManagedEndpoint"
+    # CreateServerlessCache makes a VPC endpoint that AWS manages, with the caller's credentials: the
+    # request carries ElastiCache's own tag, not ours, so the endpoint itself is allowed by its service
+    # name (as in AWS's AmazonElastiCacheFullAccess); the VPC, subnets and group it lands in still need
+    # the environment's tag (ChangeTaggedNetwork).
+    actions   = ["ec2:CreateVpcEndpoint"]
+    resources = ["${local.arn.ec2}:vpc-endpoint/*"]
+    condition {
+      test     = "StringLike"
+      variable = "ec2:VpceServiceName"
+      values   = ["com.amazonaws.elasticache.serverless.*"]
+    }
+  }
+
+  statement {
+    sid       = "TagElastiCacheManagedEndpoint"
+    actions   = ["ec2:CreateTags"]
+    resources = ["${local.arn.ec2}:vpc-endpoint/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "ec2:CreateAction"
+      values   = ["CreateVpcEndpoint"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/AmazonElastiCacheManaged"
+      values   = ["true"]
+    }
+  }
+
+  statement {
     sid = "ChangeTaggedNetwork"
     # Existing resources (and those a new one attaches to: its VPC, subnets, route table, groups) must
     # carry the environment's tag.
