@@ -327,7 +327,8 @@ data "aws_iam_policy_document" "deploy_compute" {
 # --- Network, cache and the HTTP API ----------------------------------------------------------------------
 
 data "aws_iam_policy_document" "deploy_network" {
-  # checkov:skip=CKV_AWS_356:"*" only for EC2's Describe actions, which have no resource-level permissions
+  # checkov:skip=CKV_AWS_356:"*" only for EC2's Describe actions, which have no resource-level permissions, and the Route 53 association of the AWS-owned private hosted zones that interface endpoints with private DNS use
+  # checkov:skip=CKV_AWS_111:The Route 53 association's zone is AWS-owned, with an id no policy can know; the role can create no hosted zone of its own, and the endpoints' VPC must carry the environment's tag
   statement {
     sid = "CreateTaggedNetwork"
     # A resource being created is allowed only with the environment's tag in the request.
@@ -435,6 +436,15 @@ data "aws_iam_policy_document" "deploy_network" {
       "ec2:DescribeTags", "ec2:DescribeAccountAttributes",
     ]
     # EC2's Describe actions have no resource-level permissions: AWS requires "*".
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "EndpointPrivateDns"
+    # Dependent action of CreateVpcEndpoint with private DNS: EC2 associates the VPC with the private
+    # hosted zone AWS owns for the service's name (sqs., secretsmanager.<region>.amazonaws.com), and
+    # removes it when the endpoint goes; that zone's id is AWS's, so no ARN can name it: "*".
+    actions   = ["route53:AssociateVPCWithHostedZone", "route53:DisassociateVPCFromHostedZone"]
     resources = ["*"]
   }
 
