@@ -22,27 +22,38 @@ data "aws_iam_policy_document" "key" {
       type        = "AWS"
       identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
     }
+    # Every management and use action, as the pipeline's artifacts key has them, so the account's IAM
+    # policies can delegate the key's whole administration (alias changes and rotation included) without
+    # a PutKeyPolicy first. Listed rather than kms:* so the policy says what it grants.
     actions = [
       "kms:CancelKeyDeletion",
       "kms:CreateAlias",
       "kms:CreateGrant",
       "kms:Decrypt",
+      "kms:DeleteAlias",
       "kms:DescribeKey",
       "kms:DisableKey",
+      "kms:DisableKeyRotation",
       "kms:EnableKey",
       "kms:EnableKeyRotation",
       "kms:Encrypt",
       "kms:GenerateDataKey",
+      "kms:GenerateDataKeyWithoutPlaintext",
       "kms:GetKeyPolicy",
       "kms:GetKeyRotationStatus",
+      "kms:ListAliases",
       "kms:ListGrants",
+      "kms:ListKeyPolicies",
       "kms:ListResourceTags",
       "kms:PutKeyPolicy",
+      "kms:ReEncryptFrom",
+      "kms:ReEncryptTo",
       "kms:RetireGrant",
       "kms:RevokeGrant",
       "kms:ScheduleKeyDeletion",
       "kms:TagResource",
       "kms:UntagResource",
+      "kms:UpdateAlias",
       "kms:UpdateKeyDescription",
     ]
     # A key policy always names its own key as "*": it is attached to exactly one key.

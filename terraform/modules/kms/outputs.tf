@@ -1,4 +1,0 @@
-output "key_arn" {
-  description = "ARN of the environment's customer-managed key."
-  value       = aws_kms_key.this.arn
-}
