@@ -919,6 +919,90 @@ fn the_deploy_role_allows_every_action_the_provider_needs_for_the_service_stack(
     }
 }
 
+/// The service key is made in the pipeline stack, which a person applies: the service stack makes no key
+/// or alias, and the deploy role (and the boundary) may only use this environment's key, named by its
+/// ARN, never create, re-tag, re-policy or delete one. A tag-based grant on a key made in the same apply
+/// would race KMS's tag propagation, and "tag at creation" would let the role claim any key.
+#[test]
+fn the_deploy_role_uses_the_service_key_by_its_arn_and_manages_no_key() {
+    for module in e2e::hcl_eval::all_modules() {
+        let name = module.name();
+        if ["pipeline", "bootstrap", "modules/pipeline"].contains(&name.as_str()) {
+            continue;
+        }
+        for b in module
+            .body()
+            .blocks()
+            .filter(|b| b.identifier() == "resource")
+        {
+            let ty = b.labels()[0].as_str();
+            assert!(
+                !ty.starts_with("aws_kms_"),
+                "{name} makes an {ty}: the service key belongs to the pipeline stack"
+            );
+        }
+    }
+    const KEYS: [&str; 2] = [
+        "aws_kms_key.service.arn",
+        "data.aws_kms_alias.state.target_key_arn",
+    ];
+    const USE: [&str; 6] = [
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "kms:CreateGrant",
+        "kms:ListAliases",
+    ];
+    let mut grants = 0;
+    for st in deploy_statements().iter().filter(|s| s.allow) {
+        for action in st.actions.iter().filter(|a| a.starts_with("kms:")) {
+            assert!(
+                USE.contains(&action.as_str()),
+                "{}: the deploy role may not {action}",
+                st.at
+            );
+            if action == "kms:ListAliases" {
+                continue; // no resource type: it lists alias names only
+            }
+            assert!(
+                st.resources.iter().all(|r| KEYS.contains(&r.as_str())),
+                "{}: {action} on {:?}, not a key named by its ARN",
+                st.at,
+                st.resources
+            );
+            if action == "kms:CreateGrant" {
+                grants += 1;
+                assert!(
+                    st.conditions.contains(&(
+                        "Bool".into(),
+                        "kms:GrantIsForAWSResource".into(),
+                        vec!["true".into()]
+                    )),
+                    "{}: grants only for AWS services' resources",
+                    st.at
+                );
+            }
+        }
+    }
+    assert!(
+        grants > 0,
+        "DynamoDB, Lambda and ElastiCache grant themselves the key"
+    );
+    let pipeline = Module::load(&terraform_dir().join("modules/pipeline"));
+    for st in statements(&pipeline)
+        .into_iter()
+        .filter(|s| s.doc == "function_boundary" && s.actions.iter().any(|a| a.starts_with("kms:")))
+    {
+        assert_eq!(
+            st.resources,
+            ["aws_kms_key.service.arn"],
+            "{}: the functions may use their environment's key only",
+            st.at
+        );
+    }
+}
+
 /// IAM refuses a managed policy over 6,144 characters (whitespace aside). The documents are measured as
 /// rendered, with this account's longest plausible values in place of what is known only at apply, and
 /// must keep a tenth of the quota free.

@@ -7,3 +7,8 @@ output "pipeline_name" {
   description = "The pipeline."
   value       = module.pipeline.pipeline_name
 }
+
+output "service_key_arn" {
+  description = "The service key, which terraform/service reads by its alias (alias/countries-<env>)."
+  value       = module.pipeline.service_key_arn
+}

@@ -47,22 +47,23 @@ locals {
   worker_reserved_concurrency = local.worker_batches + 1
 }
 
-module "kms" {
-  source = "../modules/kms"
-  name   = local.name
+# Made by terraform/pipeline (modules/pipeline/service_key.tf), which a person applies before the first
+# deploy: the deploy role may use the key but not manage it.
+data "aws_kms_alias" "service" {
+  name = "alias/${local.name}"
 }
 
 module "data" {
   source              = "../modules/data"
   name                = local.name
-  kms_key_arn         = module.kms.key_arn
+  kms_key_arn         = data.aws_kms_alias.service.target_key_arn
   deletion_protection = var.deletion_protection
 }
 
 module "queue" {
   source                 = "../modules/queue"
   name                   = local.name
-  kms_key_arn            = module.kms.key_arn
+  kms_key_arn            = data.aws_kms_alias.service.target_key_arn
   max_receive_count      = var.max_attempts
   worker_timeout_seconds = local.worker_timeout_seconds
 }
@@ -71,7 +72,7 @@ module "network" {
   source             = "../modules/network"
   name               = local.name
   zone_ids           = var.zone_ids
-  kms_key_arn        = module.kms.key_arn
+  kms_key_arn        = data.aws_kms_alias.service.target_key_arn
   log_retention_days = var.log_retention_days
 
   permissions_boundary_arn = local.permissions_boundary_arn
@@ -83,7 +84,7 @@ module "cache" {
   vpc_id                   = module.network.vpc_id
   subnet_ids               = module.network.private_subnet_ids
   client_security_group_id = module.network.api_security_group_id
-  kms_key_arn              = module.kms.key_arn
+  kms_key_arn              = data.aws_kms_alias.service.target_key_arn
   key_prefix               = "${local.name}:"
   recovery_window_days     = var.secret_recovery_window_days
 }
@@ -91,7 +92,7 @@ module "cache" {
 module "secrets" {
   source               = "../modules/secrets"
   name                 = local.name
-  kms_key_arn          = module.kms.key_arn
+  kms_key_arn          = data.aws_kms_alias.service.target_key_arn
   recovery_window_days = var.secret_recovery_window_days
 }
 
@@ -121,7 +122,7 @@ data "aws_iam_policy_document" "api" {
   statement {
     sid       = "EnvironmentKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [module.kms.key_arn]
+    resources = [data.aws_kms_alias.service.target_key_arn]
   }
 }
 
@@ -134,7 +135,7 @@ module "api" {
   memory_mb                = var.api_memory_mb
   timeout_seconds          = 10
   reserved_concurrency     = var.api_reserved_concurrency
-  kms_key_arn              = module.kms.key_arn
+  kms_key_arn              = data.aws_kms_alias.service.target_key_arn
   log_retention_days       = var.log_retention_days
   policy_json              = data.aws_iam_policy_document.api.json
   permissions_boundary_arn = local.permissions_boundary_arn
@@ -197,7 +198,7 @@ data "aws_iam_policy_document" "worker" {
   statement {
     sid       = "EnvironmentKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [module.kms.key_arn]
+    resources = [data.aws_kms_alias.service.target_key_arn]
   }
 }
 
@@ -210,7 +211,7 @@ module "worker" {
   memory_mb                = var.worker_memory_mb
   timeout_seconds          = local.worker_timeout_seconds
   reserved_concurrency     = local.worker_reserved_concurrency
-  kms_key_arn              = module.kms.key_arn
+  kms_key_arn              = data.aws_kms_alias.service.target_key_arn
   log_retention_days       = var.log_retention_days
   policy_json              = data.aws_iam_policy_document.worker.json
   permissions_boundary_arn = local.permissions_boundary_arn
@@ -340,14 +341,14 @@ module "http_api" {
   cors_allow_origins  = var.cors_allow_origins
   throttle_rate       = var.api_throttle_rate
   throttle_burst      = var.api_throttle_burst
-  kms_key_arn         = module.kms.key_arn
+  kms_key_arn         = data.aws_kms_alias.service.target_key_arn
   log_retention_days  = var.log_retention_days
 }
 
 module "monitoring" {
   source               = "../modules/monitoring"
   name                 = local.name
-  kms_key_arn          = module.kms.key_arn
+  kms_key_arn          = data.aws_kms_alias.service.target_key_arn
   alarm_email          = var.alarm_email
   api_id               = module.http_api.api_id
   api_stage            = module.http_api.stage_name

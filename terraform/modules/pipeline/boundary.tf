@@ -44,12 +44,7 @@ data "aws_iam_policy_document" "function_boundary" {
   statement {
     sid       = "ServiceKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = ["${local.arn.kms}:key/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/${local.service_key_tag.key}"
-      values   = [local.service_key_tag.value]
-    }
+    resources = [aws_kms_key.service.arn] # service_key.tf: this environment's key, and no other
   }
 
   statement {

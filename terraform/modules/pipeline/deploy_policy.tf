@@ -1,14 +1,13 @@
 # What `terraform apply` of terraform/service (and the smoke test) touches, and nothing else. Each statement
 # is scoped to the environment: its name prefix (countries-<env>-...), its Environment tag (EC2, API
-# Gateway), the service key's own tag (KMS), or the service stack's state. deploy-actions.md lists, per
-# resource type, the actions the provider calls; tests/infra_contract.rs holds these policies to it.
+# Gateway), the service key's ARN (made in this stack, service_key.tf), or the service stack's state.
+# deploy-actions.md lists, per resource type, the actions the provider calls; tests/infra_contract.rs
+# holds these policies to it.
 # Four managed policies rather than inline ones: an inline policy may not pass 10,240 characters per role,
 # a managed one 6,144 each (the contract test measures them).
 
 locals {
-  # The service key carries this tag, which the state and artifacts keys do not (all carry Environment).
-  service_key_tag = { key = "ServiceKey", value = local.prefix }
-  boundary_arn    = aws_iam_policy.function_boundary.arn
+  boundary_arn = aws_iam_policy.function_boundary.arn
 }
 
 data "aws_kms_alias" "state" {
@@ -19,8 +18,7 @@ data "aws_kms_alias" "state" {
 # --- State, identity, keys -----------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "deploy_state_and_keys" {
-  # checkov:skip=CKV_AWS_356:"*" only for actions without resource types (sts:GetCallerIdentity, kms:CreateKey and ListAliases), each commented below
-  # checkov:skip=CKV_AWS_111:kms:CreateKey and kms:TagResource at creation have no key to scope to; the request-tag conditions limit them to the service key
+  # checkov:skip=CKV_AWS_356:"*" only for actions without resource types (sts:GetCallerIdentity, kms:ListAliases), each commented below
   statement {
     sid       = "WhoAmI"
     actions   = ["sts:GetCallerIdentity"]
@@ -62,52 +60,26 @@ data "aws_iam_policy_document" "deploy_state_and_keys" {
   }
 
   statement {
-    sid     = "CreateServiceKey"
-    actions = ["kms:CreateKey"]
-    # CreateKey has no resource type (the key does not exist yet): AWS requires "*"; the condition
-    # allows only a key created with the service key's tag.
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestTag/${local.service_key_tag.key}"
-      values   = [local.service_key_tag.value]
-    }
-  }
-
-  statement {
-    sid     = "TagServiceKeyAtCreation"
-    actions = ["kms:TagResource"]
-    # A key being created has no tags yet, so a resource-tag condition cannot pass: the request must
-    # carry the service key's tag instead.
-    resources = ["${local.arn.kms}:key/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestTag/${local.service_key_tag.key}"
-      values   = [local.service_key_tag.value]
-    }
-  }
-
-  statement {
     sid = "ServiceKey"
-    actions = [
-      "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
-      "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
-      "kms:ListResourceTags", "kms:UpdateKeyDescription", "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt",
-      "kms:GenerateDataKey", "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias",
-    ]
-    resources = ["${local.arn.kms}:key/*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/${local.service_key_tag.key}"
-      values   = [local.service_key_tag.value]
-    }
+    # What the provider and the services that encrypt with the key do with the deploy role's
+    # credentials: DescribeKey (data.aws_kms_alias, and each service checking the key), Encrypt (a
+    # function's environment), data keys and Decrypt (secret values). The key is made in this stack,
+    # so its ARN names it: no tag to trust, and nothing to manage.
+    actions   = ["kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.service.arn]
   }
 
   statement {
-    sid = "ServiceKeyAlias"
-    # An alias cannot be tagged: its own name scopes it (the key side is in ServiceKey).
-    actions   = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
-    resources = ["${local.arn.kms}:alias/${local.prefix}"]
+    sid = "ServiceKeyGrantsForServices"
+    # DynamoDB, Lambda and ElastiCache create a grant on the key for the resource they keep encrypted;
+    # only such a grant, made by an AWS service for its resource: the role cannot grant the key directly.
+    actions   = ["kms:CreateGrant"]
+    resources = [aws_kms_key.service.arn]
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
   }
 
   statement {
