@@ -1003,6 +1003,99 @@ fn the_deploy_role_uses_the_service_key_by_its_arn_and_manages_no_key() {
     }
 }
 
+/// A `*`-only glob, as IAM's ArnLike matches.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len()).any(|i| {
+                    text.is_char_boundary(head.len() + i) && glob(rest, &text[head.len() + i..])
+                })
+        }
+    }
+}
+
+/// CloudWatch Logs may use the service key for the environment's own log groups only (the key policy's
+/// encryption-context condition), and every log group the service stack makes is among them: a group
+/// outside would fail to be created with the key.
+#[test]
+fn the_service_key_serves_cloudwatch_logs_for_exactly_the_environments_log_groups() {
+    let pipeline = Module::load(&terraform_dir().join("modules/pipeline"));
+    let logs = statements(&pipeline)
+        .into_iter()
+        .find(|s| {
+            s.doc == "service_key"
+                && s.sid.as_deref() == Some("CloudWatchLogsEncryptsTheServiceLogGroups")
+        })
+        .expect("the service key's statement for CloudWatch Logs");
+    let patterns: Vec<String> = logs
+        .conditions
+        .iter()
+        .filter(|(_, variable, _)| variable == "kms:EncryptionContext:aws:logs:arn")
+        .flat_map(|(test, _, values)| {
+            assert_eq!(test, "ArnLike");
+            values.clone()
+        })
+        .map(|arn| {
+            let (_, group) = arn.split_once(":log-group:").expect("a log-group ARN");
+            assert!(
+                !group.starts_with('*'),
+                "{arn}: every log group of the account"
+            );
+            group.to_string()
+        })
+        .collect();
+    assert!(!patterns.is_empty(), "the statement is scoped by log group");
+
+    // Every log group of the service stack, so a new one cannot be missed here.
+    let mut declared = BTreeSet::new();
+    for module in e2e::hcl_eval::all_modules() {
+        let name = module.name();
+        if ["pipeline", "bootstrap", "modules/pipeline"].contains(&name.as_str()) {
+            continue;
+        }
+        for b in module
+            .body()
+            .blocks()
+            .filter(|b| b.identifier() == "resource")
+        {
+            if b.labels()[0].as_str() == "aws_cloudwatch_log_group" {
+                declared.insert(format!("{name}.{}", b.labels()[1].as_str()));
+            }
+        }
+    }
+    let groups = [
+        ("modules/function.this", ["api", "worker"].as_slice()),
+        ("modules/api.access", ["http_api"].as_slice()),
+        ("modules/network.flow", ["network"].as_slice()),
+    ];
+    assert_eq!(
+        declared,
+        groups.iter().map(|(g, _)| g.to_string()).collect(),
+        "log groups of the service stack"
+    );
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        for (group, callers) in groups {
+            let resource = group.rsplit_once('.').unwrap().1;
+            for caller in callers {
+                let name = tf
+                    .module(caller)
+                    .resource_arg("aws_cloudwatch_log_group", resource, "name")
+                    .str();
+                let prefix = format!("countries-{env}");
+                assert!(
+                    patterns
+                        .iter()
+                        .any(|p| glob(&p.replace("${local.prefix}", &prefix), &name)),
+                    "{env}: the service key does not let CloudWatch Logs encrypt {name} ({patterns:?})"
+                );
+            }
+        }
+    }
+}
+
 /// IAM refuses a managed policy over 6,144 characters (whitespace aside). The documents are measured as
 /// rendered, with this account's longest plausible values in place of what is known only at apply, and
 /// must keep a tenth of the quota free.

@@ -61,10 +61,16 @@ data "aws_iam_policy_document" "service_key" {
     actions = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"]
     # A key policy always names its own key as "*": it is attached to exactly one key.
     resources = ["*"]
+    # Only for this environment's log groups (the functions', the API's access logs, the VPC flow log),
+    # so no other group in the account can be encrypted with, or have its data key decrypted by, this key.
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:*"]
+      values = [
+        "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/lambda/${local.prefix}-*",
+        "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/apigateway/${local.prefix}",
+        "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/vpc/${local.prefix}/*",
+      ]
     }
   }
 
