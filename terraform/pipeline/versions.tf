@@ -1,9 +1,12 @@
 terraform {
   required_version = ">= 1.11"
+  # Exactly the providers scripts/provider-schemas.py validates the HCL against (tests/infra_contract.rs
+  # holds every versions.tf to them): a newer provider would deploy what no check has seen. Upgrading
+  # means moving both, then `make lock-infra`.
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 6.0"
+      version = "= 6.25.0"
     }
   }
 
