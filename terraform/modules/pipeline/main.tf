@@ -1,7 +1,7 @@
 # The delivery pipeline of one environment: on every push to the branch, Source (CodeStar connection) ->
-# Test (make test, JUnit report) -> [prod: manual approval] -> Deploy (make deploy: zips, plan, apply,
-# smoke test). Its own stack (terraform/pipeline), applied by a person, so the deploy role cannot widen
-# its own permissions.
+# Test (make test, JUnit report) -> Plan (Lambda zips and a saved plan, summarised) ->
+# [prod: manual approval of that plan] -> Apply (exactly that plan, then the smoke test). Its own stack
+# (terraform/pipeline), applied by a person, so the deploy role cannot widen its own permissions.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -178,9 +178,17 @@ resource "aws_cloudwatch_log_group" "builds" {
 
 # --- CodeBuild ---------------------------------------------------------------------------------------
 
-# Each build role trusts CodeBuild only on behalf of its own project in this account.
+locals {
+  # The projects, by the role they run with: the Plan and Apply actions both act as the deploy role.
+  build_role_projects = {
+    test   = ["test"]
+    deploy = ["plan", "apply"]
+  }
+}
+
+# Each build role trusts CodeBuild only on behalf of its own projects in this account.
 data "aws_iam_policy_document" "codebuild_assume" {
-  for_each = toset(["test", "deploy"])
+  for_each = local.build_role_projects
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -195,12 +203,13 @@ data "aws_iam_policy_document" "codebuild_assume" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:codebuild:${local.region}:${local.account}:project/${local.prefix}-${each.key}"]
+      values   = [for p in each.value : "arn:${local.partition}:codebuild:${local.region}:${local.account}:project/${local.prefix}-${p}"]
     }
   }
 }
 
-# What both build projects need: their logs, test reports, the artifacts and the cache.
+# What the pipeline's build projects need: their logs, test reports, the artifacts and the cache (and,
+# for the Plan action, the plan's text beside them, under plans/).
 data "aws_iam_policy_document" "build_common" {
   statement {
     sid       = "Logs"
@@ -291,9 +300,9 @@ resource "aws_codebuild_project" "test" {
   }
 }
 
-resource "aws_codebuild_project" "deploy" {
-  name           = "${local.prefix}-deploy"
-  description    = "make deploy ENV=${var.environment}: Lambda zips, terraform plan and apply, smoke test"
+resource "aws_codebuild_project" "plan" {
+  name           = "${local.prefix}-plan"
+  description    = "make build and make plan-infra ENV=${var.environment}: the Lambda zips and a saved plan of the service stack, with its summary"
   service_role   = aws_iam_role.deploy.arn
   encryption_key = aws_kms_key.artifacts.arn
   build_timeout  = 60
@@ -309,11 +318,56 @@ resource "aws_codebuild_project" "deploy" {
 
   cache {
     type     = "S3"
-    location = "${aws_s3_bucket.artifacts.bucket}/cache/deploy"
+    location = "${aws_s3_bucket.artifacts.bucket}/cache/plan"
   }
 
   environment {
     compute_type    = local.build_environment.compute_type
+    image           = local.build_environment.image
+    type            = "LINUX_CONTAINER"
+    privileged_mode = false
+    environment_variable {
+      name  = "ENV"
+      value = var.environment
+    }
+    environment_variable {
+      name  = "ARTIFACT_BUCKET"
+      value = aws_s3_bucket.artifacts.bucket
+    }
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name  = aws_cloudwatch_log_group.builds.name
+      stream_name = "plan"
+    }
+  }
+}
+
+resource "aws_codebuild_project" "apply" {
+  name           = "${local.prefix}-apply"
+  description    = "make apply-infra ENV=${var.environment} of the Plan action's saved plan, then make smoke-test"
+  service_role   = aws_iam_role.deploy.arn
+  encryption_key = aws_kms_key.artifacts.arn
+  build_timeout  = 60
+
+  source {
+    type      = "CODEPIPELINE"
+    buildspec = "buildspec-apply.yml"
+  }
+
+  artifacts {
+    type = "CODEPIPELINE"
+  }
+
+  cache {
+    type     = "S3"
+    location = "${aws_s3_bucket.artifacts.bucket}/cache/apply"
+  }
+
+  environment {
+    # Apply compiles nothing: Terraform and the smoke test need no large machine.
+    compute_type    = "BUILD_GENERAL1_SMALL"
     image           = local.build_environment.image
     type            = "LINUX_CONTAINER"
     privileged_mode = false
@@ -326,7 +380,7 @@ resource "aws_codebuild_project" "deploy" {
   logs_config {
     cloudwatch_logs {
       group_name  = aws_cloudwatch_log_group.builds.name
-      stream_name = "deploy"
+      stream_name = "apply"
     }
   }
 }
@@ -362,7 +416,7 @@ data "aws_iam_policy_document" "pipeline" {
   statement {
     sid       = "Builds"
     actions   = ["codebuild:StartBuild", "codebuild:BatchGetBuilds"]
-    resources = [aws_codebuild_project.test.arn, aws_codebuild_project.deploy.arn]
+    resources = [aws_codebuild_project.test.arn, aws_codebuild_project.plan.arn, aws_codebuild_project.apply.arn]
   }
   statement {
     sid       = "Artifacts"
@@ -434,6 +488,29 @@ resource "aws_codepipeline" "this" {
     }
   }
 
+  stage {
+    name = "Plan"
+    action {
+      name             = "Plan"
+      category         = "Build"
+      owner            = "AWS"
+      provider         = "CodeBuild"
+      version          = "1"
+      namespace        = "Plan" # PLAN_SUMMARY and PLAN_URL, the buildspec's exported variables
+      input_artifacts  = ["source"]
+      output_artifacts = ["plan"]
+      configuration = {
+        ProjectName = aws_codebuild_project.plan.name
+        # The plan's text is kept under the execution's id, so the approval links to this run's plan.
+        EnvironmentVariables = jsonencode([
+          { name = "PIPELINE_EXECUTION_ID", value = "#{codepipeline.PipelineExecutionId}", type = "PLAINTEXT" },
+        ])
+      }
+    }
+  }
+
+  # The approver reads what the saved plan does in the message and the whole plan behind the link;
+  # approving lets Apply run exactly that plan, and rejecting ends the run with nothing applied.
   dynamic "stage" {
     for_each = var.require_approval ? [1] : []
     content {
@@ -444,21 +521,26 @@ resource "aws_codepipeline" "this" {
         owner    = "AWS"
         provider = "Manual"
         version  = "1"
+        configuration = {
+          CustomData         = "${var.environment}: #{Plan.PLAN_SUMMARY} The link shows the whole plan."
+          ExternalEntityLink = "#{Plan.PLAN_URL}"
+        }
       }
     }
   }
 
   stage {
-    name = "Deploy"
+    name = "Apply"
     action {
-      name            = "BuildAndDeploy"
+      name            = "Apply"
       category        = "Build"
       owner           = "AWS"
       provider        = "CodeBuild"
       version         = "1"
-      input_artifacts = ["source"]
+      input_artifacts = ["source", "plan"]
       configuration = {
-        ProjectName = aws_codebuild_project.deploy.name
+        ProjectName   = aws_codebuild_project.apply.name
+        PrimarySource = "source"
       }
     }
   }
