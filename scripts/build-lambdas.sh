@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the two Lambda zips with cargo-lambda (from PyPI, with zig as the linker):
+# Builds the two Lambda zips with cargo-lambda (from PyPI, with zig as the linker; both pinned with
+# their hashes in scripts/lambda-tools.txt):
 #   target/lambda/api-lambda/bootstrap.zip, target/lambda/worker-lambda/bootstrap.zip
 # for arm64 (Graviton: cheaper per ms) when the Rust target can be installed, else x86_64. The chosen
 # architecture is written to target/lambda/ARCH for Terraform (`lambda_architecture`).
@@ -7,10 +8,16 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv"
 cd "$root"
-if [ ! -x "$venv/bin/cargo-lambda" ]; then
-  echo "build-lambdas: installing cargo-lambda and ziglang into $venv" >&2
+# The tools run with the deploy role's credentials in the pipeline: exact versions, and wheels whose
+# SHA-256 scripts/lambda-tools.txt lists. A stamp of that file reinstalls them when a pin moves.
+tools="$root/scripts/lambda-tools.txt"
+stamp="$venv/.lambda-tools.sha256"
+want="$(sha256sum "$tools" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/cargo-lambda" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "build-lambdas: installing cargo-lambda and ziglang (scripts/lambda-tools.txt) into $venv" >&2
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda ziglang
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --only-binary=:all: -r "$tools"
+  echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
 
