@@ -4,6 +4,7 @@
 # directories, so a warm build skips what is already there at the pinned version.
 #   (no flag)     the Rust toolchain (clippy, rustfmt) and cargo-nextest     make test, make build
 #   --terraform   also the Terraform CLI                                     the Plan and Apply builds
+#   --deny        also cargo-deny                                            make audit
 #   --no-rust     without the Rust toolchain and nextest                     the Apply build compiles nothing
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,13 +16,15 @@ rustup_sha256=20a06e644b0d9bd2fbdbfd52d42540bdde820ea7df86e92e533c073da0cdd43c
 # Built from crates.io with --locked: the registry checks each crate's checksum, and no prebuilt binary
 # from an unpinned "latest" URL runs.
 nextest_version=0.9.151
+cargo_deny_version=0.20.2
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export PATH="$CARGO_HOME/bin:$PATH"
 
-rust=true terraform=false
+rust=true terraform=false deny=false
 for arg in "$@"; do
   case "$arg" in
     --terraform) terraform=true ;;
+    --deny) deny=true ;;
     --no-rust) rust=false ;;
     *) echo "ci-toolchain: unknown argument $arg" >&2; exit 2 ;;
   esac
@@ -43,6 +46,10 @@ if $rust; then
   if ! cargo nextest --version 2>/dev/null | grep -q "^cargo-nextest $nextest_version "; then
     cargo install --locked "cargo-nextest@$nextest_version"
   fi
+fi
+
+if $deny && ! cargo deny --version 2>/dev/null | grep -q "^cargo-deny $cargo_deny_version\$"; then
+  cargo install --locked "cargo-deny@$cargo_deny_version"
 fi
 
 if $terraform; then

@@ -1,5 +1,5 @@
 # The delivery pipeline of one environment: on every push to the branch, Source (CodeStar connection) ->
-# Test (make test, JUnit report) -> Plan (Lambda zips and a saved plan, summarised) ->
+# Test (make test, JUnit report, cargo deny) -> Plan (Lambda zips and a saved plan, summarised) ->
 # [prod: manual approval of that plan] -> Apply (exactly that plan, then the smoke test). Its own stack
 # (terraform/pipeline), applied by a person, so the deploy role cannot widen its own permissions.
 
