@@ -415,8 +415,9 @@ data "aws_iam_policy_document" "deploy_network" {
     sid = "EndpointPrivateDns"
     # Dependent action of CreateVpcEndpoint with private DNS: EC2 associates the VPC with the private
     # hosted zone AWS owns for the service's name (sqs., secretsmanager.<region>.amazonaws.com), and
-    # removes it when the endpoint goes; that zone's id is AWS's, so no ARN can name it: "*".
-    actions   = ["route53:AssociateVPCWithHostedZone", "route53:DisassociateVPCFromHostedZone"]
+    # removes it when the endpoint goes.
+    actions = ["route53:AssociateVPCWithHostedZone", "route53:DisassociateVPCFromHostedZone"]
+    # That zone's id is AWS's, so no ARN can name it: "*".
     resources = ["*"]
   }
 
