@@ -3,8 +3,9 @@
 # Gateway), the service key's ARN (made in this stack, service_key.tf), or the service stack's state.
 # deploy-actions.md lists, per resource type, the actions the provider calls; tests/infra_contract.rs
 # holds these policies to it.
-# Four managed policies rather than inline ones: an inline policy may not pass 10,240 characters per role,
-# a managed one 6,144 each (the contract test measures them).
+# Managed policies rather than inline ones, one per part of the stack: an inline policy may not pass
+# 10,240 characters per role, a managed one 6,144 each (the contract test measures them), and a role may
+# have ten attached.
 
 locals {
   boundary_arn = aws_iam_policy.function_boundary.arn
@@ -90,7 +91,7 @@ data "aws_iam_policy_document" "deploy_state_and_keys" {
   }
 }
 
-# --- Data: tables, queues, secrets, the alarm topic, alarms and dashboard -------------------------------
+# --- Data: tables, queues, secrets, the alarm topic, alarms and dashboard ------------------------------
 
 data "aws_iam_policy_document" "deploy_data" {
   statement {
@@ -146,7 +147,7 @@ data "aws_iam_policy_document" "deploy_data" {
   }
 }
 
-# --- Compute: functions, their roles and logs, the event source mapping ---------------------------------
+# --- Compute: functions, their logs, the event source mapping, the schedules ---------------------------
 
 data "aws_iam_policy_document" "deploy_compute" {
   # checkov:skip=CKV_AWS_356:"*" only for actions without resource types (lambda:CreateEventSourceMapping, CloudWatch Logs deliveries), each commented below
@@ -197,6 +198,47 @@ data "aws_iam_policy_document" "deploy_compute" {
   }
 
   statement {
+    sid       = "SweepSchedule"
+    actions   = ["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
+    resources = ["${local.arn.scheduler}:schedule/default/${local.prefix}-*"]
+  }
+
+  statement {
+    sid = "LogGroups"
+    actions = [
+      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
+      "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource",
+      "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+    ]
+    resources = [
+      "${local.arn.logs}:log-group:/aws/lambda/${local.prefix}-*",
+      "${local.arn.logs}:log-group:/aws/apigateway/${local.prefix}*",
+      "${local.arn.logs}:log-group:/vpc/${local.prefix}/*",
+    ]
+  }
+
+  statement {
+    sid       = "ListLogGroups"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["${local.arn.logs}:log-group:*"] # a list action: AWS checks it against every group
+  }
+
+  statement {
+    sid = "ApiAccessLogDelivery"
+    actions = [
+      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+    ]
+    # What enabling HTTP API access logging asks of the caller; these actions have no resource types:
+    # AWS requires "*".
+    resources = ["*"]
+  }
+}
+
+# --- Roles: the functions', the flow log's and the schedules', all within the boundary -----------------
+
+data "aws_iam_policy_document" "deploy_roles" {
+  statement {
     sid = "RolesWithinTheBoundary"
     # Every role the deploy creates or changes carries the function boundary (boundary.tf), so no policy
     # it writes can reach past what the service's functions may do.
@@ -234,12 +276,6 @@ data "aws_iam_policy_document" "deploy_compute" {
   }
 
   statement {
-    sid       = "SweepSchedule"
-    actions   = ["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
-    resources = ["${local.arn.scheduler}:schedule/default/${local.prefix}-*"]
-  }
-
-  statement {
     sid       = "KeepTheBoundary"
     effect    = "Deny"
     actions   = ["iam:DeleteRolePermissionsBoundary"]
@@ -263,40 +299,9 @@ data "aws_iam_policy_document" "deploy_compute" {
       values   = ["elasticache.amazonaws.com"]
     }
   }
-
-  statement {
-    sid = "LogGroups"
-    actions = [
-      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
-      "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource",
-      "logs:ListTagsForResource", "logs:ListTagsLogGroup",
-    ]
-    resources = [
-      "${local.arn.logs}:log-group:/aws/lambda/${local.prefix}-*",
-      "${local.arn.logs}:log-group:/aws/apigateway/${local.prefix}*",
-      "${local.arn.logs}:log-group:/vpc/${local.prefix}/*",
-    ]
-  }
-
-  statement {
-    sid       = "ListLogGroups"
-    actions   = ["logs:DescribeLogGroups"]
-    resources = ["${local.arn.logs}:log-group:*"] # a list action: AWS checks it against every group
-  }
-
-  statement {
-    sid = "ApiAccessLogDelivery"
-    actions = [
-      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-    ]
-    # What enabling HTTP API access logging asks of the caller; these actions have no resource types:
-    # AWS requires "*".
-    resources = ["*"]
-  }
 }
 
-# --- Network, cache and the HTTP API ----------------------------------------------------------------------
+# --- Network: the VPC and everything in it -------------------------------------------------------------
 
 data "aws_iam_policy_document" "deploy_network" {
   # checkov:skip=CKV_AWS_356:"*" only for EC2's Describe actions, which have no resource-level permissions, and the Route 53 association of the AWS-owned private hosted zones that interface endpoints with private DNS use
@@ -420,7 +425,11 @@ data "aws_iam_policy_document" "deploy_network" {
     # That zone's id is AWS's, so no ARN can name it: "*".
     resources = ["*"]
   }
+}
 
+# --- The cache and the HTTP API ------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "deploy_cache_and_api" {
   statement {
     sid = "Cache"
     actions = [
@@ -466,7 +475,9 @@ resource "aws_iam_policy" "deploy" {
     state-and-keys = data.aws_iam_policy_document.deploy_state_and_keys.json
     data           = data.aws_iam_policy_document.deploy_data.json
     compute        = data.aws_iam_policy_document.deploy_compute.json
+    roles          = data.aws_iam_policy_document.deploy_roles.json
     network        = data.aws_iam_policy_document.deploy_network.json
+    cache-and-api  = data.aws_iam_policy_document.deploy_cache_and_api.json
   }
   name        = "${local.prefix}-pipeline-deploy-${each.key}"
   description = "make deploy ENV=${var.environment}: ${each.key}"
