@@ -1103,6 +1103,39 @@ fn the_service_key_serves_cloudwatch_logs_for_exactly_the_environments_log_group
     }
 }
 
+/// The deploy role reads and writes the value of the one secret Terraform fills, the Redis password:
+/// the upstream key's and the operator key's values are a person's to put, and nobody's to read but
+/// the functions'.
+#[test]
+fn the_deploy_role_touches_no_secret_value_but_the_redis_password() {
+    let tf = service("dev");
+    let name = tf
+        .module("cache")
+        .resource_arg("aws_secretsmanager_secret", "auth", "name")
+        .str();
+    assert_eq!(name, "countries-dev/redis-auth");
+    let mut seen = 0;
+    for st in deploy_statements().iter().filter(|s| s.allow) {
+        for action in st.actions.iter().filter(|a| {
+            [
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ]
+            .contains(&a.as_str())
+        }) {
+            seen += 1;
+            assert_eq!(
+                st.resources.iter().map(|r| unquoted(r)).collect::<Vec<_>>(),
+                ["${local.arn.secretsmanager}:secret:${local.prefix}/redis-auth-??????"],
+                "{}: {action} on another secret than the Redis password",
+                st.at
+            );
+        }
+    }
+    assert_eq!(seen, 3, "the Redis password's version is written and read");
+}
+
 /// IAM refuses a managed policy over 6,144 characters (whitespace aside). The documents are measured as
 /// rendered, with this account's longest plausible values in place of what is known only at apply, and
 /// must keep a tenth of the quota free.

@@ -119,11 +119,19 @@ data "aws_iam_policy_document" "deploy_data" {
     sid = "Secrets"
     actions = [
       "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
-      "secretsmanager:GetResourcePolicy", "secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue",
-      "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:TagResource",
+      "secretsmanager:GetResourcePolicy", "secretsmanager:UpdateSecret", "secretsmanager:TagResource",
       "secretsmanager:UntagResource",
     ]
     resources = ["${local.arn.secretsmanager}:secret:${local.prefix}/*"]
+  }
+
+  statement {
+    sid = "RedisPasswordValue"
+    # Terraform writes and reads the value of the Redis password only (modules/cache); the upstream key's
+    # and the operator key's values are put by a person, and the deploy has no business reading them.
+    # "??????" is the six characters Secrets Manager appends to the name.
+    actions   = ["secretsmanager:PutSecretValue", "secretsmanager:GetSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+    resources = ["${local.arn.secretsmanager}:secret:${local.prefix}/redis-auth-??????"]
   }
 
   statement {
