@@ -179,10 +179,14 @@ resource "aws_cloudwatch_log_group" "builds" {
 # --- CodeBuild ---------------------------------------------------------------------------------------
 
 locals {
-  # The projects, by the role they run with: the Plan and Apply actions both act as the deploy role.
+  # The projects, by the role they run with: the Plan and Apply actions both act as the deploy role,
+  # the pull-request check (below) as a role of its own.
   build_role_projects = {
-    test   = ["test"]
-    deploy = ["plan", "apply"]
+    for role, projects in {
+      test          = ["test"]
+      deploy        = ["plan", "apply"]
+      pull-requests = ["pull-requests"]
+    } : role => projects if role != "pull-requests" || local.pull_request_checks
   }
 }
 
@@ -382,6 +386,127 @@ resource "aws_codebuild_project" "apply" {
       group_name  = aws_cloudwatch_log_group.builds.name
       stream_name = "apply"
     }
+  }
+}
+
+# --- Pull requests -----------------------------------------------------------------------------------
+
+# `make test` on every pull request, its result reported on the pull request as a commit status. A
+# CodeBuild project with a webhook rather than a pull-request trigger on a pipeline: this pipeline's
+# trigger would run Plan and Apply on the pull request's code, and a second, test-only pipeline would
+# report no status to the pull request. The project belongs to no pipeline, so nothing it builds is
+# deployed, and since a pull request's code (its buildspec included) runs in it, its role may write
+# its own logs and reports and read the repository through the connection, nothing else: no
+# artifact, cache, state, key or deploy permission is in reach.
+locals {
+  # One check per repository, not per environment: the dev pipeline's stack holds it.
+  pull_request_checks = var.environment == "dev"
+  pull_request_sources = {
+    GitHub    = { type = "GITHUB", location = "https://github.com/${var.repository}.git", approvers = ["GITHUB_WRITE", "GITHUB_MAINTAIN", "GITHUB_ADMIN"] }
+    GitLab    = { type = "GITLAB", location = "https://gitlab.com/${var.repository}.git", approvers = ["GITLAB_DEVELOPER", "GITLAB_MAINTAINER", "GITLAB_OWNER"] }
+    Bitbucket = { type = "BITBUCKET", location = "https://bitbucket.org/${var.repository}.git", approvers = ["BITBUCKET_WRITE", "BITBUCKET_ADMIN"] }
+  }
+  pull_request_source = local.pull_request_sources[var.git_provider]
+}
+
+data "aws_iam_policy_document" "pull_requests" {
+  statement {
+    sid       = "OwnLogStreams"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.builds.arn}:log-stream:pull-requests/*"]
+  }
+  statement {
+    sid       = "OwnReports"
+    actions   = ["codebuild:CreateReportGroup", "codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"]
+    resources = ["arn:${local.partition}:codebuild:${local.region}:${local.account}:report-group/${local.prefix}-pull-requests-*"]
+  }
+  statement {
+    # CodeBuild fetches the pull request's commit and posts its status with the connection's token.
+    sid       = "Source"
+    actions   = ["codestar-connections:GetConnection", "codestar-connections:GetConnectionToken", "codeconnections:GetConnection", "codeconnections:GetConnectionToken"]
+    resources = [aws_codestarconnections_connection.git.arn]
+  }
+}
+
+resource "aws_iam_role" "pull_requests" {
+  count              = local.pull_request_checks ? 1 : 0
+  name               = "${local.prefix}-pipeline-pull-requests"
+  assume_role_policy = data.aws_iam_policy_document.codebuild_assume["pull-requests"].json
+}
+
+resource "aws_iam_role_policy" "pull_requests" {
+  count  = local.pull_request_checks ? 1 : 0
+  name   = "pull-requests"
+  role   = aws_iam_role.pull_requests[0].id
+  policy = data.aws_iam_policy_document.pull_requests.json
+}
+
+resource "aws_codebuild_project" "pull_requests" {
+  # checkov:skip=CKV_AWS_147:No artifacts and only a local cache: the build writes nothing a key would encrypt, and its role holds no key
+  count         = local.pull_request_checks ? 1 : 0
+  name          = "${local.prefix}-pull-requests"
+  description   = "make test on every pull request, reported on the pull request"
+  service_role  = aws_iam_role.pull_requests[0].arn
+  build_timeout = 60
+
+  source {
+    type                = local.pull_request_source.type
+    location            = local.pull_request_source.location
+    buildspec           = "buildspec-test.yml"
+    git_clone_depth     = 1
+    report_build_status = true
+    build_status_config {
+      context = "${local.prefix}/make-test"
+    }
+    auth {
+      type     = "CODECONNECTIONS"
+      resource = aws_codestarconnections_connection.git.arn
+    }
+  }
+
+  artifacts {
+    type = "NO_ARTIFACTS"
+  }
+
+  # On the build host only: a shared S3 cache would let a pull request's build hand its files to the
+  # pipeline's builds.
+  cache {
+    type  = "LOCAL"
+    modes = ["LOCAL_SOURCE_CACHE", "LOCAL_CUSTOM_CACHE"]
+  }
+
+  environment {
+    compute_type    = local.build_environment.compute_type
+    image           = local.build_environment.image
+    type            = "LINUX_CONTAINER"
+    privileged_mode = false
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name  = aws_cloudwatch_log_group.builds.name
+      stream_name = "pull-requests"
+    }
+  }
+}
+
+resource "aws_codebuild_webhook" "pull_requests" {
+  count        = local.pull_request_checks ? 1 : 0
+  project_name = aws_codebuild_project.pull_requests[0].name
+  build_type   = "BUILD"
+
+  filter_group {
+    filter {
+      type    = "EVENT"
+      pattern = "PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED, PULL_REQUEST_REOPENED"
+    }
+  }
+
+  # A pull request from someone without write access builds only after a maintainer comments to run
+  # it: until then no stranger's code runs in the account.
+  pull_request_build_policy {
+    requires_comment_approval = "ALL_PULL_REQUESTS"
+    approver_roles            = local.pull_request_source.approvers
   }
 }
 
