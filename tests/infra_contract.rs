@@ -1136,6 +1136,63 @@ fn the_deploy_role_touches_no_secret_value_but_the_redis_password() {
     assert_eq!(seen, 3, "the Redis password's version is written and read");
 }
 
+/// A function's resource policy is changed only to admit API Gateway, the one principal the api module
+/// gives one: no commit can let another account (or "*") invoke the worker or the api.
+#[test]
+fn the_deploy_role_adds_function_permissions_for_api_gateway_only() {
+    let mut permissions = Vec::new();
+    for module in e2e::hcl_eval::all_modules() {
+        let name = module.name();
+        if ["pipeline", "bootstrap", "modules/pipeline"].contains(&name.as_str()) {
+            continue;
+        }
+        for b in module
+            .body()
+            .blocks()
+            .filter(|b| b.identifier() == "resource")
+        {
+            if b.labels()[0].as_str() == "aws_lambda_permission" {
+                permissions.push(format!("{name}: {}", b.labels()[1].as_str()));
+            }
+        }
+    }
+    assert_eq!(
+        permissions,
+        ["modules/api: api"],
+        "function permissions of the service stack"
+    );
+    let tf = service("dev");
+    assert_eq!(
+        tf.module("http_api")
+            .resource_arg("aws_lambda_permission", "api", "principal")
+            .str(),
+        "apigateway.amazonaws.com"
+    );
+    let mut seen = 0;
+    for st in deploy_statements().iter().filter(|s| s.allow) {
+        for action in st
+            .actions
+            .iter()
+            .filter(|a| ["lambda:AddPermission", "lambda:RemovePermission"].contains(&a.as_str()))
+        {
+            seen += 1;
+            assert!(
+                st.conditions
+                    .iter()
+                    .any(|(test, variable, values)| unquoted(test) == "StringEquals"
+                        && unquoted(variable) == "lambda:Principal"
+                        && values
+                            .iter()
+                            .map(|v| unquoted(v))
+                            .eq(["apigateway.amazonaws.com"])),
+                "{}: {action} without lambda:Principal = apigateway.amazonaws.com",
+                st.at
+            );
+        }
+    }
+    assert_eq!(seen, 2, "AddPermission and RemovePermission are granted");
+}
+
 /// IAM refuses a managed policy over 6,144 characters (whitespace aside). The documents are measured as
 /// rendered, with this account's longest plausible values in place of what is known only at apply, and
 /// must keep a tenth of the quota free.

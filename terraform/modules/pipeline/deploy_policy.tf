@@ -166,12 +166,25 @@ data "aws_iam_policy_document" "deploy_compute" {
       "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
       "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:ListVersionsByFunction",
       "lambda:GetFunctionCodeSigningConfig", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
-      "lambda:GetFunctionConcurrency", "lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy",
+      "lambda:GetFunctionConcurrency", "lambda:GetPolicy",
       "lambda:TagResource", "lambda:UntagResource", "lambda:ListTags", "lambda:GetRuntimeManagementConfig",
       "lambda:PutFunctionEventInvokeConfig", "lambda:GetFunctionEventInvokeConfig",
       "lambda:UpdateFunctionEventInvokeConfig", "lambda:DeleteFunctionEventInvokeConfig",
     ]
     resources = ["${local.arn.lambda}:function:${local.prefix}-*"]
+  }
+
+  statement {
+    sid = "InvokedByTheHttpApiOnly"
+    # A function's resource policy may admit API Gateway and nothing else: no other account, service or
+    # "*" can be let invoke the worker or the api. The schedules invoke through a role, not this policy.
+    actions   = ["lambda:AddPermission", "lambda:RemovePermission"]
+    resources = ["${local.arn.lambda}:function:${local.prefix}-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "lambda:Principal"
+      values   = ["apigateway.amazonaws.com"]
+    }
   }
 
   statement {
