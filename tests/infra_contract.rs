@@ -1193,6 +1193,46 @@ fn the_deploy_role_adds_function_permissions_for_api_gateway_only() {
     assert_eq!(seen, 2, "AddPermission and RemovePermission are granted");
 }
 
+/// The pipeline's own roles (countries-<env>-pipeline*) carry the prefix the deploy role's role
+/// statements match: each change those statements allow is denied on them, so a commit can neither
+/// widen the roles that run it nor lock them out.
+#[test]
+fn the_deploy_role_may_change_no_pipeline_role() {
+    let statements = deploy_statements();
+    let on_roles = |s: &&e2e::hcl_eval::Statement| {
+        s.resources
+            .iter()
+            .any(|r| unquoted(r).ends_with(":role/${local.prefix}-*"))
+    };
+    let allowed: BTreeSet<&str> = statements
+        .iter()
+        .filter(|s| s.allow)
+        .filter(on_roles)
+        .flat_map(|s| s.actions.iter().map(String::as_str))
+        .filter(|a| !a.starts_with("iam:Get") && !a.starts_with("iam:List"))
+        .collect();
+    assert!(allowed.contains("iam:CreateRole"), "{allowed:?}");
+    let denied: BTreeSet<&str> = statements
+        .iter()
+        .filter(|s| {
+            !s.allow
+                && s.resources
+                    .iter()
+                    .any(|r| unquoted(r).ends_with(":role/${local.prefix}-pipeline*"))
+        })
+        .flat_map(|s| s.actions.iter().map(String::as_str))
+        .collect();
+    // CreateRole cannot touch an existing role.
+    let open: Vec<&&str> = allowed
+        .iter()
+        .filter(|a| **a != "iam:CreateRole" && !denied.contains(**a))
+        .collect();
+    assert!(
+        open.is_empty(),
+        "allowed on role/countries-<env>-* and not denied on the pipeline's roles: {open:?}"
+    );
+}
+
 /// IAM refuses a managed policy over 6,144 characters (whitespace aside). The documents are measured as
 /// rendered, with this account's longest plausible values in place of what is known only at apply, and
 /// must keep a tenth of the quota free.

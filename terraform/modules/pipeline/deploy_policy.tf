@@ -304,9 +304,16 @@ data "aws_iam_policy_document" "deploy_roles" {
   }
 
   statement {
-    sid       = "NotThePipelineRoles"
-    effect    = "Deny"
-    actions   = ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:AttachRolePolicy", "iam:PassRole"]
+    sid    = "NotThePipelineRoles"
+    effect = "Deny"
+    # The pipeline's roles share the countries-<env>- prefix the allows above match: every change a role
+    # can take is denied on them, so a commit can neither widen nor lock out (a boundary, a detached
+    # policy) the roles that run it.
+    actions = [
+      "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+      "iam:PutRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:TagRole",
+      "iam:UntagRole", "iam:DeleteRole", "iam:PassRole",
+    ]
     resources = ["arn:${local.partition}:iam::${local.account}:role/${local.prefix}-pipeline*"]
   }
 
