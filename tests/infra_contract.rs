@@ -1433,6 +1433,44 @@ fn lambda_does_not_retry_the_schedules_asynchronous_invocations_of_the_worker() 
     }
 }
 
+/// The schedules' role trusts Scheduler for this account's default schedule group only, the group
+/// both schedules are in (Scheduler sends the group's ARN as `aws:SourceArn`).
+#[test]
+fn the_schedules_role_trusts_scheduler_for_their_group_only() {
+    for env in ENVIRONMENTS {
+        let tf = service(env);
+        for name in ["sweep", "sync"] {
+            let schedule = tf.root_module().resource("aws_scheduler_schedule", name);
+            assert!(
+                matches!(schedule.arg("group_name"), V::Null)
+                    || schedule.arg("group_name") == V::Str("default".into()),
+                "{env}: the {name} schedule is in the default group"
+            );
+            assert_eq!(
+                schedule.block("target").expr_text("role_arn"),
+                "aws_iam_role.sweep.arn"
+            );
+        }
+    }
+    let service = Module::load(&terraform_dir().join("service"));
+    let trust: Vec<_> = statements(&service)
+        .into_iter()
+        .filter(|s| s.doc == "scheduler_assume")
+        .collect();
+    assert_eq!(trust.len(), 1);
+    let arns: Vec<&str> = trust[0]
+        .conditions
+        .iter()
+        .filter(|(_, variable, _)| unquoted(variable) == "aws:SourceArn")
+        .flat_map(|(_, _, values)| values.iter().map(|v| unquoted(v)))
+        .collect();
+    assert_eq!(arns.len(), 1, "one aws:SourceArn condition: {arns:?}");
+    assert!(
+        arns[0].ends_with(":schedule-group/default"),
+        "the schedule group's ARN: {arns:?}"
+    );
+}
+
 /// An evaluated HCL value as JSON.
 fn hcl_json(v: &V) -> serde_json::Value {
     match v {

@@ -101,10 +101,10 @@ module "secrets" {
 data "aws_iam_policy_document" "api" {
   statement {
     sid = "Tables"
+    # No DeleteItem: the api never removes an item (the worker releases the in-flight markers).
     actions = [
       "dynamodb:GetItem",
       "dynamodb:PutItem",
-      "dynamodb:DeleteItem",
       "dynamodb:Query",
     ]
     resources = [module.data.countries_table_arn, module.data.operations_table_arn]
@@ -164,11 +164,11 @@ module "api" {
 data "aws_iam_policy_document" "worker" {
   statement {
     sid = "Tables"
+    # No Query: reading an operation history or the syncs' list is the api's.
     actions = [
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:DeleteItem",
-      "dynamodb:Query",
     ]
     resources = [module.data.countries_table_arn, module.data.operations_table_arn]
   }
@@ -272,6 +272,14 @@ data "aws_iam_policy_document" "scheduler_assume" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [data.aws_caller_identity.current.account_id]
+    }
+    # Scheduler sends the ARN of the schedule's group as aws:SourceArn, not the schedule's: its
+    # confused-deputy guidance says to name a schedule group, never a schedule or a name prefix. Both
+    # schedules are in the default group.
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:scheduler:${var.region}:${data.aws_caller_identity.current.account_id}:schedule-group/default"]
     }
   }
 }
