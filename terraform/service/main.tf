@@ -306,9 +306,10 @@ resource "aws_iam_role_policy" "sweep" {
 
 resource "aws_scheduler_schedule" "sweep" {
   # checkov:skip=CKV_AWS_297:The schedule holds only the constant input {"sweep": {}}: no data a customer-managed key would protect
-  name                = "${local.name}-sweep"
-  description         = "The worker sends again the jobs of operations nobody will finish"
-  schedule_expression = "rate(${var.sweep_every_minutes} minutes)"
+  name        = "${local.name}-sweep"
+  description = "The worker sends again the jobs of operations nobody will finish"
+  # Scheduler's rate expressions take the singular unit for 1: rate(1 minute), rate(5 minutes).
+  schedule_expression = "rate(${var.sweep_every_minutes} ${var.sweep_every_minutes == 1 ? "minute" : "minutes"})"
   flexible_time_window {
     mode = "OFF"
   }

@@ -247,9 +247,13 @@ variable "secret_recovery_window_days" {
 }
 
 variable "sweep_every_minutes" {
-  description = "How often the worker sweeps for operations nobody will finish (their jobs are sent again)."
+  description = "How often the worker sweeps for operations nobody will finish (their jobs are sent again), in whole minutes."
   type        = number
   default     = 5
+  validation {
+    condition     = var.sweep_every_minutes >= 1 && floor(var.sweep_every_minutes) == var.sweep_every_minutes
+    error_message = "A whole number of minutes, 1 or more (a Scheduler rate expression)."
+  }
 }
 
 variable "aws_connect_timeout" {
