@@ -351,7 +351,9 @@ module "http_api" {
   throttle_rate       = var.api_throttle_rate
   throttle_burst      = var.api_throttle_burst
   kms_key_arn         = data.aws_kms_alias.service.target_key_arn
-  log_retention_days  = var.log_retention_days
+  # The access logs hold each client's IP address and user agent, personal data: kept for as long as
+  # investigating abuse needs (access_log_retention_days), and never longer than the other logs.
+  log_retention_days = min(var.log_retention_days, var.access_log_retention_days)
 }
 
 module "monitoring" {

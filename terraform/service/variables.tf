@@ -41,6 +41,16 @@ variable "log_retention_days" {
   default     = 30
 }
 
+variable "access_log_retention_days" {
+  description = "Retention of the HTTP API's access logs, which hold client IP addresses and user agents (personal data): long enough to investigate abuse, no longer. Capped by log_retention_days."
+  type        = number
+  default     = 30
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90], var.access_log_retention_days)
+    error_message = "A CloudWatch Logs retention of 90 days or less: 1, 3, 5, 7, 14, 30, 60 or 90."
+  }
+}
+
 variable "alarm_email" {
   description = "Where alarms are mailed; empty for none."
   type        = string

@@ -60,6 +60,6 @@ variable "kms_key_arn" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the access logs."
+  description = "Retention of the access logs (client IPs and user agents: personal data, so short)."
   type        = number
 }
