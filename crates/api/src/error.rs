@@ -39,6 +39,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("forcing a sync needs the operator key: `Authorization: Bearer <key>`")]
     OperatorKeyRequired,
+    #[error(
+        "forcing a sync needs the operator key, and this service has none configured (OPERATOR_KEY, or the value of its secret on AWS)"
+    )]
+    OperatorKeyNotConfigured,
     #[error("no sync {0} is known")]
     UnknownSync(uuid::Uuid),
     #[error("invalid parameter `cursor`: {0}")]
@@ -74,7 +78,7 @@ fn whole_seconds(d: Duration) -> u64 {
 pub struct ErrorBody {
     /// A stable, machine-readable code: `InvalidCountry`, `AmbiguousCountry`, `UnknownCountry`,
     /// `CountryNotFetched`, `NoV5Form`, `InvalidParameter`, `RateLimited`, `NotFound`,
-    /// `MethodNotAllowed`, `ServiceUnavailable`, `OperatorKeyRequired`, `UnknownSync`, `CursorMismatch`.
+    /// `MethodNotAllowed`, `ServiceUnavailable`, `OperatorKeyRequired`, `OperatorKeyNotConfigured`, `UnknownSync`, `CursorMismatch`.
     #[schema(example = "UnknownCountry")]
     pub code: &'static str,
     #[schema(example = "no country is known as `atlantis`")]
@@ -130,6 +134,9 @@ impl ApiError {
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "NotFound"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ApiError::OperatorKeyRequired => (StatusCode::UNAUTHORIZED, "OperatorKeyRequired"),
+            ApiError::OperatorKeyNotConfigured => {
+                (StatusCode::FORBIDDEN, "OperatorKeyNotConfigured")
+            }
             ApiError::UnknownSync(_) => (StatusCode::NOT_FOUND, "UnknownSync"),
             ApiError::CursorMismatch(_) => (StatusCode::CONFLICT, "CursorMismatch"),
         }

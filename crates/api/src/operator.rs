@@ -49,6 +49,11 @@ impl OperatorKey {
         }
     }
 
+    /// Whether a key is configured at all: without one, forcing is refused whoever asks.
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Whether the request carries the key as `Authorization: Bearer <key>`, compared in constant time.
     pub fn admits(&self, headers: &HeaderMap) -> bool {
         let Some(key) = &self.0 else { return false };

@@ -207,9 +207,10 @@ async fn a_sync_is_requested_joined_or_answered_fresh_and_forcing_needs_the_key(
         "192.0.2.2",
     )
     .await;
+    // This service has no operator key: forcing is refused whoever asks.
     assert_eq!(
         (status, refused["Code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("OperatorKeyRequired"))
+        (StatusCode::FORBIDDEN, Some("OperatorKeyNotConfigured"))
     );
     // The worker runs the queued sync.
     let id = body["sync"]["id"].as_str().unwrap().parse().unwrap();

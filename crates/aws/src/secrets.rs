@@ -4,16 +4,42 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 /// The secret's string. A JSON object secret (as the console creates them) gives the value of `key`.
+/// A secret without a value is an error: for secrets Terraform fills (the Redis password).
 pub async fn read(client: &Client, secret_id: &str, key: &str) -> Result<String, String> {
-    let out = client
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .map_err(|e| format!("reading secret `{secret_id}`: {}", DisplayErrorContext(&e)))?;
-    let value = out
-        .secret_string()
-        .ok_or_else(|| format!("secret `{secret_id}` has no string value"))?;
+    read_if_set(client, secret_id, key)
+        .await?
+        .ok_or_else(|| format!("secret `{secret_id}` has no value"))
+}
+
+/// As [`read`], with `None` for a secret that has no value yet, or an empty one: Terraform creates the
+/// upstream key's and the operator key's secrets empty, and a person puts their values after the first
+/// deploy, so until then the function must start and only what needs the value is refused.
+///
+/// Secrets Manager answers `ResourceNotFoundException` both for a secret without an `AWSCURRENT` version
+/// and for one that does not exist; the ids come from Terraform's own resources, so both mean "not put".
+pub async fn read_if_set(
+    client: &Client,
+    secret_id: &str,
+    key: &str,
+) -> Result<Option<String>, String> {
+    let out = match client.get_secret_value().secret_id(secret_id).send().await {
+        Ok(out) => out,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(format!(
+                "reading secret `{secret_id}`: {}",
+                DisplayErrorContext(&e)
+            ));
+        }
+    };
+    let Some(value) = out.secret_string() else {
+        return Err(format!("secret `{secret_id}` has no string value"));
+    };
     let value = match serde_json::from_str::<serde_json::Value>(value) {
         Ok(serde_json::Value::Object(map)) => map
             .get(key)
@@ -21,11 +47,9 @@ pub async fn read(client: &Client, secret_id: &str, key: &str) -> Result<String,
             .ok_or_else(|| {
                 format!("secret `{secret_id}` is a JSON object without a string `{key}`")
             })?
+            .trim()
             .to_string(),
         _ => value.trim().to_string(),
     };
-    if value.is_empty() {
-        return Err(format!("secret `{secret_id}` is empty"));
-    }
-    Ok(value)
+    Ok(Some(value).filter(|v| !v.is_empty()))
 }

@@ -64,6 +64,12 @@ impl Aws {
         secrets::read(&client, id, key).await
     }
 
+    /// A secret a person puts after the first deploy: `None` until then ([`secrets::read_if_set`]).
+    pub async fn secret_if_set(&self, id: &str, key: &str) -> Result<Option<String>, String> {
+        let client = aws_sdk_secretsmanager::Client::new(&self.sdk);
+        secrets::read_if_set(&client, id, key).await
+    }
+
     /// Redis settings, with the AUTH token from its secret (`REDIS_AUTH_SECRET_ID`) or `REDIS_AUTH_TOKEN`.
     pub async fn redis_settings(&self, env: RedisEnv) -> Result<RedisSettings, String> {
         let token = match &env.auth_secret_id {

@@ -57,7 +57,16 @@ pub async fn state(config: ApiConfig) -> Result<AppState, String> {
         config.limits,
     )?);
     let operator_key = match &config.operator_key_secret {
-        Some(id) => OperatorKey::new(&aws.secret(id, "operator_key").await?)?,
+        Some(id) => match aws.secret_if_set(id, "operator_key").await? {
+            Some(key) => OperatorKey::new(&key)?,
+            None => {
+                tracing::warn!(
+                    secret = %id,
+                    "the operator key's secret has no value: forcing a sync is refused until it is put"
+                );
+                OperatorKey::none()
+            }
+        },
         None => OperatorKey::none(),
     };
     let metered = countries_upstream::has_quota(config.upstream);

@@ -64,7 +64,7 @@ pub async fn worker(config: WorkerConfig) -> Result<WorkerFunction, String> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
     let mut upstream = config.upstream;
     if let Some(id) = upstream.key_secret_id() {
-        let key = aws.secret(id, "api_key").await?;
+        let key = aws.secret_if_set(id, "api_key").await?;
         upstream = upstream.with_api_key(key);
     }
     let budget = aws.budget(upstream.has_quota(), &config.aws.tables, config.budget);

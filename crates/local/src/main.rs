@@ -166,7 +166,7 @@ async fn aws(
     }
     let mut upstream = config.upstream.clone();
     if let Some(id) = upstream.key_secret_id() {
-        let key = aws.secret(id, "api_key").await?;
+        let key = aws.secret_if_set(id, "api_key").await?;
         upstream = upstream.with_api_key(key);
     }
     let budget = aws.budget(upstream.has_quota(), &env.tables, config.budget);

@@ -6,6 +6,7 @@
 
 mod bundled;
 mod http;
+mod no_key;
 mod v31;
 mod v5;
 
@@ -17,6 +18,7 @@ use countries_core::ports::Upstream;
 
 pub use bundled::Bundled;
 pub use http::HttpSettings;
+pub use no_key::NoKey;
 pub use v5::V5;
 pub use v31::V31;
 
@@ -48,6 +50,8 @@ pub enum ApiKey {
     /// `REST_COUNTRIES_API_KEY_SECRET_ID`: the composition reads the secret and calls
     /// [`UpstreamConfig::with_api_key`] before [`UpstreamConfig::build`].
     Secret(String),
+    /// The secret (named) has no value yet: the worker starts, and every call fails with what to do.
+    NotSet(String),
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -80,6 +84,11 @@ impl std::fmt::Debug for UpstreamConfig {
                 api_key: ApiKey::Secret(id),
                 ..
             } => write!(f, "v5 at {base_url} (key in secret {id})"),
+            UpstreamConfig::V5 {
+                base_url,
+                api_key: ApiKey::NotSet(id),
+                ..
+            } => write!(f, "v5 at {base_url} (no key: secret {id} has no value)"),
         }
     }
 }
@@ -147,9 +156,17 @@ impl UpstreamConfig {
         }
     }
 
-    /// Whether calls are counted against a quota (v5's plans); the others are free.
+    /// Whether calls are counted against a quota (v5's plans); the others are free, and so is a v5
+    /// without a key, which calls nothing.
     pub fn has_quota(&self) -> bool {
-        has_quota(self.kind())
+        let no_key = matches!(
+            self,
+            UpstreamConfig::V5 {
+                api_key: ApiKey::NotSet(_),
+                ..
+            }
+        );
+        has_quota(self.kind()) && !no_key
     }
 
     /// The secret that holds the v5 key, when it is still to be read.
@@ -163,10 +180,14 @@ impl UpstreamConfig {
         }
     }
 
-    /// The same, with the key read from its secret.
-    pub fn with_api_key(mut self, key: String) -> Self {
+    /// The same, with the key read from its secret, or `None` for a secret with no value yet.
+    pub fn with_api_key(mut self, key: Option<String>) -> Self {
         if let UpstreamConfig::V5 { api_key, .. } = &mut self {
-            *api_key = ApiKey::Value(key);
+            *api_key = match (key, &*api_key) {
+                (Some(key), _) => ApiKey::Value(key),
+                (None, ApiKey::Secret(id)) => ApiKey::NotSet(id.clone()),
+                (None, other) => other.clone(),
+            };
         }
         self
     }
@@ -184,6 +205,16 @@ impl UpstreamConfig {
                 api_key: ApiKey::Secret(id),
                 ..
             } => return Err(format!("the v5 key in secret {id} was not read")),
+            UpstreamConfig::V5 {
+                api_key: ApiKey::NotSet(id),
+                ..
+            } => {
+                tracing::warn!(
+                    secret = %id,
+                    "the v5 key's secret has no value: every fetch and sync fails until it is put"
+                );
+                Arc::new(NoKey::new(id))
+            }
         })
     }
 }
@@ -252,7 +283,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.key_secret_id(), Some("arn:secret"));
         assert!(c.build().is_err(), "the key is not read yet");
-        let c = c.with_api_key("rc_live_k".into());
+        let unset = c.clone().with_api_key(None);
+        assert!(!unset.has_quota(), "no call is made without a key");
+        assert_eq!(
+            format!("{unset:?}"),
+            format!("v5 at {V5_DEFAULT_URL} (no key: secret arn:secret has no value)")
+        );
+        assert!(unset.build().is_ok(), "the worker starts without the key");
+        let c = c.with_api_key(Some("rc_live_k".into()));
         assert_eq!(c.key_secret_id(), None);
         assert_eq!(
             format!("{c:?}"),

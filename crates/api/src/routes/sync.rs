@@ -51,6 +51,7 @@ pub struct SyncQuery {
         (status = 200, description = "The catalogue is fresh: the last successful sync, nothing called", body = SyncAnswer),
         (status = 400, description = "`InvalidParameter`", body = crate::error::ErrorBody),
         (status = 401, description = "`OperatorKeyRequired`: `force` without the operator key", body = crate::error::ErrorBody),
+        (status = 403, description = "`OperatorKeyNotConfigured`: `force`, and the service has no operator key", body = crate::error::ErrorBody),
         (status = 429, description = "`RateLimited`", body = crate::error::ErrorBody),
         (status = 503, description = "`ServiceUnavailable`", body = crate::error::ErrorBody),
     ))]
@@ -60,6 +61,9 @@ pub async fn post(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let force = flag(&params(query)?, "force")?;
+    if force && !app.operator_key.is_set() {
+        return Err(ApiError::OperatorKeyNotConfigured);
+    }
     if force && !app.operator_key.admits(&headers) {
         return Err(ApiError::OperatorKeyRequired);
     }
