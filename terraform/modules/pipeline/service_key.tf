@@ -58,7 +58,8 @@ data "aws_iam_policy_document" "service_key" {
       type        = "Service"
       identifiers = ["logs.${local.region}.amazonaws.com"]
     }
-    actions = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"]
+    # No kms:DescribeKey: it carries no encryption context, so the condition below could never hold for it.
+    actions = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey"]
     # A key policy always names its own key as "*": it is attached to exactly one key.
     resources = ["*"]
     # Only for this environment's log groups (the functions', the API's access logs, the VPC flow log),
