@@ -542,6 +542,42 @@ async fn the_deploy_smoke_test_passes_on_a_working_service_and_fails_on_a_broken
         stderr.contains("FAILED: the fetch of PY succeeded"),
         "{stderr}"
     );
+
+    // The first pipeline run: the upstream key's secret exists (Terraform made it) without a value.
+    let endpoint = e2e::aws_endpoint();
+    let id = e2e::unique();
+    let secret = format!("rest-countries-key-{id}");
+    aws_sdk_secretsmanager::Client::new(&e2e::sdk_config(&endpoint).await)
+        .create_secret()
+        .name(&secret)
+        .send()
+        .await
+        .unwrap();
+    let mut env = e2e::aws_env(&endpoint);
+    env.extend([
+        ("BACKEND".to_string(), "aws".to_string()),
+        ("AWS_CREATE_RESOURCES".into(), "true".into()),
+        ("COUNTRIES_TABLE".into(), format!("countries-{id}")),
+        ("OPERATIONS_TABLE".into(), format!("operations-{id}")),
+        ("FETCH_QUEUE_URL".into(), format!("{endpoint}/123456789012/fetch-{id}")),
+        ("COUNTRIES_UPSTREAM".into(), "v5".into()),
+        ("REST_COUNTRIES_URL".into(), stub.v5_base()),
+        ("REST_COUNTRIES_API_KEY_SECRET_ID".into(), secret),
+        ("SYNC_ON_START".into(), "never".into()),
+    ]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    stub.set_sticky(None);
+    let before = stub.requests();
+    let first_deploy = LocalServer::start(&env);
+    let out = smoke(first_deploy.url("")).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("the upstream key is not put yet"), "{stdout}");
+    assert_eq!(stub.requests(), before, "nothing called without the key");
 }
 
 /// The local server's first start synced the bundled catalogue: waits for it.
