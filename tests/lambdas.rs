@@ -1,12 +1,15 @@
 //! The two built Lambda binaries under a Lambda Runtime API emulator, on moto (DynamoDB, SQS, Secrets
-//! Manager), redis-server and the REST Countries stand-in. This test plays API Gateway (events in) and
-//! the SQS event source mapping (receive a batch, invoke the worker, delete what it did not report).
+//! Manager) with IAM enforced, each under the role the Terraform gives it, on redis-server and the REST
+//! Countries stand-in. This test plays API Gateway (events in) and the SQS event source mapping
+//! (receive a batch as the worker's role, invoke the worker, delete what it did not report).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use countries_aws::provision;
 use countries_stub::{Fault, Stub, StubOptions};
+use e2e::iam;
 use e2e::runtime::Runtime;
 use serde_json::{Value, json};
 
@@ -18,63 +21,100 @@ const OPERATOR_KEY: &str = "operator-key-for-the-lambda-test";
 struct Deployment {
     api: Runtime,
     worker: Runtime,
-    /// The operations store the functions use, to set up what a crashed process leaves behind.
+    /// The operations store, as the administrator: to set up what a crashed process leaves behind.
     store: countries_aws::DynamoStore,
+    /// The queue as the worker's role, which the event source mapping polls with.
     sqs: aws_sdk_sqs::Client,
+    /// The queues as the administrator, to look into the dead-letter queue.
+    admin_sqs: aws_sdk_sqs::Client,
     queue_url: String,
     dlq_url: String,
     stub: Stub,
 }
 
+/// How a test deploys: what each function's role may do (by default what the Terraform gives it),
+/// whether the upstream key's and the operator key's secrets have values, and the queue's visibility.
+struct Setup {
+    api: BTreeSet<String>,
+    worker: BTreeSet<String>,
+    keys_put: bool,
+    visibility_seconds: u32,
+}
+
+impl Setup {
+    fn as_terraform() -> Setup {
+        Setup {
+            api: iam::function_actions("api"),
+            worker: iam::function_actions("worker"),
+            keys_put: true,
+            // Short, so that a reported failure comes back quickly.
+            visibility_seconds: 1,
+        }
+    }
+}
+
 async fn deploy() -> Deployment {
-    let endpoint = e2e::aws_endpoint();
-    let sdk = e2e::sdk_config(&endpoint).await;
+    deploy_with(Setup::as_terraform()).await
+}
+
+/// The tables, queues and secrets made as Terraform makes them (by the administrator of the moto that
+/// enforces IAM), and the two functions started under roles that may do what `setup` says.
+async fn deploy_with(setup: Setup) -> Deployment {
+    let sdk = iam::sdk_config(&iam::admin()).await;
     let id = e2e::unique();
     let (countries, operations) = (format!("countries-{id}"), format!("operations-{id}"));
     provision::create_tables(&aws_sdk_dynamodb_client(&sdk), &countries, &operations)
         .await
         .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    // A short visibility timeout, so that a reported failure comes back quickly.
-    let (queue_url, dlq_url) =
-        provision::create_queues(&sqs, &format!("fetch-{id}"), MAX_RECEIVES, 1)
-            .await
-            .unwrap();
-    let secret = format!("rest-countries-key-{id}");
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name(&secret)
-        .secret_string(json!({"api_key": KEY}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let operator_secret = format!("operator-key-{id}");
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name(&operator_secret)
-        .secret_string(json!({"operator_key": OPERATOR_KEY}).to_string())
-        .send()
-        .await
-        .unwrap();
+    let admin_sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (queue_url, dlq_url) = provision::create_queues(
+        &admin_sqs,
+        &format!("fetch-{id}"),
+        MAX_RECEIVES,
+        setup.visibility_seconds,
+    )
+    .await
+    .unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let (secret, operator_secret) = (
+        format!("rest-countries-key-{id}"),
+        format!("operator-key-{id}"),
+    );
+    for (name, value) in [
+        (&secret, json!({"api_key": KEY})),
+        (&operator_secret, json!({"operator_key": OPERATOR_KEY})),
+    ] {
+        // Terraform creates both secrets without a value; a person puts it after the first deploy.
+        let create = secrets.create_secret().name(name);
+        let create = if setup.keys_put {
+            create.secret_string(value.to_string())
+        } else {
+            create
+        };
+        create.send().await.unwrap();
+    }
     let stub = Stub::start(StubOptions {
         api_key: Some(KEY.into()),
     })
     .await
     .unwrap();
-    let mut env = e2e::aws_env(&endpoint);
-    env.extend(
-        [
-            ("COUNTRIES_TABLE", countries.as_str()),
-            ("OPERATIONS_TABLE", operations.as_str()),
-            ("FETCH_QUEUE_URL", queue_url.as_str()),
-            ("MAX_ATTEMPTS", "3"),
-            ("RETRY_BASE_DELAY", "0s"),
-            ("UPSTREAM_TIMEOUT", "2s"),
-            ("COUNTRIES_UPSTREAM", "v5"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
+    let env: Vec<(String, String)> = [
+        ("COUNTRIES_TABLE", countries.as_str()),
+        ("OPERATIONS_TABLE", operations.as_str()),
+        ("FETCH_QUEUE_URL", queue_url.as_str()),
+        ("MAX_ATTEMPTS", "3"),
+        ("RETRY_BASE_DELAY", "0s"),
+        ("UPSTREAM_TIMEOUT", "2s"),
+        ("COUNTRIES_UPSTREAM", "v5"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into();
+    let (api_role, worker_role) = (
+        iam::assume(&format!("api-{id}"), &setup.api),
+        iam::assume(&format!("worker-{id}"), &setup.worker),
     );
-    let mut api_env = env.clone();
+    let mut api_env = iam::env(&api_role);
+    api_env.extend(env.clone());
     api_env.extend([
         ("REDIS_URL".to_string(), e2e::redis_url()),
         ("RATE_LIMIT_KEY_PREFIX".to_string(), format!("{id}:")),
@@ -82,7 +122,8 @@ async fn deploy() -> Deployment {
         ("OPERATOR_KEY_SECRET_ID".to_string(), operator_secret),
         ("CATALOGUE_REFRESH".to_string(), "0s".to_string()),
     ]);
-    let mut worker_env = env;
+    let mut worker_env = iam::env(&worker_role);
+    worker_env.extend(env);
     worker_env.extend([
         ("REST_COUNTRIES_URL".to_string(), stub.v5_base()),
         ("REST_COUNTRIES_API_KEY_SECRET_ID".to_string(), secret),
@@ -96,7 +137,8 @@ async fn deploy() -> Deployment {
             &operations,
             Duration::from_secs(86400),
         ),
-        sqs,
+        sqs: aws_sdk_sqs::Client::new(&iam::sdk_config(&worker_role).await),
+        admin_sqs,
         queue_url,
         dlq_url,
         stub,
@@ -145,6 +187,14 @@ impl Deployment {
     /// One round of the event source mapping: receive up to 10 messages, invoke the worker with them,
     /// delete those it did not report. Returns (messages, message ids reported).
     async fn deliver(&self) -> (Vec<Value>, Vec<String>) {
+        // As the mapping does when it is created and as it scales, with the function's role.
+        self.sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .expect("the event source mapping reads the queue's attributes");
         let out = self
             .sqs
             .receive_message()
@@ -257,7 +307,7 @@ async fn fetch_through_api_queue_and_worker_then_redelivery_then_dead_letter() {
     assert_eq!(op["attempts"], MAX_RECEIVES);
     assert!(op["error"].as_str().unwrap().contains("503"), "{op}");
     let dlq = d
-        .sqs
+        .admin_sqs
         .receive_message()
         .queue_url(&d.dlq_url)
         .wait_time_seconds(2)
@@ -425,4 +475,241 @@ async fn the_scheduled_sync_fills_the_catalogue_the_api_serves() {
     d.stub.set_sticky(None);
     let (_, py_after) = d.http("/country/PY").await;
     assert_eq!(py_after, py, "a failed sync removes nothing");
+}
+
+/// Every kind of AWS call the two functions make, as clients and schedules cause them: a fetch through
+/// the queue with one retryable upstream failure (the worker makes the job visible again at once), the
+/// status and the document, the sweep re-sending an orphaned job, readiness, a scheduled sync, and a
+/// forced sync requested through the api and run by the worker. Panics at the first step that fails.
+async fn exercise(d: &Deployment) {
+    use countries_core::operation::Operation;
+    use countries_core::ports::OperationStore;
+
+    d.stub.push_faults([Fault::Status { status: 503 }]);
+    let (status, body) = d.http("/fetch/PY").await;
+    assert_eq!(status, 202, "{body}");
+    let (records, failed) = d.deliver().await;
+    assert_eq!((records.len(), failed.len()), (1, 1), "the 503 is reported");
+    // The queue's own visibility is 30 s: only the worker's ChangeMessageVisibility brings it back now.
+    let (records, failed) = d.deliver().await;
+    assert_eq!(
+        (records.len(), failed.len()),
+        (1, 0),
+        "the retry comes back at once and succeeds"
+    );
+    let op = d.newest_op("PY").await;
+    assert_eq!(op["state"], "succeeded", "{op}");
+    let (status, doc) = d.http("/country/PY").await;
+    assert_eq!((status, doc["cca2"].as_str()), (200, Some("PY")), "{doc}");
+
+    let requested = chrono::Utc::now() - countries_core::usecases::ORPHAN_GRACE * 2;
+    let orphan = Operation::new("AR".parse().unwrap(), requested);
+    d.store.create_operation(&orphan, requested).await.unwrap();
+    let reply = d.worker.invoke(json!({"sweep": {}})).await;
+    assert_eq!(
+        reply.as_ref().ok(),
+        Some(&json!({"in_flight": 1, "resent": 1})),
+        "the sweep: {reply:?}"
+    );
+    let (records, failed) = d.deliver().await;
+    assert_eq!((records.len(), failed.len()), (1, 0), "the re-sent job");
+
+    let (status, health) = d.http("/health?deep=true").await;
+    assert_eq!(
+        (status, health["status"].as_str()),
+        (200, Some("ok")),
+        "{health}"
+    );
+
+    let sync = d.worker.invoke(json!({"sync": {}})).await;
+    let sync = sync.unwrap_or_else(|e| panic!("the scheduled sync: {e:?}"));
+    assert_eq!(sync["state"], "succeeded", "{sync}");
+    let (status, peru) = d.http("/v3.1/alpha/PE").await;
+    assert_eq!(
+        (status, peru[0]["cca2"].as_str()),
+        (200, Some("PE")),
+        "{peru}"
+    );
+    let (status, forced) = d
+        .http_as(
+            "POST",
+            "/sync?force=true",
+            Some(&format!("Bearer {OPERATOR_KEY}")),
+        )
+        .await;
+    assert_eq!(
+        (status, forced["outcome"].as_str()),
+        (202, Some("queued")),
+        "{forced}"
+    );
+    let (records, failed) = d.deliver().await;
+    assert_eq!((records.len(), failed.len()), (1, 0), "the sync job");
+    let status_url = forced["status_url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/prod");
+    let (_, done) = d.http(status_url).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let (status, syncs) = d.http("/sync").await;
+    assert_eq!(status, 200, "{syncs}");
+}
+
+/// A setup for [`exercise`]: the Terraform's roles, and a visibility long enough that only the
+/// worker's own call makes a retried job visible again at once.
+fn exercise_setup() -> Setup {
+    Setup {
+        visibility_seconds: 30,
+        ..Setup::as_terraform()
+    }
+}
+
+/// Under the roles the Terraform renders (each function's policy within the permissions boundary), on a
+/// moto that enforces IAM, both functions do all they do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_functions_do_everything_under_the_roles_terraform_gives_them() {
+    let d = deploy_with(exercise_setup()).await;
+    exercise(&d).await;
+}
+
+/// Actions granted for calls that AWS makes with the function's credentials, which moto does not: the
+/// KMS calls SQS, DynamoDB and Secrets Manager make on the caller's behalf for encrypted data.
+const GRANTED_FOR_AWS: [(&str, &str, &str); 4] = [
+    (
+        "api",
+        "kms:Decrypt",
+        "Secrets Manager and SQS decrypt with the caller's KMS rights",
+    ),
+    (
+        "api",
+        "kms:GenerateDataKey",
+        "SQS encrypts a sent message with the caller's KMS rights",
+    ),
+    (
+        "worker",
+        "kms:Decrypt",
+        "SQS and Secrets Manager decrypt with the caller's KMS rights",
+    ),
+    (
+        "worker",
+        "kms:GenerateDataKey",
+        "SQS encrypts a sent message with the caller's KMS rights",
+    ),
+];
+
+/// Least privilege, both ways: each action a role is granted is needed, as removing it from the
+/// rendered role makes [`exercise`] fail (but those AWS uses on the function's behalf).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_any_granted_action_makes_the_functions_fail() {
+    let full = exercise_setup();
+    let mut cases = Vec::new();
+    for (function, actions) in [("api", &full.api), ("worker", &full.worker)] {
+        for action in actions {
+            if GRANTED_FOR_AWS
+                .iter()
+                .any(|(f, a, _)| *f == function && a == action)
+            {
+                continue;
+            }
+            cases.push((function, action.clone()));
+        }
+    }
+    for (f, a, _) in GRANTED_FOR_AWS {
+        let granted = if f == "api" { &full.api } else { &full.worker };
+        assert!(
+            granted.contains(a),
+            "{f} is no longer granted {a}: drop it from GRANTED_FOR_AWS"
+        );
+    }
+    // The cases' panics are the expected outcome: kept out of the output (nextest runs each test in a
+    // process of its own, so the hook is this test's alone).
+    std::panic::set_hook(Box::new(|_| {}));
+    // Four deployments at a time: each is its own tables, queues, roles and function processes.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+    let mut runs = tokio::task::JoinSet::new();
+    for (function, action) in cases {
+        let slots = slots.clone();
+        runs.spawn(async move {
+            let _slot = slots.acquire_owned().await.unwrap();
+            let mut setup = exercise_setup();
+            let role = if function == "api" {
+                &mut setup.api
+            } else {
+                &mut setup.worker
+            };
+            role.remove(&action);
+            let d = deploy_with(setup).await;
+            // A panic inside the spawned task is the failure this test wants.
+            let failed = tokio::spawn(async move { exercise(&d).await })
+                .await
+                .is_err();
+            (function, action, failed)
+        });
+    }
+    let mut survived = Vec::new();
+    let mut failing = 0;
+    while let Some(run) = runs.join_next().await {
+        let (function, action, failed) = run.unwrap();
+        if failed {
+            failing += 1;
+            println!("{function} without {action}: fails, as it must");
+        } else {
+            survived.push(format!("{function}: {action}"));
+        }
+    }
+    drop(std::panic::take_hook());
+    println!("{failing} actions removed one at a time, each made the functions fail");
+    assert!(failing > 0, "no action was tried");
+    assert!(
+        survived.is_empty(),
+        "granted but not needed (the functions did everything without them):\n{}",
+        survived.join("\n")
+    );
+}
+
+/// Terraform creates the upstream key's and the operator key's secrets without a value. Until a person
+/// puts them, both functions start and serve; a forced sync is refused with a clear error, and a fetch
+/// ends `failed` naming the secret, calling nothing upstream. The first pipeline run's smoke test sees
+/// exactly this.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_functions_start_and_serve_before_the_keys_are_put() {
+    let d = deploy_with(Setup {
+        keys_put: false,
+        ..Setup::as_terraform()
+    })
+    .await;
+    let (status, health) = d.http("/health").await;
+    assert_eq!(
+        (status, health["status"].as_str()),
+        (200, Some("ok")),
+        "{health}"
+    );
+    let (status, refused) = d
+        .http_as("POST", "/sync?force=true", Some("Bearer some-key-some-key"))
+        .await;
+    assert_eq!(
+        (status, refused["Code"].as_str()),
+        (403, Some("OperatorKeyNotConfigured")),
+        "{refused}"
+    );
+    let (status, _) = d.http("/fetch/PY?force=true").await;
+    assert_eq!(status, 202);
+    let (records, failed) = d.deliver().await;
+    assert_eq!(
+        (records.len(), failed.len()),
+        (1, 0),
+        "failed for good, not retried"
+    );
+    let op = d.newest_op("PY").await;
+    assert_eq!(op["state"], "failed", "{op}");
+    let error = op["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("key is not set") && error.contains("rest-countries-key-"),
+        "{op}"
+    );
+    let sync = d.worker.invoke(json!({"sync": {}})).await;
+    assert!(
+        sync.is_err(),
+        "a scheduled sync without the key fails its invocation: {sync:?}"
+    );
+    assert_eq!(d.stub.requests(), 0, "nothing reached the upstream");
 }

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: start a built binary, talk to it over loopback.
 
 pub mod hcl_eval;
+pub mod iam;
 pub mod provider_schema;
 pub mod proxy;
 pub mod runtime;
