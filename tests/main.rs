@@ -2,6 +2,7 @@
 //! Terraform against the code, the docs against the code. One test binary: one link step.
 
 mod docs;
+mod iam_rules;
 mod infra_contract;
 mod lambdas;
 mod local_server;

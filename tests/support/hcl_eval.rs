@@ -718,6 +718,7 @@ impl Terraform {
 
 /// One IAM policy statement (`statement` blocks of `aws_iam_policy_document`, also in `dynamic`).
 /// One statement of a `data "aws_iam_policy_document"`, as written (strings unevaluated).
+#[derive(Debug, Clone)]
 pub struct Statement {
     /// The policy document's name.
     pub doc: String,
@@ -728,6 +729,9 @@ pub struct Statement {
     pub resources: Vec<String>,
     /// (test, variable, values) of each condition block.
     pub conditions: Vec<(String, String, Vec<String>)>,
+    /// (type, identifiers) of each `principals` block: a resource or trust policy has them, an
+    /// identity policy has none.
+    pub principals: Vec<(String, Vec<String>)>,
 }
 
 pub fn statements(module: &Module) -> Vec<Statement> {
@@ -779,6 +783,16 @@ pub fn statements(module: &Module) -> Vec<Statement> {
                     (one("test"), one("variable"), strings(c.body(), "values"))
                 })
                 .collect();
+            let principals = body
+                .blocks()
+                .filter(|c| c.identifier() == "principals")
+                .map(|c| {
+                    (
+                        strings(c.body(), "type").concat(),
+                        strings(c.body(), "identifiers"),
+                    )
+                })
+                .collect();
             out.push(Statement {
                 doc: doc_name.to_string(),
                 at: format!(
@@ -790,6 +804,7 @@ pub fn statements(module: &Module) -> Vec<Statement> {
                 actions: strings(body, "actions"),
                 resources: strings(body, "resources"),
                 conditions,
+                principals,
             });
         }
     }
