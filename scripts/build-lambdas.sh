@@ -16,7 +16,9 @@ want="$(sha256sum "$tools" | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/cargo-lambda" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "build-lambdas: installing cargo-lambda and ziglang (scripts/lambda-tools.txt) into $venv" >&2
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --only-binary=:all: -r "$tools"
+  # Through python, not bin/pip: a cached venv restored into another build directory keeps scripts
+  # whose #! names the old one.
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --only-binary=:all: -r "$tools"
   echo "$want" > "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
