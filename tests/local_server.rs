@@ -559,7 +559,10 @@ async fn the_deploy_smoke_test_passes_on_a_working_service_and_fails_on_a_broken
         ("AWS_CREATE_RESOURCES".into(), "true".into()),
         ("COUNTRIES_TABLE".into(), format!("countries-{id}")),
         ("OPERATIONS_TABLE".into(), format!("operations-{id}")),
-        ("FETCH_QUEUE_URL".into(), format!("{endpoint}/123456789012/fetch-{id}")),
+        (
+            "FETCH_QUEUE_URL".into(),
+            format!("{endpoint}/123456789012/fetch-{id}"),
+        ),
         ("COUNTRIES_UPSTREAM".into(), "v5".into()),
         ("REST_COUNTRIES_URL".into(), stub.v5_base()),
         ("REST_COUNTRIES_API_KEY_SECRET_ID".into(), secret),
@@ -576,7 +579,10 @@ async fn the_deploy_smoke_test_passes_on_a_working_service_and_fails_on_a_broken
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("the upstream key is not put yet"), "{stdout}");
+    assert!(
+        stdout.contains("the upstream key is not put yet"),
+        "{stdout}"
+    );
     assert_eq!(stub.requests(), before, "nothing called without the key");
 }
 

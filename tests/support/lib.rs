@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests: start a built binary, talk to it over loopback.
 
+pub mod deployment;
 pub mod hcl_eval;
 pub mod iam;
 pub mod provider_schema;

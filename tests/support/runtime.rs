@@ -45,8 +45,13 @@ impl Drop for Runtime {
 }
 
 impl Runtime {
-    /// Starts the Runtime API and the function `binary` against it with `env`.
+    /// Starts the Runtime API and the workspace's function `binary` against it with `env`.
     pub async fn start(binary: &str, env: &[(String, String)]) -> Runtime {
+        Self::launch(binary, Command::new(crate::binary(binary)), env).await
+    }
+
+    /// As [`Runtime::start`], the function `name` started by `command` (an emulator and a binary).
+    pub async fn launch(name: &str, mut command: Command, env: &[(String, String)]) -> Runtime {
         let (tx, rx) = mpsc::channel(16);
         let shared = Shared {
             events: Arc::new(AsyncMutex::new(rx)),
@@ -67,11 +72,10 @@ impl Runtime {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
-        let name = binary.to_string();
-        let child = Command::new(crate::binary(binary))
+        let child = command
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
@@ -82,7 +86,7 @@ impl Runtime {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
         Runtime {
             addr,
             tx,
