@@ -335,8 +335,8 @@ async fn removing_any_granted_action_makes_the_functions_fail() {
 
 /// Terraform creates the upstream key's and the operator key's secrets without a value. Until a person
 /// puts them, both functions start and serve; a forced sync is refused with a clear error, and a fetch
-/// ends `failed` naming the secret, calling nothing upstream. The first pipeline run's smoke test sees
-/// exactly this.
+/// ends `failed` naming the secret, calling nothing upstream (the first pipeline run's smoke test sees
+/// exactly this). Once put, the running instances find both keys on their next use.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_functions_start_and_serve_before_the_keys_are_put() {
     let d = deploy_with(Setup {
@@ -379,4 +379,31 @@ async fn the_functions_start_and_serve_before_the_keys_are_put() {
         "a scheduled sync without the key fails its invocation: {sync:?}"
     );
     assert_eq!(d.stub.requests(), 0, "nothing reached the upstream");
+
+    // A person puts both keys: the same instances find them on their next use, no restart.
+    d.put_keys().await;
+    let (status, forced) = d
+        .http_as(
+            "POST",
+            "/sync?force=true",
+            Some(&format!("Bearer {OPERATOR_KEY}")),
+        )
+        .await;
+    assert_eq!(
+        (status, forced["outcome"].as_str()),
+        (202, Some("queued")),
+        "{forced}"
+    );
+    let (records, failed) = d.deliver().await;
+    assert_eq!((records.len(), failed.len()), (1, 0), "the sync job");
+    let (_, done) = d
+        .http(
+            forced["status_url"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("/prod"),
+        )
+        .await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(d.stub.requests(), 3, "the whole catalogue, with the key");
 }

@@ -35,6 +35,8 @@ pub struct Deployment {
     pub queue_url: String,
     pub dlq_url: String,
     pub stub: Stub,
+    /// The administrator's Secrets Manager, and the upstream key's and the operator key's secrets.
+    secrets: (aws_sdk_secretsmanager::Client, String, String),
 }
 
 /// How a test deploys: what each function's role may do (by default what the Terraform gives it),
@@ -112,10 +114,7 @@ pub async fn deploy_with(setup: Setup) -> Deployment {
         format!("rest-countries-key-{id}"),
         format!("operator-key-{id}"),
     );
-    for (name, value) in [
-        (&secret, json!({"api_key": KEY})),
-        (&operator_secret, json!({"operator_key": OPERATOR_KEY})),
-    ] {
+    for (name, value) in key_values(&secret, &operator_secret) {
         // Terraform creates both secrets without a value; a person puts it after the first deploy.
         let create = secrets.create_secret().name(name);
         let create = if setup.keys_put {
@@ -151,14 +150,14 @@ pub async fn deploy_with(setup: Setup) -> Deployment {
         ("REDIS_URL".to_string(), crate::redis_url()),
         ("RATE_LIMIT_KEY_PREFIX".to_string(), format!("{id}:")),
         ("PUBLIC_BASE_PATH".to_string(), "/prod".to_string()),
-        ("OPERATOR_KEY_SECRET_ID".to_string(), operator_secret),
+        ("OPERATOR_KEY_SECRET_ID".to_string(), operator_secret.clone()),
         ("CATALOGUE_REFRESH".to_string(), "0s".to_string()),
     ]);
     let mut worker_env = iam::env(&worker_role);
     worker_env.extend(env);
     worker_env.extend([
         ("REST_COUNTRIES_URL".to_string(), stub.v5_base()),
-        ("REST_COUNTRIES_API_KEY_SECRET_ID".to_string(), secret),
+        ("REST_COUNTRIES_API_KEY_SECRET_ID".to_string(), secret.clone()),
     ]);
     Deployment {
         api: setup.functions.start("api-lambda", &api_env).await,
@@ -174,7 +173,16 @@ pub async fn deploy_with(setup: Setup) -> Deployment {
         queue_url,
         dlq_url,
         stub,
+        secrets: (secrets, secret, operator_secret),
     }
+}
+
+/// What a person puts in the two keys' secrets.
+fn key_values<'a>(upstream: &'a str, operator: &'a str) -> [(&'a str, Value); 2] {
+    [
+        (upstream, json!({"api_key": KEY})),
+        (operator, json!({"operator_key": OPERATOR_KEY})),
+    ]
 }
 
 fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -286,6 +294,20 @@ impl Deployment {
             }
         }
         (records, failed)
+    }
+
+    /// Puts both keys' values, as a person does after the first deploy of a `keys_put: false` setup.
+    pub async fn put_keys(&self) {
+        let (client, upstream, operator) = &self.secrets;
+        for (name, value) in key_values(upstream, operator) {
+            client
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(value.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
     }
 
     pub async fn newest_op(&self, country: &str) -> Value {

@@ -43,6 +43,9 @@ pub enum ApiError {
         "forcing a sync needs the operator key, and this service has none configured (OPERATOR_KEY, or the value of its secret on AWS)"
     )]
     OperatorKeyNotConfigured,
+    /// The operator key's secret could not be read; the detail is logged, never shown.
+    #[error("the operator key could not be read: {0}")]
+    OperatorKeyUnavailable(String),
     #[error("no sync {0} is known")]
     UnknownSync(uuid::Uuid),
     #[error("invalid parameter `cursor`: {0}")]
@@ -126,7 +129,9 @@ impl ApiError {
             }
             ApiError::NotFetched { .. } => (StatusCode::NOT_FOUND, "CountryNotFetched"),
             ApiError::NoV5Form { .. } => (StatusCode::NOT_FOUND, "NoV5Form"),
-            ApiError::Unavailable(_) | ApiError::LimiterUnavailable => {
+            ApiError::Unavailable(_)
+            | ApiError::LimiterUnavailable
+            | ApiError::OperatorKeyUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
             }
             ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameter"),
@@ -160,6 +165,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::LimiterUnavailable => {
                 "the rate limiter is unavailable; try again shortly".to_string()
+            }
+            ApiError::OperatorKeyUnavailable(_) => {
+                "the operator key cannot be checked now; try again shortly".to_string()
             }
             other => other.to_string(),
         };

@@ -1,7 +1,33 @@
-//! Secrets read once at start-up from AWS Secrets Manager. Values never reach a log line or an error.
+//! Secrets from AWS Secrets Manager. Values never reach a log line or an error.
 
+use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use countries_core::ports::Secret;
+
+/// A secret a person puts after the deploy, read when the core needs it ([`read_if_set`]).
+pub struct SecretsManagerSecret {
+    client: Client,
+    id: String,
+    key: String,
+}
+
+impl SecretsManagerSecret {
+    pub fn new(client: Client, id: &str, key: &str) -> Self {
+        SecretsManagerSecret {
+            client,
+            id: id.to_string(),
+            key: key.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Secret for SecretsManagerSecret {
+    async fn read(&self) -> Result<Option<String>, String> {
+        read_if_set(&self.client, &self.id, &self.key).await
+    }
+}
 
 /// The secret's string. A JSON object secret (as the console creates them) gives the value of `key`.
 /// A secret without a value is an error: for secrets Terraform fills (the Redis password).
@@ -13,7 +39,7 @@ pub async fn read(client: &Client, secret_id: &str, key: &str) -> Result<String,
 
 /// As [`read`], with `None` for a secret that has no value yet, or an empty one: Terraform creates the
 /// upstream key's and the operator key's secrets empty, and a person puts their values after the first
-/// deploy, so until then the function must start and only what needs the value is refused.
+/// deploy, so until then the functions must start and only what needs the value is refused.
 ///
 /// Secrets Manager answers `ResourceNotFoundException` both for a secret without an `AWSCURRENT` version
 /// and for one that does not exist; the ids come from Terraform's own resources, so both mean "not put".

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use countries_core::budget::BudgetPolicy;
 use countries_core::memory::Unmetered;
-use countries_core::ports::UpstreamBudget;
+use countries_core::ports::{Secret, UpstreamBudget};
 
 use crate::config::{AwsEnv, RedisEnv, Tables};
 use crate::lazy::Lazy;
@@ -64,10 +64,10 @@ impl Aws {
         secrets::read(&client, id, key).await
     }
 
-    /// A secret a person puts after the first deploy: `None` until then ([`secrets::read_if_set`]).
-    pub async fn secret_if_set(&self, id: &str, key: &str) -> Result<Option<String>, String> {
+    /// A secret a person puts after the first deploy, read when needed ([`secrets::read_if_set`]).
+    pub fn secret_put_later(&self, id: &str, key: &str) -> Arc<dyn Secret> {
         let client = aws_sdk_secretsmanager::Client::new(&self.sdk);
-        secrets::read_if_set(&client, id, key).await
+        Arc::new(secrets::SecretsManagerSecret::new(client, id, key))
     }
 
     /// Redis settings, with the AUTH token from its secret (`REDIS_AUTH_SECRET_ID`) or `REDIS_AUTH_TOKEN`.

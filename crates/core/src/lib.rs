@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod operation;
 pub mod ports;
 pub mod ratelimit;
+pub mod secret;
 pub mod sync;
 pub mod usecases;
 pub mod v5;

@@ -190,6 +190,13 @@ impl Clock for SystemClock {
     }
 }
 
+/// A secret a person puts after the deploy (the v5 key, the operator key): `None` while it has no
+/// value, so that the process starts without it and finds it once it is put.
+#[async_trait]
+pub trait Secret: Send + Sync {
+    async fn read(&self) -> Result<Option<String>, String>;
+}
+
 /// One cheap call to a dependency, for the readiness check (`GET /health?deep=true`): `Ok` when it
 /// answered. The error is for the log; the caller bounds how long it may take.
 #[async_trait]

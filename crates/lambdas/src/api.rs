@@ -57,16 +57,7 @@ pub async fn state(config: ApiConfig) -> Result<AppState, String> {
         config.limits,
     )?);
     let operator_key = match &config.operator_key_secret {
-        Some(id) => match aws.secret_if_set(id, "operator_key").await? {
-            Some(key) => OperatorKey::new(&key)?,
-            None => {
-                tracing::warn!(
-                    secret = %id,
-                    "the operator key's secret has no value: forcing a sync is refused until it is put"
-                );
-                OperatorKey::none()
-            }
-        },
+        Some(id) => OperatorKey::in_secret(aws.secret_put_later(id, "operator_key")),
         None => OperatorKey::none(),
     };
     let metered = countries_upstream::has_quota(config.upstream);

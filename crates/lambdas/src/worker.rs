@@ -62,13 +62,12 @@ pub enum WorkerEvent {
 /// The batch handler and the sweep on the AWS adapters, with the v5 key read from its secret.
 pub async fn worker(config: WorkerConfig) -> Result<WorkerFunction, String> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
-    let mut upstream = config.upstream;
-    if let Some(id) = upstream.key_secret_id() {
-        let key = aws.secret_if_set(id, "api_key").await?;
-        upstream = upstream.with_api_key(key);
-    }
+    let upstream = config.upstream;
+    let key = upstream
+        .key_secret_id()
+        .map(|id| aws.secret_put_later(id, "api_key"));
     let budget = aws.budget(upstream.has_quota(), &config.aws.tables, config.budget);
-    let upstream = upstream.build()?;
+    let upstream = upstream.build_with(key)?;
     let jobs = JobProcessor::new(
         (aws.store.clone(), aws.store.clone(), aws.store.clone()),
         (upstream.clone(), budget.clone()),

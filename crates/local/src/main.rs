@@ -164,16 +164,15 @@ async fn aws(
         let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
         provision::create_queues(&sqs, name, max_receives, 60).await?;
     }
-    let mut upstream = config.upstream.clone();
-    if let Some(id) = upstream.key_secret_id() {
-        let key = aws.secret_if_set(id, "api_key").await?;
-        upstream = upstream.with_api_key(key);
-    }
+    let upstream = &config.upstream;
+    let key = upstream
+        .key_secret_id()
+        .map(|id| aws.secret_put_later(id, "api_key"));
     let budget = aws.budget(upstream.has_quota(), &env.tables, config.budget);
     let cases = UseCases::new(
         aws.store.clone(),
         aws.queue.clone(),
-        (upstream.build()?, budget.clone()),
+        (upstream.build_with(key)?, budget.clone()),
         Arc::new(SystemClock),
         config.freshness,
         config.retry,

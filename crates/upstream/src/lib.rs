@@ -6,7 +6,7 @@
 
 mod bundled;
 mod http;
-mod no_key;
+mod key_in_secret;
 mod v31;
 mod v5;
 
@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countries_core::config::{self, ConfigError, Source};
-use countries_core::ports::Upstream;
+use countries_core::ports::{Secret, Upstream};
 
 pub use bundled::Bundled;
 pub use http::HttpSettings;
-pub use no_key::NoKey;
+pub use key_in_secret::KeyInSecret;
 pub use v5::V5;
 pub use v31::V31;
 
@@ -47,11 +47,9 @@ pub fn has_quota(kind: &str) -> bool {
 pub enum ApiKey {
     /// `REST_COUNTRIES_API_KEY`, or the value read from the secret.
     Value(String),
-    /// `REST_COUNTRIES_API_KEY_SECRET_ID`: the composition reads the secret and calls
-    /// [`UpstreamConfig::with_api_key`] before [`UpstreamConfig::build`].
+    /// `REST_COUNTRIES_API_KEY_SECRET_ID`: the composition gives [`UpstreamConfig::build_with`] the
+    /// secret, which is read when first needed (and again while it has no value).
     Secret(String),
-    /// The secret (named) has no value yet: the worker starts, and every call fails with what to do.
-    NotSet(String),
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -84,11 +82,6 @@ impl std::fmt::Debug for UpstreamConfig {
                 api_key: ApiKey::Secret(id),
                 ..
             } => write!(f, "v5 at {base_url} (key in secret {id})"),
-            UpstreamConfig::V5 {
-                base_url,
-                api_key: ApiKey::NotSet(id),
-                ..
-            } => write!(f, "v5 at {base_url} (no key: secret {id} has no value)"),
         }
     }
 }
@@ -156,20 +149,12 @@ impl UpstreamConfig {
         }
     }
 
-    /// Whether calls are counted against a quota (v5's plans); the others are free, and so is a v5
-    /// without a key, which calls nothing.
+    /// Whether calls are counted against a quota (v5's plans); the others are free.
     pub fn has_quota(&self) -> bool {
-        let no_key = matches!(
-            self,
-            UpstreamConfig::V5 {
-                api_key: ApiKey::NotSet(_),
-                ..
-            }
-        );
-        has_quota(self.kind()) && !no_key
+        has_quota(self.kind())
     }
 
-    /// The secret that holds the v5 key, when it is still to be read.
+    /// The secret that holds the v5 key, which [`UpstreamConfig::build_with`] needs.
     pub fn key_secret_id(&self) -> Option<&str> {
         match self {
             UpstreamConfig::V5 {
@@ -180,19 +165,12 @@ impl UpstreamConfig {
         }
     }
 
-    /// The same, with the key read from its secret, or `None` for a secret with no value yet.
-    pub fn with_api_key(mut self, key: Option<String>) -> Self {
-        if let UpstreamConfig::V5 { api_key, .. } = &mut self {
-            *api_key = match (key, &*api_key) {
-                (Some(key), _) => ApiKey::Value(key),
-                (None, ApiKey::Secret(id)) => ApiKey::NotSet(id.clone()),
-                (None, other) => other.clone(),
-            };
-        }
-        self
+    pub fn build(&self) -> Result<Arc<dyn Upstream>, String> {
+        self.build_with(None)
     }
 
-    pub fn build(&self) -> Result<Arc<dyn Upstream>, String> {
+    /// The client, with the secret [`UpstreamConfig::key_secret_id`] names when there is one.
+    pub fn build_with(&self, key: Option<Arc<dyn Secret>>) -> Result<Arc<dyn Upstream>, String> {
         Ok(match self {
             UpstreamConfig::Bundled => Arc::new(Bundled::new()),
             UpstreamConfig::V31 { base_url, http } => Arc::new(V31::new(base_url, http)?),
@@ -202,19 +180,13 @@ impl UpstreamConfig {
                 http,
             } => Arc::new(V5::new(base_url, key, http)?),
             UpstreamConfig::V5 {
+                base_url,
                 api_key: ApiKey::Secret(id),
-                ..
-            } => return Err(format!("the v5 key in secret {id} was not read")),
-            UpstreamConfig::V5 {
-                api_key: ApiKey::NotSet(id),
-                ..
-            } => {
-                tracing::warn!(
-                    secret = %id,
-                    "the v5 key's secret has no value: every fetch and sync fails until it is put"
-                );
-                Arc::new(NoKey::new(id))
-            }
+                http,
+            } => match key {
+                Some(secret) => Arc::new(KeyInSecret::new(base_url, id, secret, http)),
+                None => return Err(format!("the v5 key's secret {id} was not given")),
+            },
         })
     }
 }
@@ -282,20 +254,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.key_secret_id(), Some("arn:secret"));
-        assert!(c.build().is_err(), "the key is not read yet");
-        let unset = c.clone().with_api_key(None);
-        assert!(!unset.has_quota(), "no call is made without a key");
-        assert_eq!(
-            format!("{unset:?}"),
-            format!("v5 at {V5_DEFAULT_URL} (no key: secret arn:secret has no value)")
-        );
-        assert!(unset.build().is_ok(), "the worker starts without the key");
-        let c = c.with_api_key(Some("rc_live_k".into()));
-        assert_eq!(c.key_secret_id(), None);
+        assert!(c.build().is_err(), "the secret is needed");
         assert_eq!(
             format!("{c:?}"),
-            format!("v5 at {V5_DEFAULT_URL} (key set)")
+            format!("v5 at {V5_DEFAULT_URL} (key in secret arn:secret)")
         );
-        assert!(c.build().is_ok());
+        assert!(c.has_quota());
     }
 }

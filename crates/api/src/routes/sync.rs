@@ -61,11 +61,8 @@ pub async fn post(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let force = flag(&params(query)?, "force")?;
-    if force && !app.operator_key.is_set() {
-        return Err(ApiError::OperatorKeyNotConfigured);
-    }
-    if force && !app.operator_key.admits(&headers) {
-        return Err(ApiError::OperatorKeyRequired);
+    if force {
+        app.operator_key.admit(&headers).await?;
     }
     let outcome = app
         .sync_requests
