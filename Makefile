@@ -14,7 +14,8 @@ PLAN = $(CURDIR)/target/terraform/$(ENV)-$(STACK).tfplan
 TF_VARS = $(if $(filter service,$(STACK)),-var 'lambda_dir=$(CURDIR)/target/lambda' -var "lambda_architecture=$$(cat $(CURDIR)/target/lambda/ARCH)")
 
 .PHONY: help run test lint fmt bench bench-lambda bench-budget chaos load build stub clean check-infra smoke-test \
-	bootstrap-state init-infra plan-infra apply-infra destroy-infra deploy infra-env contract-tools
+	bootstrap-state init-infra plan-infra apply-infra destroy-infra deploy infra-env contract-tools \
+	audit audit-offline lock-infra test-arm64
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -86,6 +87,14 @@ load: ## Load and soak on a release build: requests/s, p50, p99 per route at 32 
 build: ## Lambda zips in target/lambda/*/bootstrap.zip (arm64 where possible, else x86_64)
 	./scripts/build-lambdas.sh
 
+test-arm64: build ## The arm64 bootstraps make build zipped answer HTTP API and SQS events under qemu, moto and IAM (installs qemu-user-static)
+	@command -v qemu-aarch64-static >/dev/null && [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || { \
+		sudo_cmd=""; [ "$$(id -u)" -ne 0 ] && sudo_cmd="sudo"; \
+		$$sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo_cmd apt-get install -y -qq \
+			qemu-user-static libc6-arm64-cross libgcc-s1-arm64-cross >/dev/null; }
+	$(CARGO) build -p e2e --example arm64
+	./scripts/with-emulators.sh $(CARGO) run --quiet -p e2e --example arm64
+
 stub: ## Start the REST Countries stand-in on 127.0.0.1:8099 (STUB_PORT, STUB_API_KEY)
 	$(CARGO) run --quiet -p countries-stub --bin countries-stub
 
@@ -136,3 +145,23 @@ deploy: ## Build the zips, plan and apply the service for ENV
 	$(MAKE) build
 	$(MAKE) plan-infra STACK=service ENV=$(ENV)
 	$(MAKE) apply-infra STACK=service ENV=$(ENV)
+
+# cargo-deny's version is pinned in scripts/ci-toolchain.sh, which the pipeline's Test stage runs.
+audit: ## cargo deny check (deny.toml): RustSec advisories (fetches their database), licences, bans, sources
+	./scripts/ci-toolchain.sh --no-rust --deny
+	$(CARGO) deny check --hide-inclusion-graph
+
+# Not in make test: installing cargo-deny compiles it (about 5 minutes on 2 cores); the pipeline's Test
+# stage runs the whole `cargo deny check`.
+audit-offline: ## The part of make audit that needs no advisory database: licences, bans, sources
+	./scripts/ci-toolchain.sh --no-rust --deny
+	$(CARGO) deny check --allow duplicate --hide-inclusion-graph licenses bans sources
+
+LOCK_PLATFORMS ?= linux_amd64 linux_arm64 darwin_arm64
+lock-infra: ## Write each stack's .terraform.lock.hcl with the providers' hashes for LOCK_PLATFORMS (needs the Terraform registry; commit them)
+	@command -v $(TERRAFORM) >/dev/null || { echo "needs the terraform CLI (>= 1.11)" >&2; exit 2; }
+	@# -upgrade: a moved pin in versions.tf replaces the locked version instead of failing on it.
+	for stack in service pipeline bootstrap; do \
+		$(TERRAFORM) -chdir=terraform/$$stack init -backend=false -input=false -upgrade >/dev/null && \
+		$(TERRAFORM) -chdir=terraform/$$stack providers lock $(addprefix -platform=,$(LOCK_PLATFORMS)) || exit 1; \
+	done
