@@ -516,7 +516,18 @@ fn the_buildspecs_call_only_make_targets_and_scripts_that_exist() {
         .filter(|t| !t.is_empty() && !t.contains(' ') && !t.contains('$') && !t.contains('='))
         .collect();
     let mut called = 0;
-    for file in ["buildspec.yml", "buildspec-test.yml"] {
+    // Every buildspec at the root: the pipeline's Test, Plan and Apply builds and any added later.
+    let mut files: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with("buildspec") && f.ends_with(".yml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 3,
+        "buildspec.yml, buildspec-test.yml, buildspec-apply.yml: {files:?}"
+    );
+    for file in &files {
         let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|_| panic!("{file}"));
         for line in text
             .lines()
@@ -675,6 +686,126 @@ resource "random_password" "p" {
             problems.iter().any(|p| p.contains(expected)),
             "{expected:?} not among {problems:#?}"
         );
+    }
+}
+
+/// H09: Terraform installs the providers the schema validation above read, not whatever is newest.
+/// Every `required_providers` entry admits exactly the version scripts/provider-schemas.py takes the
+/// schema of (probed one patch, minor and major either side), names no provider without a schema, and
+/// a committed `.terraform.lock.hcl` (`make lock-infra`) records that same version.
+#[test]
+fn every_provider_constraint_admits_exactly_the_validated_version() {
+    let root = terraform_dir().parent().unwrap().to_path_buf();
+    let script = std::fs::read_to_string(root.join("scripts/provider-schemas.py")).unwrap();
+    // PACKAGES' lines: "aws": ("@cdktf/provider-aws", "21.22.1", "registry.terraform.io/hashicorp/aws", "6.25.0"),
+    let validated: BTreeMap<String, [u64; 3]> = script
+        .lines()
+        .filter_map(|l| {
+            let quoted: Vec<&str> = l.split('"').skip(1).step_by(2).collect();
+            let source = quoted
+                .iter()
+                .find_map(|q| q.strip_prefix("registry.terraform.io/"))?;
+            let v: Vec<u64> = quoted
+                .last()?
+                .split('.')
+                .map(|p| p.parse().unwrap())
+                .collect();
+            Some((source.to_string(), [v[0], v[1], v[2]]))
+        })
+        .collect();
+    assert_eq!(
+        validated.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["hashicorp/aws", "hashicorp/random"],
+        "the providers scripts/provider-schemas.py validates"
+    );
+    // Terraform's constraint syntax: comma-separated terms, all of which must hold.
+    let admits = |constraint: &str, v: [u64; 3]| {
+        constraint.split(',').all(|term| {
+            let term = term.trim();
+            let at = term.find(|c: char| c.is_ascii_digit()).unwrap_or_else(|| {
+                panic!("no version in {constraint:?}");
+            });
+            let parts: Vec<u64> = term[at..].split('.').map(|p| p.parse().unwrap()).collect();
+            let mut want = [0; 3];
+            want[..parts.len()].copy_from_slice(&parts);
+            // `~> 6.25.0` keeps 6.25, `~> 6.0` keeps 6: all but the last part written.
+            let kept = parts.len().saturating_sub(1).max(1);
+            match term[..at].trim() {
+                "" | "=" => v == want,
+                "!=" => v != want,
+                ">" => v > want,
+                ">=" => v >= want,
+                "<" => v < want,
+                "<=" => v <= want,
+                "~>" => v >= want && v[..kept] == want[..kept],
+                op => panic!("operator {op:?} in {constraint:?}"),
+            }
+        })
+    };
+    let neighbours = |[major, minor, patch]: [u64; 3]| {
+        let mut n = vec![
+            [major, minor, patch + 1],
+            [major, minor + 1, 0],
+            [major + 1, 0, 0],
+        ];
+        n.extend(patch.checked_sub(1).map(|p| [major, minor, p]));
+        n.extend(minor.checked_sub(1).map(|m| [major, m, 99]));
+        n.extend(major.checked_sub(1).map(|m| [m, 99, 99]));
+        n
+    };
+    let mut checked = 0;
+    for (path, text) in e2e::hcl_eval::all_tf_files() {
+        let doc: serde_json::Value = hcl::from_str(&text).unwrap();
+        let blocks = match &doc["terraform"] {
+            serde_json::Value::Array(all) => all.clone(),
+            serde_json::Value::Null => continue,
+            one => vec![one.clone()],
+        };
+        for block in blocks {
+            let Some(providers) = block["required_providers"].as_object() else {
+                continue;
+            };
+            for (name, req) in providers {
+                let source = req["source"].as_str().unwrap_or_default();
+                let constraint = req["version"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{}: {name} has no version", path.display()));
+                let Some(&v) = validated.get(source) else {
+                    panic!(
+                        "{}: {source} has no schema in scripts/provider-schemas.py",
+                        path.display()
+                    );
+                };
+                assert!(
+                    admits(constraint, v)
+                        && !neighbours(v).into_iter().any(|n| admits(constraint, n)),
+                    "{}: {name} = {constraint:?} must admit exactly {v:?}, the version the schema check validates",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 13,
+        "every module pins its providers: {checked} constraints found"
+    );
+    for stack in ["service", "pipeline", "bootstrap"] {
+        let lock = terraform_dir().join(stack).join(".terraform.lock.hcl");
+        let Ok(text) = std::fs::read_to_string(&lock) else {
+            continue;
+        };
+        let doc: serde_json::Value = hcl::from_str(&text).unwrap();
+        for (address, entry) in doc["provider"].as_object().into_iter().flatten() {
+            let source = address.trim_start_matches("registry.terraform.io/");
+            let v = validated[source].map(|p| p.to_string()).join(".");
+            assert_eq!(
+                entry["version"],
+                v.as_str(),
+                "{}: {address}",
+                lock.display()
+            );
+        }
     }
 }
 
