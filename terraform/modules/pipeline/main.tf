@@ -608,6 +608,8 @@ resource "aws_codepipeline" "this" {
       provider        = "CodeBuild"
       version         = "1"
       input_artifacts = ["source"]
+      # The zips `make test-arm64` ran under qemu: Plan deploys these bytes, not a rebuild.
+      output_artifacts = ["tested"]
       configuration = {
         ProjectName = aws_codebuild_project.test.name
       }
@@ -623,10 +625,11 @@ resource "aws_codepipeline" "this" {
       provider         = "CodeBuild"
       version          = "1"
       namespace        = "Plan" # PLAN_SUMMARY and PLAN_URL, the buildspec's exported variables
-      input_artifacts  = ["source"]
+      input_artifacts  = ["source", "tested"]
       output_artifacts = ["plan"]
       configuration = {
-        ProjectName = aws_codebuild_project.plan.name
+        ProjectName   = aws_codebuild_project.plan.name
+        PrimarySource = "source"
         # The plan's text is kept under the execution's id, so the approval links to this run's plan.
         EnvironmentVariables = jsonencode([
           { name = "PIPELINE_EXECUTION_ID", value = "#{codepipeline.PipelineExecutionId}", type = "PLAINTEXT" },
