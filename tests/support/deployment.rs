@@ -150,14 +150,20 @@ pub async fn deploy_with(setup: Setup) -> Deployment {
         ("REDIS_URL".to_string(), crate::redis_url()),
         ("RATE_LIMIT_KEY_PREFIX".to_string(), format!("{id}:")),
         ("PUBLIC_BASE_PATH".to_string(), "/prod".to_string()),
-        ("OPERATOR_KEY_SECRET_ID".to_string(), operator_secret.clone()),
+        (
+            "OPERATOR_KEY_SECRET_ID".to_string(),
+            operator_secret.clone(),
+        ),
         ("CATALOGUE_REFRESH".to_string(), "0s".to_string()),
     ]);
     let mut worker_env = iam::env(&worker_role);
     worker_env.extend(env);
     worker_env.extend([
         ("REST_COUNTRIES_URL".to_string(), stub.v5_base()),
-        ("REST_COUNTRIES_API_KEY_SECRET_ID".to_string(), secret.clone()),
+        (
+            "REST_COUNTRIES_API_KEY_SECRET_ID".to_string(),
+            secret.clone(),
+        ),
     ]);
     Deployment {
         api: setup.functions.start("api-lambda", &api_env).await,
