@@ -9,5 +9,7 @@ module "pipeline" {
   repository       = var.repository
   branch           = var.branch
   require_approval = var.require_approval
-  state_bucket     = "countries-tfstate-${data.aws_caller_identity.current.account_id}-${var.environment}"
+  # The webhook is registered through the connection, which works only once its hand-shake is done.
+  pull_request_webhook = var.pull_request_webhook
+  state_bucket         = "countries-tfstate-${data.aws_caller_identity.current.account_id}-${var.environment}"
 }

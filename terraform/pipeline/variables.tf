@@ -28,3 +28,9 @@ variable "require_approval" {
   type        = bool
   default     = false
 }
+
+variable "pull_request_webhook" {
+  description = "Register the pull-request check's webhook (dev): set it after the connection's hand-shake, then apply again."
+  type        = bool
+  default     = false
+}

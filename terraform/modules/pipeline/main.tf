@@ -492,7 +492,7 @@ resource "aws_codebuild_project" "pull_requests" {
 }
 
 resource "aws_codebuild_webhook" "pull_requests" {
-  count        = local.pull_request_checks ? 1 : 0
+  count        = local.pull_request_checks && var.pull_request_webhook ? 1 : 0
   project_name = aws_codebuild_project.pull_requests[0].name
   build_type   = "BUILD"
 
@@ -616,14 +616,18 @@ resource "aws_codepipeline" "this" {
     }
   }
 
+  # Plan, approval and apply in one stage: a stage holds one run at a time, so a later push cannot plan
+  # (taking the state's lock, or making the waiting plan stale) while this run waits for its approval
+  # or applies; it queues before the stage instead.
   stage {
-    name = "Plan"
+    name = "Deploy"
     action {
       name             = "Plan"
       category         = "Build"
       owner            = "AWS"
       provider         = "CodeBuild"
       version          = "1"
+      run_order        = 1
       namespace        = "Plan" # PLAN_SUMMARY and PLAN_URL, the buildspec's exported variables
       input_artifacts  = ["source", "tested"]
       output_artifacts = ["plan"]
@@ -636,36 +640,32 @@ resource "aws_codepipeline" "this" {
         ])
       }
     }
-  }
 
-  # The approver reads what the saved plan does in the message and the whole plan behind the link;
-  # approving lets Apply run exactly that plan, and rejecting ends the run with nothing applied.
-  dynamic "stage" {
-    for_each = var.require_approval ? [1] : []
-    content {
-      name = "Approve"
-      action {
-        name     = "Approve"
-        category = "Approval"
-        owner    = "AWS"
-        provider = "Manual"
-        version  = "1"
+    # The approver reads what the saved plan does in the message and the whole plan behind the link;
+    # approving lets Apply run exactly that plan, and rejecting ends the run with nothing applied.
+    dynamic "action" {
+      for_each = var.require_approval ? [1] : []
+      content {
+        name      = "Approve"
+        category  = "Approval"
+        owner     = "AWS"
+        provider  = "Manual"
+        version   = "1"
+        run_order = 2
         configuration = {
           CustomData         = "${var.environment}: #{Plan.PLAN_SUMMARY} The link shows the whole plan."
           ExternalEntityLink = "#{Plan.PLAN_URL}"
         }
       }
     }
-  }
 
-  stage {
-    name = "Apply"
     action {
       name            = "Apply"
       category        = "Build"
       owner           = "AWS"
       provider        = "CodeBuild"
       version         = "1"
+      run_order       = 3
       input_artifacts = ["source", "plan"]
       configuration = {
         ProjectName   = aws_codebuild_project.apply.name

@@ -52,3 +52,9 @@ variable "log_retention_days" {
   type        = number
   default     = 30
 }
+
+variable "pull_request_webhook" {
+  description = "Register the pull-request check's webhook (dev). CreateWebhook goes through the connection, which a person completes in the console after the first apply: until then the webhook cannot be made."
+  type        = bool
+  default     = false
+}
