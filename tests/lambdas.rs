@@ -6,9 +6,7 @@
 use std::time::Duration;
 
 use countries_stub::Fault;
-use e2e::deployment::{
-    MAX_RECEIVES, OPERATOR_KEY, Setup, deploy, deploy_with, exercise, exercise_setup,
-};
+use e2e::deployment::{MAX_RECEIVES, Setup, deploy, deploy_with, exercise, exercise_setup};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,29 +191,7 @@ async fn the_scheduled_sync_fills_the_catalogue_the_api_serves() {
         )
         .await;
     assert_eq!(status, 401);
-    let (status, forced) = d
-        .http_as(
-            "POST",
-            "/sync?force=true",
-            Some(&format!("Bearer {OPERATOR_KEY}")),
-        )
-        .await;
-    assert_eq!(
-        (status, forced["outcome"].as_str()),
-        (202, Some("queued")),
-        "{forced}"
-    );
-    let (messages, failed) = d.deliver().await;
-    assert_eq!((messages.len(), failed.len()), (1, 0));
-    let (_, done) = d
-        .http(
-            forced["status_url"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("/prod"),
-        )
-        .await;
-    assert_eq!(done["state"], "succeeded", "{done}");
+    let done = d.forced_sync().await;
     assert_eq!(
         (done["unchanged"].as_u64(), done["added"].as_u64()),
         (Some(250), Some(0))
@@ -382,28 +358,6 @@ async fn the_functions_start_and_serve_before_the_keys_are_put() {
 
     // A person puts both keys: the same instances find them on their next use, no restart.
     d.put_keys().await;
-    let (status, forced) = d
-        .http_as(
-            "POST",
-            "/sync?force=true",
-            Some(&format!("Bearer {OPERATOR_KEY}")),
-        )
-        .await;
-    assert_eq!(
-        (status, forced["outcome"].as_str()),
-        (202, Some("queued")),
-        "{forced}"
-    );
-    let (records, failed) = d.deliver().await;
-    assert_eq!((records.len(), failed.len()), (1, 0), "the sync job");
-    let (_, done) = d
-        .http(
-            forced["status_url"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("/prod"),
-        )
-        .await;
-    assert_eq!(done["state"], "succeeded", "{done}");
+    d.forced_sync().await;
     assert_eq!(d.stub.requests(), 3, "the whole catalogue, with the key");
 }

@@ -101,13 +101,19 @@ module "secrets" {
 data "aws_iam_policy_document" "api" {
   statement {
     sid = "Tables"
-    # No DeleteItem: the api never removes an item (the worker releases the in-flight markers).
     actions = [
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
     ]
     resources = [module.data.countries_table_arn, module.data.operations_table_arn]
+  }
+  statement {
+    # An operation or sync the api ends itself (its job could not be queued, or it took over a stuck
+    # one) releases its in-flight marker, which lives in the operations table only.
+    sid       = "ReleaseMarkers"
+    actions   = ["dynamodb:DeleteItem"]
+    resources = [module.data.operations_table_arn]
   }
   statement {
     sid       = "SendJobs"
@@ -168,9 +174,14 @@ data "aws_iam_policy_document" "worker" {
     actions = [
       "dynamodb:GetItem",
       "dynamodb:PutItem",
-      "dynamodb:DeleteItem",
     ]
     resources = [module.data.countries_table_arn, module.data.operations_table_arn]
+  }
+  statement {
+    # A finished operation or sync releases its in-flight marker, in the operations table only.
+    sid       = "ReleaseMarkers"
+    actions   = ["dynamodb:DeleteItem"]
+    resources = [module.data.operations_table_arn]
   }
   statement {
     # The sweep scans the in-flight markers, which live only in the operations table; no other code

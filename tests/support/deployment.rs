@@ -25,6 +25,9 @@ pub const OPERATOR_KEY: &str = "operator-key-for-the-lambda-test";
 
 pub struct Deployment {
     pub api: Runtime,
+    /// A second api instance whose queue calls fail (its queue URL names no queue): what the api does
+    /// when SQS refuses a job.
+    pub queueless_api: Runtime,
     pub worker: Runtime,
     /// The operations store, as the administrator: to set up what a crashed process leaves behind.
     pub store: countries_aws::DynamoStore,
@@ -165,7 +168,14 @@ pub async fn deploy_with(setup: Setup) -> Deployment {
             secret.clone(),
         ),
     ]);
+    let mut queueless_env = api_env.clone();
+    queueless_env.retain(|(k, _)| k != "FETCH_QUEUE_URL");
+    queueless_env.push((
+        "FETCH_QUEUE_URL".to_string(),
+        format!("{queue_url}-that-is-not-there"),
+    ));
     Deployment {
+        queueless_api: setup.functions.start("api-lambda", &queueless_env).await,
         api: setup.functions.start("api-lambda", &api_env).await,
         worker: setup.functions.start("worker-lambda", &worker_env).await,
         store: countries_aws::DynamoStore::new(
@@ -208,6 +218,16 @@ impl Deployment {
         path: &str,
         authorization: Option<&str>,
     ) -> (u64, Value) {
+        Self::http_to(&self.api, method, path, authorization).await
+    }
+
+    /// As `http_as`, to the api instance `api`.
+    pub async fn http_to(
+        api: &Runtime,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> (u64, Value) {
         let mut event: Value = serde_json::from_str(V2).unwrap();
         event["requestContext"]["http"]["method"] = json!(method);
         if let Some(a) = authorization {
@@ -225,11 +245,7 @@ impl Deployment {
         event["requestContext"]["stage"] = json!("prod");
         event["requestContext"]["http"]["path"] = json!(format!("/prod{path}"));
         event["requestContext"]["http"]["sourceIp"] = json!("198.51.100.77");
-        let reply = self
-            .api
-            .invoke(event)
-            .await
-            .expect("the api function answers");
+        let reply = api.invoke(event).await.expect("the api function answers");
         let body: Value =
             serde_json::from_str(reply["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
         (reply["statusCode"].as_u64().unwrap(), body)
@@ -316,6 +332,29 @@ impl Deployment {
         }
     }
 
+    /// A sync forced through the api with the operator key, queued, run by the worker from its job:
+    /// its record once done, which must have succeeded.
+    pub async fn forced_sync(&self) -> Value {
+        let (status, forced) = self
+            .http_as(
+                "POST",
+                "/sync?force=true",
+                Some(&format!("Bearer {OPERATOR_KEY}")),
+            )
+            .await;
+        assert_eq!(
+            (status, forced["outcome"].as_str()),
+            (202, Some("queued")),
+            "{forced}"
+        );
+        let (records, failed) = self.deliver().await;
+        assert_eq!((records.len(), failed.len()), (1, 0), "the sync job");
+        let status_url = forced["status_url"].as_str().unwrap();
+        let (_, done) = self.http(status_url.trim_start_matches("/prod")).await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+        done
+    }
+
     pub async fn newest_op(&self, country: &str) -> Value {
         let (status, body) = self.http(&format!("/status/{country}?limit=1")).await;
         assert_eq!(status, 200, "{body}");
@@ -324,7 +363,8 @@ impl Deployment {
 }
 
 /// Every kind of AWS call the two functions make, as clients and schedules cause them: a fetch through
-/// the queue with one retryable upstream failure (the worker makes the job visible again at once), the
+/// the queue with one retryable upstream failure (the worker makes the job visible again at once), a
+/// fetch whose job SQS refuses (the api releases its in-flight marker), the
 /// status and the document, the sweep re-sending an orphaned job, readiness, a scheduled sync, and a
 /// forced sync requested through the api and run by the worker. Panics at the first step that fails.
 pub async fn exercise(d: &Deployment) {
@@ -345,6 +385,17 @@ pub async fn exercise(d: &Deployment) {
     );
     let op = d.newest_op("PY").await;
     assert_eq!(op["state"], "succeeded", "{op}");
+
+    // A job SQS refuses: the operation ends failed and its in-flight marker is released (a DeleteItem),
+    // and the client is told it was the queue.
+    let (status, body) = Deployment::http_to(&d.queueless_api, "GET", "/fetch/UY", None).await;
+    assert_eq!(
+        (status, body["Message"].as_str()),
+        (503, Some("the job queue is unavailable; try again shortly")),
+        "{body}"
+    );
+    let op = d.newest_op("UY").await;
+    assert_eq!(op["state"], "failed", "{op}");
     let (status, doc) = d.http("/country/PY").await;
     assert_eq!((status, doc["cca2"].as_str()), (200, Some("PY")), "{doc}");
 
@@ -376,26 +427,7 @@ pub async fn exercise(d: &Deployment) {
         (200, Some("PE")),
         "{peru}"
     );
-    let (status, forced) = d
-        .http_as(
-            "POST",
-            "/sync?force=true",
-            Some(&format!("Bearer {OPERATOR_KEY}")),
-        )
-        .await;
-    assert_eq!(
-        (status, forced["outcome"].as_str()),
-        (202, Some("queued")),
-        "{forced}"
-    );
-    let (records, failed) = d.deliver().await;
-    assert_eq!((records.len(), failed.len()), (1, 0), "the sync job");
-    let status_url = forced["status_url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/prod");
-    let (_, done) = d.http(status_url).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
+    d.forced_sync().await;
     let (status, syncs) = d.http("/sync").await;
     assert_eq!(status, 200, "{syncs}");
 }
