@@ -69,11 +69,12 @@ module "queue" {
 }
 
 module "network" {
-  source             = "../modules/network"
-  name               = local.name
-  zone_ids           = var.zone_ids
-  kms_key_arn        = data.aws_kms_alias.service.target_key_arn
-  log_retention_days = var.log_retention_days
+  source                  = "../modules/network"
+  log_deletion_protection = var.deletion_protection # with the tables: prod keeps its records
+  name                    = local.name
+  zone_ids                = var.zone_ids
+  kms_key_arn             = data.aws_kms_alias.service.target_key_arn
+  log_retention_days      = var.log_retention_days
 
   permissions_boundary_arn = local.permissions_boundary_arn
 }
@@ -134,6 +135,7 @@ data "aws_iam_policy_document" "api" {
 
 module "api" {
   source                   = "../modules/function"
+  log_deletion_protection  = var.deletion_protection # with the tables: prod keeps its records
   name                     = "${local.name}-api"
   description              = "Country data HTTP API (fetch, country, status, countries, sync, v3.1)"
   zip_path                 = "${var.lambda_dir}/api-lambda/bootstrap.zip"
@@ -215,6 +217,7 @@ data "aws_iam_policy_document" "worker" {
 
 module "worker" {
   source                   = "../modules/function"
+  log_deletion_protection  = var.deletion_protection # with the tables: prod keeps its records
   name                     = "${local.name}-worker"
   description              = "Country data worker: fetch and sync jobs (SQS, schedules -> REST Countries -> DynamoDB)"
   zip_path                 = "${var.lambda_dir}/worker-lambda/bootstrap.zip"
@@ -354,14 +357,15 @@ resource "aws_scheduler_schedule" "sync" {
 }
 
 module "http_api" {
-  source              = "../modules/api"
-  name                = local.name
-  function_name       = module.api.function_name
-  function_invoke_arn = module.api.invoke_arn
-  cors_allow_origins  = var.cors_allow_origins
-  throttle_rate       = var.api_throttle_rate
-  throttle_burst      = var.api_throttle_burst
-  kms_key_arn         = data.aws_kms_alias.service.target_key_arn
+  source                  = "../modules/api"
+  log_deletion_protection = var.deletion_protection # with the tables: prod keeps its records
+  name                    = local.name
+  function_name           = module.api.function_name
+  function_invoke_arn     = module.api.invoke_arn
+  cors_allow_origins      = var.cors_allow_origins
+  throttle_rate           = var.api_throttle_rate
+  throttle_burst          = var.api_throttle_burst
+  kms_key_arn             = data.aws_kms_alias.service.target_key_arn
   # The access logs hold each client's IP address and user agent, personal data: kept for as long as
   # investigating abuse needs (access_log_retention_days), and never longer than the other logs.
   log_retention_days = min(var.log_retention_days, var.access_log_retention_days)

@@ -30,7 +30,7 @@ variable "zone_ids" {
 }
 
 variable "deletion_protection" {
-  description = "Protect the tables from deletion."
+  description = "Protect the tables and the log groups from deletion."
   type        = bool
   default     = true
 }

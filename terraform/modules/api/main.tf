@@ -34,9 +34,10 @@ resource "aws_apigatewayv2_route" "this" {
 
 resource "aws_cloudwatch_log_group" "access" {
   # checkov:skip=CKV_AWS_338:The access logs hold client IPs and user agents (personal data): kept 30 days by default and 90 at most (access_log_retention_days in terraform/service), long enough to investigate abuse
-  name              = "/aws/apigateway/${var.name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  name                        = "/aws/apigateway/${var.name}"
+  retention_in_days           = var.log_retention_days
+  kms_key_id                  = var.kms_key_arn
+  deletion_protection_enabled = var.log_deletion_protection
 }
 
 resource "aws_apigatewayv2_stage" "this" {

@@ -63,3 +63,9 @@ variable "log_retention_days" {
   description = "Retention of the access logs (client IPs and user agents: personal data, so short)."
   type        = number
 }
+
+variable "log_deletion_protection" {
+  description = "Refuse to delete the log group (prod): its logs outlive a mistaken destroy."
+  type        = bool
+  default     = false
+}

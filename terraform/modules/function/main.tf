@@ -6,9 +6,10 @@ data "aws_caller_identity" "current" {}
 
 resource "aws_cloudwatch_log_group" "this" {
   # checkov:skip=CKV_AWS_338:Retention is set per environment (prod 365 days, dev 14): a year of dev logs is cost without use
-  name              = "/aws/lambda/${var.name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  name                        = "/aws/lambda/${var.name}"
+  retention_in_days           = var.log_retention_days
+  kms_key_id                  = var.kms_key_arn
+  deletion_protection_enabled = var.log_deletion_protection
 }
 
 data "aws_iam_policy_document" "assume" {

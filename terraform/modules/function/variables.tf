@@ -72,3 +72,9 @@ variable "permissions_boundary_arn" {
   description = "Permissions boundary of the function's role (terraform/pipeline creates it; the deploy role can create no role without it)."
   type        = string
 }
+
+variable "log_deletion_protection" {
+  description = "Refuse to delete the log group (prod): its logs outlive a mistaken destroy."
+  type        = bool
+  default     = false
+}

@@ -137,9 +137,10 @@ resource "aws_flow_log" "rejected" {
 
 resource "aws_cloudwatch_log_group" "flow" {
   # checkov:skip=CKV_AWS_338:Retention is set per environment (prod 365 days, dev 14): a year of dev logs is cost without use
-  name              = "/vpc/${var.name}/rejected"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  name                        = "/vpc/${var.name}/rejected"
+  retention_in_days           = var.log_retention_days
+  kms_key_id                  = var.kms_key_arn
+  deletion_protection_enabled = var.log_deletion_protection
 }
 
 data "aws_iam_policy_document" "flow_assume" {

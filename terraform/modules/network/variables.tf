@@ -38,3 +38,9 @@ variable "permissions_boundary_arn" {
   description = "Permissions boundary of the flow-log role (terraform/pipeline creates it)."
   type        = string
 }
+
+variable "log_deletion_protection" {
+  description = "Refuse to delete the log group (prod): its logs outlive a mistaken destroy."
+  type        = bool
+  default     = false
+}

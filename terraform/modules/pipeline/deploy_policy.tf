@@ -227,7 +227,7 @@ data "aws_iam_policy_document" "deploy_compute" {
   statement {
     sid = "LogGroups"
     actions = [
-      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
+      "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:PutLogGroupDeletionProtection",
       "logs:AssociateKmsKey", "logs:DisassociateKmsKey", "logs:TagResource", "logs:UntagResource",
       "logs:ListTagsForResource", "logs:ListTagsLogGroup",
     ]
