@@ -59,7 +59,8 @@ pub enum WorkerEvent {
     Batch(aws_lambda_events::event::sqs::SqsEvent),
 }
 
-/// The batch handler and the sweep on the AWS adapters, with the v5 key read from its secret.
+/// The batch handler and the sweep on the AWS adapters, with the v5 key from its secret, read when first
+/// needed (a person may put it after the deploy).
 pub async fn worker(config: WorkerConfig) -> Result<WorkerFunction, String> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
     let upstream = config.upstream;
