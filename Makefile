@@ -138,7 +138,9 @@ apply-infra: infra-env ## Apply the plan plan-infra saved for ENV and STACK (not
 	$(TF) apply -input=false $(PLAN)
 	rm -f $(PLAN)
 
-destroy-infra: init-infra ## Destroy STACK of ENV (asks for confirmation; prod tables refuse while protected)
+destroy-infra: init-infra ## Destroy STACK of ENV (asks for confirmation; prod tables and log groups refuse while protected)
+	@# The service stack hashes the zips (filebase64sha256) even to destroy, and needs their architecture.
+	@if [ "$(STACK)" = service ] && [ ! -f target/lambda/ARCH ]; then echo "no Lambda zips: run make build first" >&2; exit 2; fi
 	$(TF) destroy -var-file=$(TFVARS) $(TF_VARS)
 
 deploy: ## Build the zips, plan and apply the service for ENV
