@@ -18,7 +18,7 @@ TF_VARS = $(if $(filter service,$(STACK)),-var 'lambda_dir=$(CURDIR)/target/lamb
 	audit audit-offline lock-infra test-arm64
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run: ## Start the local service on embedded defaults (http://127.0.0.1:3000; PORT, BIND and the README's variables)
 	$(CARGO) run --quiet -p countries-local --bin countries-local
