@@ -712,3 +712,29 @@ fn the_documented_from_zero_order_applies_each_stack_after_what_it_reads() {
         "{faults:?}"
     );
 }
+
+/// The three keys (the state's, the artifacts', the service's) are administered alike: their
+/// `AccountAdministersTheKey` statements, written in two stacks, grant one action set, so a key cannot
+/// be left without `kms:DeleteAlias` or `kms:DisableKeyRotation` again (review H11, N17).
+#[test]
+fn every_key_policy_delegates_the_same_administration_to_the_account() {
+    let admin: Vec<(String, BTreeSet<String>)> = every_statement()
+        .into_iter()
+        .filter(|(_, st)| st.sid.as_deref() == Some("AccountAdministersTheKey"))
+        .map(|(module, st)| {
+            (
+                format!("{module}: {}", st.doc),
+                st.actions.into_iter().collect(),
+            )
+        })
+        .collect();
+    assert_eq!(admin.len(), 3, "{admin:?}");
+    for (at, actions) in &admin[1..] {
+        assert_eq!(
+            actions, &admin[0].1,
+            "{at} and {} administer their keys differently",
+            admin[0].0
+        );
+    }
+    assert!(admin[0].1.contains("kms:DeleteAlias"), "{admin:?}");
+}
