@@ -1,6 +1,7 @@
 # The delivery pipeline of one environment: on every push to the branch, Source (CodeStar connection) ->
-# Test (make test, JUnit report, cargo deny) -> Plan (Lambda zips and a saved plan, summarised) ->
-# [prod: manual approval of that plan] -> Apply (exactly that plan, then the smoke test). Its own stack
+# Test (make test, make test-arm64, cargo deny; its zips the `tested` artifact) -> Deploy: Plan (a saved
+# plan of those zips, summarised), [prod: manual approval of that plan], Apply (exactly that plan, then
+# the smoke test). Its own stack
 # (terraform/pipeline), applied by a person, so the deploy role cannot widen its own permissions.
 
 data "aws_caller_identity" "current" {}
@@ -321,10 +322,7 @@ resource "aws_codebuild_project" "plan" {
     type = "CODEPIPELINE"
   }
 
-  cache {
-    type     = "S3"
-    location = "${aws_s3_bucket.artifacts.bucket}/cache/plan"
-  }
+  # No cache: Plan compiles nothing, and its work directory holds the saved plan (the Redis password).
 
   environment {
     compute_type    = local.build_environment.compute_type
@@ -401,7 +399,9 @@ resource "aws_codebuild_project" "apply" {
 # artifact, cache, state, key or deploy permission is in reach.
 locals {
   # One check per repository, not per environment: the dev pipeline's stack holds it.
-  pull_request_checks = var.environment == "dev"
+  # CreateProject checks the project's role against the connection, and CreateWebhook goes through it:
+  # both need the hand-shake a person completes after the first apply (pull_request_webhook).
+  pull_request_checks = var.environment == "dev" && var.pull_request_webhook
   pull_request_sources = {
     GitHub    = { type = "GITHUB", location = "https://github.com/${var.repository}.git", approvers = ["GITHUB_WRITE", "GITHUB_MAINTAIN", "GITHUB_ADMIN"] }
     GitLab    = { type = "GITLAB", location = "https://gitlab.com/${var.repository}.git", approvers = ["GITLAB_DEVELOPER", "GITLAB_MAINTAINER", "GITLAB_OWNER"] }
@@ -492,7 +492,7 @@ resource "aws_codebuild_project" "pull_requests" {
 }
 
 resource "aws_codebuild_webhook" "pull_requests" {
-  count        = local.pull_request_checks && var.pull_request_webhook ? 1 : 0
+  count        = local.pull_request_checks ? 1 : 0
   project_name = aws_codebuild_project.pull_requests[0].name
   build_type   = "BUILD"
 
@@ -628,7 +628,7 @@ resource "aws_codepipeline" "this" {
       provider         = "CodeBuild"
       version          = "1"
       run_order        = 1
-      namespace        = "Plan" # PLAN_SUMMARY and PLAN_URL, the buildspec's exported variables
+      namespace        = "PlanSummary" # PLAN_SUMMARY and PLAN_URL, the buildspec's exported variables (a namespace may not share an artifact's name)
       input_artifacts  = ["source", "tested"]
       output_artifacts = ["plan"]
       configuration = {
@@ -653,8 +653,8 @@ resource "aws_codepipeline" "this" {
         version   = "1"
         run_order = 2
         configuration = {
-          CustomData         = "${var.environment}: #{Plan.PLAN_SUMMARY} The link shows the whole plan."
-          ExternalEntityLink = "#{Plan.PLAN_URL}"
+          CustomData         = "${var.environment}: #{PlanSummary.PLAN_SUMMARY} The link shows the whole plan."
+          ExternalEntityLink = "#{PlanSummary.PLAN_URL}"
         }
       }
     }

@@ -20,7 +20,7 @@ variable "git_provider" {
 }
 
 variable "require_approval" {
-  description = "A manual approval between Test and Deploy (prod)."
+  description = "A manual approval of the saved plan between Plan and Apply (prod)."
   type        = bool
 }
 
@@ -54,7 +54,7 @@ variable "log_retention_days" {
 }
 
 variable "pull_request_webhook" {
-  description = "Register the pull-request check's webhook (dev). CreateWebhook goes through the connection, which a person completes in the console after the first apply: until then the webhook cannot be made."
+  description = "Make the pull-request check, its role and its webhook (dev). CreateProject and CreateWebhook go through the connection, whose hand-shake a person completes in the console after the first apply: until then they cannot be made."
   type        = bool
   default     = false
 }
