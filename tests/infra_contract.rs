@@ -1639,3 +1639,55 @@ fn the_api_deadlines_fit_inside_its_function_timeout() {
         );
     }
 }
+
+/// N01: CreateServerlessCache makes an AWS-managed VPC endpoint with the deploy role's credentials,
+/// carrying ElastiCache's tag (`AmazonElastiCacheManaged`), not the environment's. So the deploy role
+/// must allow CreateVpcEndpoint on a new endpoint of that service without a request-tag condition, and
+/// tagging it at creation with that tag, as AWS's AmazonElastiCacheFullAccess does.
+#[test]
+fn the_deploy_role_may_create_the_caches_managed_endpoint() {
+    let condition = |st: &e2e::hcl_eval::Statement, test: &str, variable: &str, value: &str| {
+        st.conditions.iter().any(|(t, v, values)| {
+            unquoted(t) == test
+                && unquoted(v) == variable
+                && values.iter().map(|x| unquoted(x)).eq([value])
+        })
+    };
+    let on_endpoints = |st: &e2e::hcl_eval::Statement, action: &str| {
+        st.allow
+            && st.actions.iter().any(|a| a == action)
+            && st
+                .resources
+                .iter()
+                .any(|r| unquoted(r).ends_with(":vpc-endpoint/*"))
+    };
+    let statements = deploy_statements();
+    let creates = statements.iter().any(|st| {
+        on_endpoints(st, "ec2:CreateVpcEndpoint")
+            && st.conditions.len() == 1
+            && condition(
+                st,
+                "StringLike",
+                "ec2:VpceServiceName",
+                "com.amazonaws.elasticache.serverless.*",
+            )
+    });
+    assert!(
+        creates,
+        "no statement lets the deploy role create ElastiCache's managed endpoint by its service name alone"
+    );
+    let tags = statements.iter().any(|st| {
+        on_endpoints(st, "ec2:CreateTags")
+            && condition(st, "StringEquals", "ec2:CreateAction", "CreateVpcEndpoint")
+            && condition(
+                st,
+                "StringEquals",
+                "aws:RequestTag/AmazonElastiCacheManaged",
+                "true",
+            )
+    });
+    assert!(
+        tags,
+        "the managed endpoint's tag at creation is not allowed"
+    );
+}
