@@ -972,24 +972,43 @@ fn deploy_action_table() -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-#[test]
-fn the_deploy_role_allows_every_action_the_provider_needs_for_the_service_stack() {
-    let table = deploy_action_table();
-    let mut used = BTreeSet::new();
+/// The `resource` and `data` blocks of the stack the deploy role applies (terraform/service and the
+/// modules it calls; not the pipeline's or the bootstrap's): (module, kind, type, name).
+fn service_stack_blocks() -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
     for module in e2e::hcl_eval::all_modules() {
         let name = module.name();
         if ["pipeline", "bootstrap", "modules/pipeline"].contains(&name.as_str()) {
             continue;
         }
         for b in module.body().blocks() {
-            let labels: Vec<&str> = b.labels().iter().map(|l| l.as_str()).collect();
-            match (b.identifier(), labels.as_slice()) {
-                ("resource", [ty, _]) if ty.starts_with("aws_") => used.insert(ty.to_string()),
-                ("data", [ty, _]) if ty.starts_with("aws_") => used.insert(format!("data.{ty}")),
-                _ => false,
-            };
+            if let ("resource" | "data", [ty, label]) = (b.identifier(), b.labels()) {
+                out.push((
+                    name.clone(),
+                    b.identifier().to_string(),
+                    ty.as_str().to_string(),
+                    label.as_str().to_string(),
+                ));
+            }
         }
     }
+    out
+}
+
+#[test]
+fn the_deploy_role_allows_every_action_the_provider_needs_for_the_service_stack() {
+    let table = deploy_action_table();
+    let used: BTreeSet<String> = service_stack_blocks()
+        .into_iter()
+        .filter(|(_, _, ty, _)| ty.starts_with("aws_"))
+        .map(|(_, kind, ty, _)| {
+            if kind == "data" {
+                format!("data.{ty}")
+            } else {
+                ty
+            }
+        })
+        .collect();
     let listed: BTreeSet<String> = table.keys().cloned().collect();
     assert_eq!(
         used.difference(&listed).collect::<Vec<_>>(),
@@ -1056,22 +1075,11 @@ fn the_deploy_role_allows_every_action_the_provider_needs_for_the_service_stack(
 /// would race KMS's tag propagation, and "tag at creation" would let the role claim any key.
 #[test]
 fn the_deploy_role_uses_the_service_key_by_its_arn_and_manages_no_key() {
-    for module in e2e::hcl_eval::all_modules() {
-        let name = module.name();
-        if ["pipeline", "bootstrap", "modules/pipeline"].contains(&name.as_str()) {
-            continue;
-        }
-        for b in module
-            .body()
-            .blocks()
-            .filter(|b| b.identifier() == "resource")
-        {
-            let ty = b.labels()[0].as_str();
-            assert!(
-                !ty.starts_with("aws_kms_"),
-                "{name} makes an {ty}: the service key belongs to the pipeline stack"
-            );
-        }
+    for (name, kind, ty, _) in service_stack_blocks() {
+        assert!(
+            kind != "resource" || !ty.starts_with("aws_kms_"),
+            "{name} makes an {ty}: the service key belongs to the pipeline stack"
+        );
     }
     const KEYS: [&str; 2] = [
         "aws_kms_key.service.arn",
@@ -1187,22 +1195,11 @@ fn the_service_key_serves_cloudwatch_logs_for_exactly_the_environments_log_group
     assert!(!patterns.is_empty(), "the statement is scoped by log group");
 
     // Every log group of the service stack, so a new one cannot be missed here.
-    let mut declared = BTreeSet::new();
-    for module in e2e::hcl_eval::all_modules() {
-        let name = module.name();
-        if ["pipeline", "bootstrap", "modules/pipeline"].contains(&name.as_str()) {
-            continue;
-        }
-        for b in module
-            .body()
-            .blocks()
-            .filter(|b| b.identifier() == "resource")
-        {
-            if b.labels()[0].as_str() == "aws_cloudwatch_log_group" {
-                declared.insert(format!("{name}.{}", b.labels()[1].as_str()));
-            }
-        }
-    }
+    let declared: BTreeSet<String> = service_stack_blocks()
+        .into_iter()
+        .filter(|(_, kind, ty, _)| kind == "resource" && ty == "aws_cloudwatch_log_group")
+        .map(|(module, _, _, label)| format!("{module}.{label}"))
+        .collect();
     let groups = [
         ("modules/function.this", ["api", "worker"].as_slice()),
         ("modules/api.access", ["http_api"].as_slice()),
@@ -1271,22 +1268,11 @@ fn the_deploy_role_touches_no_secret_value_but_the_redis_password() {
 /// gives one: no commit can let another account (or "*") invoke the worker or the api.
 #[test]
 fn the_deploy_role_adds_function_permissions_for_api_gateway_only() {
-    let mut permissions = Vec::new();
-    for module in e2e::hcl_eval::all_modules() {
-        let name = module.name();
-        if ["pipeline", "bootstrap", "modules/pipeline"].contains(&name.as_str()) {
-            continue;
-        }
-        for b in module
-            .body()
-            .blocks()
-            .filter(|b| b.identifier() == "resource")
-        {
-            if b.labels()[0].as_str() == "aws_lambda_permission" {
-                permissions.push(format!("{name}: {}", b.labels()[1].as_str()));
-            }
-        }
-    }
+    let permissions: Vec<String> = service_stack_blocks()
+        .into_iter()
+        .filter(|(_, kind, ty, _)| kind == "resource" && ty == "aws_lambda_permission")
+        .map(|(module, _, _, label)| format!("{module}: {label}"))
+        .collect();
     assert_eq!(
         permissions,
         ["modules/api: api"],
