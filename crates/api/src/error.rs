@@ -6,9 +6,9 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use countries_core::ident::Candidate;
+use countries_core::ports::{StoreError, Unanswered};
 use countries_core::{IdentError, ServiceError};
 use serde::Serialize;
-use tracing::error;
 
 use crate::Links;
 
@@ -25,6 +25,10 @@ pub enum ApiError {
     /// The store or the queue failed; the detail is logged, never shown.
     #[error("{0}")]
     Unavailable(ServiceError),
+    /// The stored data cannot be read: a fault of the service that waiting will not mend. The detail
+    /// is logged, never shown.
+    #[error("{0}")]
+    Corrupt(StoreError),
     #[error("invalid parameter `{name}`: {reason}")]
     InvalidParameter { name: String, reason: String },
     #[error("the path segment is not a valid country identifier: {0}")]
@@ -45,7 +49,7 @@ pub enum ApiError {
     OperatorKeyNotConfigured,
     /// The operator key's secret could not be read; the detail is logged, never shown.
     #[error("the operator key could not be read: {0}")]
-    OperatorKeyUnavailable(String),
+    OperatorKeyUnavailable(Unanswered),
     #[error("no sync {0} is known")]
     UnknownSync(uuid::Uuid),
     #[error("invalid parameter `cursor`: {0}")]
@@ -61,7 +65,17 @@ impl ApiError {
                 code: code.to_string(),
                 fetch_url: links.fetch(code),
             },
-            e @ (ServiceError::Store(_) | ServiceError::Queue(_)) => ApiError::Unavailable(e),
+            ServiceError::Store(e) => e.into(),
+            e @ ServiceError::Queue(_) => ApiError::Unavailable(e),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Corrupt(_) => ApiError::Corrupt(e),
+            StoreError::Unavailable(_) => ApiError::Unavailable(ServiceError::Store(e)),
         }
     }
 }
@@ -81,7 +95,7 @@ fn whole_seconds(d: Duration) -> u64 {
 pub struct ErrorBody {
     /// A stable, machine-readable code: `InvalidCountry`, `AmbiguousCountry`, `UnknownCountry`,
     /// `CountryNotFetched`, `NoV5Form`, `InvalidParameter`, `RateLimited`, `NotFound`,
-    /// `MethodNotAllowed`, `ServiceUnavailable`, `OperatorKeyRequired`, `OperatorKeyNotConfigured`, `UnknownSync`, `CursorMismatch`.
+    /// `MethodNotAllowed`, `ServiceUnavailable`, `InternalError`, `OperatorKeyRequired`, `OperatorKeyNotConfigured`, `UnknownSync`, `CursorMismatch`.
     #[schema(example = "UnknownCountry")]
     pub code: &'static str,
     #[schema(example = "no country is known as `atlantis`")]
@@ -134,6 +148,7 @@ impl ApiError {
             | ApiError::OperatorKeyUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
             }
+            ApiError::Corrupt(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
             ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "InvalidParameter"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RateLimited"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "NotFound"),
@@ -148,13 +163,18 @@ impl ApiError {
     }
 }
 
+/// What a 5xx answer carries for the request log (`crate::request_log`), which logs and counts it:
+/// our fault, so the detail goes to the log and the client gets a plain message.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub detail: String,
+    /// Stored data that cannot be read (`Metric::StoredDataCorrupt`).
+    pub corrupt: bool,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            // Our fault: the details go to the log, the client gets a plain message.
-            error!(error = %self, "request failed");
-        }
         // What failed, in words a client can use; the dependency's own error is in the log line above.
         let message = match &self {
             ApiError::Unavailable(ServiceError::Queue(_)) => {
@@ -163,6 +183,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(_) => {
                 "the data store is unavailable; try again shortly".to_string()
             }
+            ApiError::Corrupt(_) => "the service's stored data cannot be read".to_string(),
             ApiError::LimiterUnavailable => {
                 "the rate limiter is unavailable; try again shortly".to_string()
             }
@@ -188,6 +209,12 @@ impl IntoResponse for ApiError {
             fetch_url,
         };
         let mut response = (status, Json(body)).into_response();
+        if status.is_server_error() {
+            response.extensions_mut().insert(Failure {
+                detail: self.to_string(),
+                corrupt: matches!(self, ApiError::Corrupt(_)),
+            });
+        }
         let retry_after = match self {
             ApiError::RateLimited { retry_after } => Some(retry_after),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(UNAVAILABLE_RETRY_AFTER),

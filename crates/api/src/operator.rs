@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, header};
-use countries_core::ports::Secret;
+use countries_core::ports::{Secret, Unanswered};
 use countries_core::secret::AwaitedSecret;
 
 use crate::error::ApiError;
@@ -56,12 +56,10 @@ impl OperatorKey {
     }
 
     /// A key shorter than 16 characters is refused.
-    pub fn new(key: &str) -> Result<Self, String> {
+    pub fn new(key: &str) -> Result<Self, KeyTooShort> {
         let key = key.trim();
         if key.len() < SHORTEST {
-            return Err(format!(
-                "the operator key must be at least {SHORTEST} characters"
-            ));
+            return Err(KeyTooShort);
         }
         Ok(OperatorKey(Kind::Key(key.to_string())))
     }
@@ -79,13 +77,11 @@ impl OperatorKey {
         const VAR: &str = "OPERATOR_KEY";
         match src.var(VAR) {
             None => Ok(OperatorKey::none()),
-            Some(key) => {
-                OperatorKey::new(&key).map_err(|reason| countries_core::config::ConfigError {
-                    var: VAR.into(),
-                    value: "(hidden)".into(),
-                    reason,
-                })
-            }
+            Some(key) => OperatorKey::new(&key).map_err(|e| countries_core::config::ConfigError {
+                var: VAR.into(),
+                value: "(hidden)".into(),
+                reason: e.to_string(),
+            }),
         }
     }
 
@@ -123,13 +119,17 @@ impl OperatorKey {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("the operator key must be at least {SHORTEST} characters")]
+pub struct KeyTooShort;
+
 /// A secret's value counts only when it is long enough; a short one is refused (and logged) until it is
 /// replaced, and never kept.
 struct LongEnough(Arc<dyn Secret>);
 
 #[async_trait::async_trait]
 impl Secret for LongEnough {
-    async fn read(&self) -> Result<Option<String>, String> {
+    async fn read(&self) -> Result<Option<String>, Unanswered> {
         let value = self.0.read().await?;
         if value.as_ref().is_some_and(|v| v.len() < SHORTEST) {
             tracing::error!(
@@ -189,11 +189,11 @@ mod tests {
         assert_eq!(format!("{key:?}"), "OperatorKey(set)");
     }
 
-    struct Put(Mutex<Result<Option<String>, String>>);
+    struct Put(Mutex<Result<Option<String>, Unanswered>>);
 
     #[async_trait]
     impl Secret for Put {
-        async fn read(&self) -> Result<Option<String>, String> {
+        async fn read(&self) -> Result<Option<String>, Unanswered> {
             self.0.lock().unwrap().clone()
         }
     }
@@ -204,7 +204,7 @@ mod tests {
         let key = OperatorKey::in_secret(secret.clone());
         let right = bearer("Bearer 0123456789abcdef");
         assert_eq!(code(key.admit(&right).await), "not configured");
-        *secret.0.lock().unwrap() = Err("throttled".into());
+        *secret.0.lock().unwrap() = Err(Unanswered("throttled".into()));
         assert_eq!(code(key.admit(&right).await), "unavailable");
         *secret.0.lock().unwrap() = Ok(Some("short".into()));
         assert_eq!(code(key.admit(&right).await), "not configured");

@@ -274,3 +274,54 @@ async fn every_route_answers_cors_preflights_and_exposes_its_headers() {
         "{exposed}"
     );
 }
+
+/// A catalogue the store holds but nobody can read is the service's fault and waiting will not mend it:
+/// 500 without `Retry-After`, where an unreachable store is a 503 that asks the client to come back.
+#[tokio::test]
+async fn a_corrupt_catalogue_answers_500_without_retry_after() {
+    use std::sync::Arc;
+
+    use countries_core::catalogue::StoredCatalogue;
+    use countries_core::memory::{MemoryQueue, MemoryStore};
+    use countries_core::metrics::{Counted, Metric};
+    use countries_core::ports::{CatalogueStore, SystemClock};
+    use countries_core::ratelimit::LimiterPolicy;
+    use countries_core::usecases::{ApiCases, FreshnessPolicy};
+
+    let store = Arc::new(MemoryStore::new());
+    let corrupt = StoredCatalogue {
+        revision: 1,
+        synced_at: None,
+        body: "[{\"code\": \"PY\", \"docu".into(),
+    };
+    assert!(store.put_catalogue(&corrupt, None).await.unwrap());
+    let (queue, _jobs) = MemoryQueue::new();
+    let metrics = Arc::new(Counted::default());
+    let cases = ApiCases::new(
+        store,
+        Arc::new(queue),
+        Arc::new(SystemClock),
+        FreshnessPolicy::default(),
+        std::time::Duration::ZERO,
+    );
+    let router = countries_api::router(countries_api::AppState::new(
+        &cases,
+        (support::generous(), LimiterPolicy::Open),
+        metrics.clone(),
+    ));
+    for path in ["/v3.1/all", "/countries"] {
+        let (status, headers, body) = get(&router, path).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {body}");
+        assert_eq!(body["Code"], "InternalError", "{path}");
+        assert!(headers.get("retry-after").is_none(), "{path}");
+        assert!(
+            !body.to_string().contains("docu"),
+            "no stored detail is shown"
+        );
+    }
+    assert_eq!(
+        metrics.get(Metric::StoredDataCorrupt),
+        2,
+        "counted for its alarm"
+    );
+}

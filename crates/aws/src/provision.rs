@@ -7,6 +7,8 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use countries_core::ports::{QueueError, StoreError};
+
 use crate::dynamo::keys;
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
@@ -30,12 +32,12 @@ pub async fn create_tables(
     client: &aws_sdk_dynamodb::Client,
     countries: &str,
     operations: &str,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let existing = client
         .list_tables()
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
     let names = existing.table_names();
     if !names.iter().any(|n| n == countries) {
         client
@@ -46,7 +48,7 @@ pub async fn create_tables(
             .key_schema(key(keys::CODE, KeyType::Hash))
             .send()
             .await
-            .map_err(|e| format!("create {countries}: {e:?}"))?;
+            .map_err(|e| StoreError::Unavailable(format!("create {countries}: {e:?}")))?;
     }
     if !names.iter().any(|n| n == operations) {
         client
@@ -59,7 +61,7 @@ pub async fn create_tables(
             .key_schema(key(keys::SORT, KeyType::Range))
             .send()
             .await
-            .map_err(|e| format!("create {operations}: {e:?}"))?;
+            .map_err(|e| StoreError::Unavailable(format!("create {operations}: {e:?}")))?;
         client
             .update_time_to_live()
             .table_name(operations)
@@ -72,7 +74,7 @@ pub async fn create_tables(
             )
             .send()
             .await
-            .map_err(|e| format!("TTL on {operations}: {e:?}"))?;
+            .map_err(|e| StoreError::Unavailable(format!("TTL on {operations}: {e:?}")))?;
     }
     Ok(())
 }
@@ -83,13 +85,13 @@ pub async fn create_queues(
     name: &str,
     max_receive_count: u32,
     visibility_timeout_secs: u32,
-) -> Result<(String, String), String> {
+) -> Result<(String, String), QueueError> {
     let dlq = client
         .create_queue()
         .queue_name(format!("{name}-dlq"))
         .send()
         .await
-        .map_err(|e| format!("create {name}-dlq: {e:?}"))?;
+        .map_err(|e| QueueError::Unavailable(format!("create {name}-dlq: {e:?}")))?;
     let dlq_url = dlq.queue_url().unwrap_or_default().to_string();
     let attrs = client
         .get_queue_attributes()
@@ -97,7 +99,7 @@ pub async fn create_queues(
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| QueueError::Unavailable(e.to_string()))?;
     let dlq_arn = attrs
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))
@@ -115,6 +117,6 @@ pub async fn create_queues(
         )
         .send()
         .await
-        .map_err(|e| format!("create {name}: {e:?}"))?;
+        .map_err(|e| QueueError::Unavailable(format!("create {name}: {e:?}")))?;
     Ok((queue.queue_url().unwrap_or_default().to_string(), dlq_url))
 }

@@ -7,10 +7,12 @@ use std::time::Duration;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use countries_core::config::ConfigError;
+use countries_core::ports::Unanswered;
 use countries_core::ratelimit::{Decision, LimiterError, RateLimiter, RateLimits, RouteGroup};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, RedisError, Script};
+use redis::{Client, ErrorKind, RedisError, Script};
 
 /// GCRA (the algorithm of redis-cell and governor): the key holds the "theoretical arrival time" in ms.
 /// The time comes from Redis itself, so that instances with skewed clocks agree.
@@ -52,7 +54,7 @@ pub struct RedisLimiter {
     conn: Mutex<Conn>,
 }
 
-type Connecting = Shared<BoxFuture<'static, Result<ConnectionManager, String>>>;
+type Connecting = Shared<BoxFuture<'static, Result<ConnectionManager, LimiterError>>>;
 
 /// The connection, built on first use and reused (a Redis outage at start-up does not stop the API).
 /// Requests that find it being built wait for that one attempt, each at most the connect timeout,
@@ -86,18 +88,31 @@ impl std::fmt::Display for CallError {
     }
 }
 
+impl From<CallError> for LimiterError {
+    /// An answer of the wrong shape is the script's or the server's fault, not a passing outage.
+    fn from(e: CallError) -> Self {
+        match &e {
+            CallError::Redis(r) if r.kind() == ErrorKind::UnexpectedReturnType => {
+                LimiterError::Corrupt(e.to_string())
+            }
+            _ => LimiterError::Unavailable(e.to_string()),
+        }
+    }
+}
+
 impl RedisLimiter {
-    pub fn new(settings: RedisSettings, limits: RateLimits) -> Result<Self, String> {
-        let mut info: redis::ConnectionInfo = settings
-            .url
-            .as_str()
-            .parse()
-            .map_err(|e| format!("REDIS_URL: {e}"))?;
+    pub fn new(settings: RedisSettings, limits: RateLimits) -> Result<Self, ConfigError> {
+        let invalid = |e: RedisError| ConfigError {
+            var: crate::config::REDIS_URL.into(),
+            value: settings.url.clone(),
+            reason: e.to_string(),
+        };
+        let mut info: redis::ConnectionInfo = settings.url.as_str().parse().map_err(invalid)?;
         if let Some(token) = &settings.auth_token {
             let redis = info.redis_settings().clone().set_password(token);
             info = info.set_redis_settings(redis);
         }
-        let client = Client::open(info).map_err(|e| format!("REDIS_URL: {e}"))?;
+        let client = Client::open(info).map_err(invalid)?;
         Ok(RedisLimiter {
             client,
             settings,
@@ -128,12 +143,14 @@ impl RedisLimiter {
                 Err(_) => Conn::Idle,
             };
         }
-        made.map_err(LimiterError)
+        made
     }
 
     /// One connection attempt, bounded by the connect timeout. The manager reconnects by itself after
     /// this (also after the Lambda sandbox was frozen and the socket went stale).
-    fn connect(&self) -> impl Future<Output = Result<ConnectionManager, String>> + Send + 'static {
+    fn connect(
+        &self,
+    ) -> impl Future<Output = Result<ConnectionManager, LimiterError>> + Send + 'static {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.settings.connect_timeout))
             .set_response_timeout(Some(self.settings.command_timeout))
@@ -142,8 +159,8 @@ impl RedisLimiter {
         async move {
             tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
                 .await
-                .map_err(|_| "connecting to Redis timed out".to_string())?
-                .map_err(|e| format!("connecting to Redis: {e}"))
+                .map_err(|_| LimiterError::Unavailable("connecting to Redis timed out".into()))?
+                .map_err(|e| LimiterError::Unavailable(format!("connecting to Redis: {e}")))
         }
     }
 
@@ -166,14 +183,15 @@ impl RedisLimiter {
 /// PING on the limiter's connection (its ACL allows it), within the connect and command timeouts.
 #[async_trait]
 impl countries_core::ports::Probe for RedisLimiter {
-    async fn probe(&self) -> Result<(), String> {
-        let mut conn = self.connection().await.map_err(|e| e.0)?;
+    async fn probe(&self) -> Result<(), Unanswered> {
+        let unanswered = |e: &dyn std::fmt::Display| Unanswered(e.to_string());
+        let mut conn = self.connection().await.map_err(|e| unanswered(&e))?;
         let cmd = redis::cmd("PING");
         let ping = cmd.query_async::<String>(&mut conn);
         match tokio::time::timeout(self.settings.command_timeout, ping).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("Redis: {e}")),
-            Err(_) => Err("Redis did not answer in time".into()),
+            Ok(Err(e)) => Err(unanswered(&CallError::Redis(e))),
+            Err(_) => Err(unanswered(&CallError::TimedOut)),
         }
     }
 }
@@ -195,8 +213,7 @@ impl RateLimiter for RedisLimiter {
             }
             other => other,
         };
-        let (allowed, remaining, reset_ms, retry_ms) =
-            answer.map_err(|e| LimiterError(e.to_string()))?;
+        let (allowed, remaining, reset_ms, retry_ms) = answer?;
         let ms = |v: i64| Duration::from_millis(v.max(0) as u64);
         Ok(Decision {
             allowed: allowed == 1,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
-use countries_core::ports::Secret;
+use countries_core::ports::{Secret, Unanswered};
 
 /// A secret a person puts after the deploy, read when the core needs it ([`read_if_set`]).
 pub struct SecretsManagerSecret {
@@ -24,17 +24,17 @@ impl SecretsManagerSecret {
 
 #[async_trait]
 impl Secret for SecretsManagerSecret {
-    async fn read(&self) -> Result<Option<String>, String> {
+    async fn read(&self) -> Result<Option<String>, Unanswered> {
         read_if_set(&self.client, &self.id, &self.key).await
     }
 }
 
 /// The secret's string. A JSON object secret (as the console creates them) gives the value of `key`.
 /// A secret without a value is an error: for secrets Terraform fills (the Redis password).
-pub async fn read(client: &Client, secret_id: &str, key: &str) -> Result<String, String> {
+pub async fn read(client: &Client, secret_id: &str, key: &str) -> Result<String, Unanswered> {
     read_if_set(client, secret_id, key)
         .await?
-        .ok_or_else(|| format!("secret `{secret_id}` has no value"))
+        .ok_or_else(|| Unanswered(format!("secret `{secret_id}` has no value")))
 }
 
 /// As [`read`], with `None` for a secret that has no value yet, or an empty one: Terraform creates the
@@ -47,7 +47,7 @@ pub async fn read_if_set(
     client: &Client,
     secret_id: &str,
     key: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Unanswered> {
     let out = match client.get_secret_value().secret_id(secret_id).send().await {
         Ok(out) => out,
         Err(e)
@@ -57,21 +57,25 @@ pub async fn read_if_set(
             return Ok(None);
         }
         Err(e) => {
-            return Err(format!(
+            return Err(Unanswered(format!(
                 "reading secret `{secret_id}`: {}",
                 DisplayErrorContext(&e)
-            ));
+            )));
         }
     };
     let Some(value) = out.secret_string() else {
-        return Err(format!("secret `{secret_id}` has no string value"));
+        return Err(Unanswered(format!(
+            "secret `{secret_id}` has no string value"
+        )));
     };
     let value = match serde_json::from_str::<serde_json::Value>(value) {
         Ok(serde_json::Value::Object(map)) => map
             .get(key)
             .and_then(|v| v.as_str())
             .ok_or_else(|| {
-                format!("secret `{secret_id}` is a JSON object without a string `{key}`")
+                Unanswered(format!(
+                    "secret `{secret_id}` is a JSON object without a string `{key}`"
+                ))
             })?
             .trim()
             .to_string(),

@@ -8,7 +8,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use countries_core::Job;
-use countries_core::ports::{JobQueue, QueueError, Redelivery};
+use countries_core::ports::{JobQueue, QueueError, Redelivery, Unanswered};
 use countries_core::sync::SyncJob;
 
 use crate::lazy::Lazy;
@@ -78,7 +78,7 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    QueueError(format!("SQS {what}: {}", DisplayErrorContext(&e)))
+    QueueError::Unavailable(format!("SQS {what}: {}", DisplayErrorContext(&e)))
 }
 
 #[async_trait]
@@ -102,7 +102,7 @@ impl Redelivery for SqsQueue {
 /// The queue's ARN: the queue exists and the role may reach it (SendMessage has no harmless form).
 #[async_trait]
 impl countries_core::ports::Probe for SqsQueue {
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unanswered> {
         self.client
             .get_queue_attributes()
             .queue_url(&self.queue_url)
@@ -110,7 +110,7 @@ impl countries_core::ports::Probe for SqsQueue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| format!("SQS probe: {}", DisplayErrorContext(&e)))
+            .map_err(|e| Unanswered(format!("SQS probe: {}", DisplayErrorContext(&e))))
     }
 }
 

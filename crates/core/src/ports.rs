@@ -1,5 +1,6 @@
 //! The ports: what the use cases need from the outside world, as small traits the adapters implement.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,15 +13,26 @@ use crate::country::{CountryCode, CountryRecord, Fetched};
 use crate::operation::{Job, Operation, Revision};
 use crate::sync::{SyncJob, SyncRecord, SyncState};
 
-/// A storage failure: the dependency is down or refused the request. Conflicts are not errors; the
-/// methods report them in their return values.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("store: {0}")]
-pub struct StoreError(pub String);
+/// A storage failure. Conflicts are not errors; the methods report them in their return values.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    /// The store is down, slow, or refused the request: the same call may work later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// What the store holds cannot be read, or cannot be written as asked: trying again will not help.
+    #[error("stored data unusable: {0}")]
+    Corrupt(String),
+}
 
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("queue: {0}")]
-pub struct QueueError(pub String);
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueueError {
+    /// The queue is down, slow, or refused the message: the same call may work later.
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    /// The in-process queue is closed: the process is shutting down.
+    #[error("queue closed: the process is shutting down")]
+    Closed,
+}
 
 /// What `create_operation` did.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,26 +202,34 @@ impl Clock for SystemClock {
     }
 }
 
+/// An upstream client and the budget its calls are spent from.
+pub type MeteredUpstream = (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>);
+
 /// A secret a person puts after the deploy (the v5 key, the operator key): `None` while it has no
 /// value, so that the process starts without it and finds it once it is put.
 #[async_trait]
 pub trait Secret: Send + Sync {
-    async fn read(&self) -> Result<Option<String>, String>;
+    async fn read(&self) -> Result<Option<String>, Unanswered>;
 }
 
 /// One cheap call to a dependency, for the readiness check (`GET /health?deep=true`): `Ok` when it
 /// answered. The error is for the log; the caller bounds how long it may take.
 #[async_trait]
 pub trait Probe: Send + Sync {
-    async fn probe(&self) -> Result<(), String>;
+    async fn probe(&self) -> Result<(), Unanswered>;
 }
+
+/// A dependency (a secret, a probed service) that did not answer, in its own words.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unanswered(pub String);
 
 /// A dependency in this process (the memory adapters): always there.
 pub struct InProcess;
 
 #[async_trait]
 impl Probe for InProcess {
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unanswered> {
         Ok(())
     }
 }

@@ -97,9 +97,15 @@ pub struct Decision {
     pub retry_after: Duration,
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("rate limiter: {0}")]
-pub struct LimiterError(pub String);
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LimiterError {
+    /// The limiter is down or slow: the same call may work later.
+    #[error("rate limiter unavailable: {0}")]
+    Unavailable(String),
+    /// The limiter answered something this code cannot read.
+    #[error("rate limiter answer unusable: {0}")]
+    Corrupt(String),
+}
 
 #[async_trait]
 pub trait RateLimiter: Send + Sync {

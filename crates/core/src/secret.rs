@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use crate::ports::Secret;
+use crate::ports::{Secret, Unanswered};
 
 pub struct AwaitedSecret {
     source: Arc<dyn Secret>,
@@ -23,7 +23,7 @@ impl AwaitedSecret {
     }
 
     /// The value, or `None` while the secret has none; the error is the read's.
-    pub async fn value(&self) -> Result<Option<&str>, String> {
+    pub async fn value(&self) -> Result<Option<&str>, Unanswered> {
         if let Some(v) = self.found.get() {
             return Ok(Some(v));
         }
@@ -44,13 +44,13 @@ mod tests {
 
     /// Answers what `values` holds, one read at a time, and counts the reads.
     struct Scripted {
-        values: Mutex<Vec<Result<Option<String>, String>>>,
+        values: Mutex<Vec<Result<Option<String>, Unanswered>>>,
         reads: Mutex<u32>,
     }
 
     #[async_trait]
     impl Secret for Scripted {
-        async fn read(&self) -> Result<Option<String>, String> {
+        async fn read(&self) -> Result<Option<String>, Unanswered> {
             *self.reads.lock().unwrap() += 1;
             self.values.lock().unwrap().remove(0)
         }
@@ -61,14 +61,14 @@ mod tests {
         let source = Arc::new(Scripted {
             values: Mutex::new(vec![
                 Ok(None),
-                Err("throttled".into()),
+                Err(Unanswered("throttled".into())),
                 Ok(Some("the-key".into())),
             ]),
             reads: Mutex::new(0),
         });
         let secret = AwaitedSecret::new(source.clone());
         assert_eq!(secret.value().await, Ok(None));
-        assert_eq!(secret.value().await, Err("throttled".into()));
+        assert_eq!(secret.value().await, Err(Unanswered("throttled".into())));
         assert_eq!(secret.value().await, Ok(Some("the-key")));
         assert_eq!(secret.value().await, Ok(Some("the-key")));
         assert_eq!(*source.reads.lock().unwrap(), 3, "kept once found");

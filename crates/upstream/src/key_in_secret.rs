@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched};
+use countries_core::metrics::Metrics;
 use countries_core::ports::{CallGate, CatalogueFetch, Secret, Upstream, UpstreamError};
 use countries_core::secret::AwaitedSecret;
 use tokio::sync::OnceCell;
@@ -18,11 +19,18 @@ pub struct KeyInSecret {
     key: AwaitedSecret,
     client: OnceCell<V5>,
     missing: String,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl KeyInSecret {
-    pub fn new(base_url: &str, secret_id: &str, key: Arc<dyn Secret>, http: &HttpSettings) -> Self {
+    pub fn new(
+        base_url: &str,
+        secret_id: &str,
+        key: Arc<dyn Secret>,
+        (http, metrics): (&HttpSettings, Arc<dyn Metrics>),
+    ) -> Self {
         KeyInSecret {
+            metrics,
             base_url: base_url.to_string(),
             http: http.clone(),
             key: AwaitedSecret::new(key),
@@ -51,7 +59,9 @@ impl KeyInSecret {
                 });
             }
         };
-        let v5 = V5::new(&self.base_url, key, &self.http).map_err(UpstreamError::Permanent)?;
+        let v5 = V5::new(&self.base_url, key, &self.http)
+            .map_err(UpstreamError::Permanent)?
+            .counting(self.metrics.clone());
         Ok(self.client.get_or_init(|| async { v5 }).await)
     }
 }
@@ -81,7 +91,7 @@ mod tests {
 
     #[async_trait]
     impl Secret for Put {
-        async fn read(&self) -> Result<Option<String>, String> {
+        async fn read(&self) -> Result<Option<String>, countries_core::ports::Unanswered> {
             Ok(self.0.lock().unwrap().clone())
         }
     }
@@ -103,7 +113,10 @@ mod tests {
             "http://127.0.0.1:9",
             "countries-dev/rest-countries-api-key",
             secret.clone(),
-            &HttpSettings::default(),
+            (
+                &HttpSettings::default(),
+                Arc::new(countries_core::metrics::Counted::default()),
+            ),
         );
         for err in [
             up.fetch("PY".parse().unwrap()).await.unwrap_err(),

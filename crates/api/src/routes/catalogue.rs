@@ -127,11 +127,7 @@ pub async fn list(
             reason: e.reason,
         },
     })?;
-    let snapshot = app
-        .catalogue
-        .snapshot()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let snapshot = app.catalogue.snapshot().await.map_err(ApiError::from)?;
     let etag = format!("\"{:x}-{}\"", snapshot.revision, query.page_fingerprint());
     let cache_headers = [
         (header::ETAG, etag.clone()),

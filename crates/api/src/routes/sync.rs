@@ -92,11 +92,7 @@ pub async fn post(
         (status = 503, description = "`ServiceUnavailable`", body = crate::error::ErrorBody),
     ))]
 pub async fn list(State(app): State<AppState>) -> Result<Json<SyncList>, ApiError> {
-    let syncs = app
-        .sync_requests
-        .latest(20)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
+    let syncs = app.sync_requests.latest(20).await.map_err(ApiError::from)?;
     Ok(Json(SyncList { syncs }))
 }
 
@@ -131,7 +127,7 @@ pub async fn get(
     app.sync_requests
         .get(id)
         .await
-        .map_err(|e| ApiError::Unavailable(e.into()))?
+        .map_err(ApiError::from)?
         .map(Json)
         .ok_or(ApiError::UnknownSync(id))
 }

@@ -30,8 +30,8 @@ pub enum V31Fail {
     BadRequest,
     /// v3.1's `404 {"status": 404, "message": "Not Found"}`.
     NotFound,
-    /// The catalogue could not be read: the service's own 503.
-    Unavailable(countries_core::ports::StoreError),
+    /// The catalogue could not be read: the service's own error (503, or 500 when it is corrupt).
+    Store(countries_core::ports::StoreError),
 }
 
 impl IntoResponse for V31Fail {
@@ -39,7 +39,7 @@ impl IntoResponse for V31Fail {
         let status = match self {
             V31Fail::BadRequest => StatusCode::BAD_REQUEST,
             V31Fail::NotFound => StatusCode::NOT_FOUND,
-            V31Fail::Unavailable(e) => return ApiError::Unavailable(e.into()).into_response(),
+            V31Fail::Store(e) => return ApiError::from(e).into_response(),
         };
         let body = json!({"status": status.as_u16(), "message": status.canonical_reason().unwrap_or_default()});
         (status, Json(body)).into_response()
@@ -114,7 +114,7 @@ fn segment(p: V31Path) -> Result<String, V31Fail> {
 }
 
 async fn snapshot(app: &AppState) -> Result<std::sync::Arc<Snapshot>, V31Fail> {
-    app.catalogue.snapshot().await.map_err(V31Fail::Unavailable)
+    app.catalogue.snapshot().await.map_err(V31Fail::Store)
 }
 
 /// The countries at `found` as v3.1 answered them: a JSON array (404 when empty), `fields` applied.

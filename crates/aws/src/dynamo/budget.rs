@@ -122,7 +122,7 @@ impl DynamoBudget {
             }
             pause().await;
         }
-        Err(StoreError(
+        Err(StoreError::Unavailable(
             "the upstream budget is too contended to update".into(),
         ))
     }
@@ -152,7 +152,7 @@ impl DynamoBudget {
             pause().await;
             read = self.get(sort).await?;
         }
-        Err(StoreError(
+        Err(StoreError::Unavailable(
             "the upstream budget is too contended to update".into(),
         ))
     }

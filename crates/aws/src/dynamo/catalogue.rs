@@ -132,9 +132,14 @@ impl SyncStore for DynamoStore {
             let result = self
                 .client
                 .transact_write_items()
-                .transact_items(build(lock.build().map_err(|e| StoreError(e.to_string()))?))
                 .transact_items(build(
-                    record.build().map_err(|e| StoreError(e.to_string()))?,
+                    lock.build()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ))
+                .transact_items(build(
+                    record
+                        .build()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 ))
                 .send()
                 .await;
@@ -151,8 +156,10 @@ impl SyncStore for DynamoStore {
                 .get_sync(id)
                 .await?
                 .map(SyncCreated::InFlight)
-                .ok_or_else(|| StoreError("lost the sync race three times".into())),
-            None => Err(StoreError("lost the sync race three times".into())),
+                .ok_or_else(|| StoreError::Unavailable("lost the sync race three times".into())),
+            None => Err(StoreError::Unavailable(
+                "lost the sync race three times".into(),
+            )),
         }
     }
 

@@ -72,13 +72,13 @@ fn time(item: &Item, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         .map(|t| {
             DateTime::parse_from_rfc3339(t)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| StoreError(format!("stored {key} `{t}` is not a time: {e}")))
+                .map_err(|e| StoreError::Corrupt(format!("stored {key} `{t}` is not a time: {e}")))
         })
         .transpose()
 }
 
 fn bad(what: &str) -> StoreError {
-    StoreError(format!("a stored item lacks {what}"))
+    StoreError::Corrupt(format!("a stored item lacks {what}"))
 }
 
 /// Past its TTL: DynamoDB deletes such items only eventually (and emulators never), so reads skip them.
@@ -122,7 +122,7 @@ pub fn operation_from(item: &Item) -> Result<Operation, StoreError> {
         country: get_s(item, keys::COUNTRY)
             .and_then(|c| c.parse().ok())
             .ok_or_else(|| bad(keys::COUNTRY))?,
-        state: state.parse().map_err(StoreError)?,
+        state: state.parse().map_err(StoreError::Corrupt)?,
         requested_at: time(item, "requested_at")?.ok_or_else(|| bad("requested_at"))?,
         started_at: time(item, "started_at")?,
         finished_at: time(item, "finished_at")?,
@@ -146,7 +146,7 @@ pub fn country(record: &CountryRecord) -> Result<Item, StoreError> {
     let document = record.document.to_string();
     let raw = record.raw.to_string();
     if document.len() + raw.len() > MAX_ITEM_BYTES {
-        return Err(StoreError(format!(
+        return Err(StoreError::Corrupt(format!(
             "the document of {} is {} bytes, over the {MAX_ITEM_BYTES}-byte item budget",
             record.code,
             document.len() + raw.len()
@@ -165,7 +165,7 @@ pub fn country(record: &CountryRecord) -> Result<Item, StoreError> {
 pub fn country_from(code: CountryCode, item: &Item) -> Result<CountryRecord, StoreError> {
     let json = |key: &str| -> Result<serde_json::Value, StoreError> {
         serde_json::from_str(get_s(item, key).ok_or_else(|| bad(key))?)
-            .map_err(|e| StoreError(format!("stored {key} is not JSON: {e}")))
+            .map_err(|e| StoreError::Corrupt(format!("stored {key} is not JSON: {e}")))
     };
     Ok(CountryRecord {
         code,
@@ -182,12 +182,12 @@ pub fn catalogue(c: &StoredCatalogue) -> Result<Item, StoreError> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(c.body.as_bytes())
         .and_then(|()| gz.flush())
-        .map_err(|e| StoreError(format!("cannot compress the catalogue: {e}")))?;
+        .map_err(|e| StoreError::Corrupt(format!("cannot compress the catalogue: {e}")))?;
     let body = gz
         .finish()
-        .map_err(|e| StoreError(format!("cannot compress the catalogue: {e}")))?;
+        .map_err(|e| StoreError::Corrupt(format!("cannot compress the catalogue: {e}")))?;
     if body.len() > MAX_CATALOGUE_BYTES {
-        return Err(StoreError(format!(
+        return Err(StoreError::Corrupt(format!(
             "the catalogue is {} bytes compressed, over the {MAX_CATALOGUE_BYTES}-byte item budget",
             body.len()
         )));
@@ -211,7 +211,9 @@ pub fn catalogue_from(item: &Item) -> Result<StoredCatalogue, StoreError> {
     let mut body = String::new();
     flate2::read::GzDecoder::new(compressed.as_ref())
         .read_to_string(&mut body)
-        .map_err(|e| StoreError(format!("the stored catalogue does not decompress: {e}")))?;
+        .map_err(|e| {
+            StoreError::Corrupt(format!("the stored catalogue does not decompress: {e}"))
+        })?;
     Ok(StoredCatalogue {
         revision: get_n(item, "revision").ok_or_else(|| bad("revision"))?,
         synced_at: time(item, "synced_at")?,
@@ -239,7 +241,8 @@ pub fn sync(record: &SyncRecord, expires_at: i64) -> Item {
 
 pub fn sync_from(item: &Item) -> Result<SyncRecord, StoreError> {
     let json = get_s(item, "record").ok_or_else(|| bad("record"))?;
-    serde_json::from_str(json).map_err(|e| StoreError(format!("a stored sync is unreadable: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("a stored sync is unreadable: {e}")))
 }
 
 /// The marker that gives `record` the one sync slot.
@@ -292,12 +295,15 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_state_is_an_error_that_names_it() {
+    fn an_unknown_state_is_corrupt_data_that_names_it() {
         let op = Operation::new("PY".parse().unwrap(), Utc::now());
         let mut item = operation(&op, 1);
         item.insert("state".into(), s("done"));
         let e = operation_from(&item).unwrap_err();
-        assert!(e.0.contains("`done`"), "{e}");
+        assert!(
+            matches!(&e, StoreError::Corrupt(m) if m.contains("`done`")),
+            "{e:?}"
+        );
         assert_eq!(op.state, OperationState::Queued);
     }
 }

@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use countries_core::country::{CountryCode, CountryRecord};
 use countries_core::operation::{Operation, Revision};
-use countries_core::ports::{CountryStore, Created, OperationStore, StoreError};
+use countries_core::ports::{CountryStore, Created, OperationStore, StoreError, Unanswered};
 use uuid::Uuid;
 
 use crate::lazy::Lazy;
@@ -46,7 +46,7 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    StoreError(format!("DynamoDB {what}: {}", DisplayErrorContext(&e)))
+    StoreError::Unavailable(format!("DynamoDB {what}: {}", DisplayErrorContext(&e)))
 }
 
 /// Whether a conditional write was refused because its condition did not hold: not a failure, the
@@ -116,7 +116,7 @@ impl DynamoStore {
 /// A read of a key no country has: the table answers, and the role may read it.
 #[async_trait]
 impl countries_core::ports::Probe for DynamoStore {
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unanswered> {
         self.client
             .get_item()
             .table_name(&self.countries_table)
@@ -124,7 +124,7 @@ impl countries_core::ports::Probe for DynamoStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| err("probe", e).to_string())
+            .map_err(|e| Unanswered(err("probe", e).to_string()))
     }
 }
 
@@ -200,12 +200,19 @@ impl OperationStore for DynamoStore {
                 .transact_write_items()
                 .transact_items(
                     TransactWriteItem::builder()
-                        .put(lock.build().map_err(|e| StoreError(e.to_string()))?)
+                        .put(
+                            lock.build()
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        )
                         .build(),
                 )
                 .transact_items(
                     TransactWriteItem::builder()
-                        .put(put_op.build().map_err(|e| StoreError(e.to_string()))?)
+                        .put(
+                            put_op
+                                .build()
+                                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        )
                         .build(),
                 )
                 .send()
@@ -231,7 +238,7 @@ impl OperationStore for DynamoStore {
         };
         holder
             .map(Created::InFlight)
-            .ok_or_else(|| StoreError("lost the in-flight race three times".into()))
+            .ok_or_else(|| StoreError::Unavailable("lost the in-flight race three times".into()))
     }
 
     async fn get_operation(
@@ -309,7 +316,7 @@ impl OperationStore for DynamoStore {
                 match (country, holder) {
                     (Some(country), Some(holder)) => holders.push((country, holder)),
                     _ => {
-                        return Err(StoreError(format!(
+                        return Err(StoreError::Corrupt(format!(
                             "an unreadable in-flight marker: {item:?}"
                         )));
                     }

@@ -18,7 +18,9 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::country::{CountryCode, V31_KEYS};
+use crate::fnv::fnv1a;
 use crate::normalize::normalize;
+use crate::ports::StoreError;
 
 /// The catalogue as stored: one item, replaced whole under a revision check.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,11 +61,14 @@ impl Entry {
     }
 }
 
+fn unreadable(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("the stored catalogue is unreadable: {e}"))
+}
+
 impl StoredCatalogue {
     /// The entries, in catalogue order.
-    pub fn entries(&self) -> Result<Vec<Entry>, String> {
-        serde_json::from_str(&self.body)
-            .map_err(|e| format!("the stored catalogue is unreadable: {e}"))
+    pub fn entries(&self) -> Result<Vec<Entry>, StoreError> {
+        serde_json::from_str(&self.body).map_err(unreadable)
     }
 
     /// A catalogue of `entries`, one revision on from `previous`.
@@ -83,14 +88,8 @@ impl StoredCatalogue {
 /// A stable 64-bit FNV-1a hash of a document and its raw form, in hex: equal for equal data, whatever
 /// process computes it.
 pub fn content_hash(document: &Value, raw: &Value) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [document.to_string(), raw.to_string()] {
-        for b in part.bytes().chain([0]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
+    let (document, raw) = (document.to_string(), raw.to_string());
+    format!("{:016x}", fnv1a([document.as_bytes(), raw.as_bytes()]))
 }
 
 /// Merges `changed` into `entries`: a country's entry is replaced (never by an older version), new
@@ -224,8 +223,8 @@ struct DocIdd {
 }
 
 impl Facets {
-    fn of(document: &str) -> Result<Facets, String> {
-        let d: Doc = serde_json::from_str(document).map_err(|e| e.to_string())?;
+    fn of(document: &str) -> Result<Facets, serde_json::Error> {
+        let d: Doc = serde_json::from_str(document)?;
         let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
         let root = digits(&d.idd.root);
         let mut calling_codes: Vec<String> = d
@@ -316,7 +315,7 @@ impl Snapshot {
     }
 
     /// The snapshot of `stored`, keeping its body as the text the documents are served from.
-    pub fn build(stored: StoredCatalogue) -> Result<Snapshot, String> {
+    pub fn build(stored: StoredCatalogue) -> Result<Snapshot, StoreError> {
         #[derive(Deserialize)]
         struct Borrowed<'a> {
             code: CountryCode,
@@ -325,17 +324,16 @@ impl Snapshot {
             #[serde(borrow)]
             document: &'a RawValue,
         }
-        let entries: Vec<Borrowed> = serde_json::from_str(&stored.body)
-            .map_err(|e| format!("the stored catalogue is unreadable: {e}"))?;
+        let entries: Vec<Borrowed> = serde_json::from_str(&stored.body).map_err(unreadable)?;
         let mut text = String::with_capacity(stored.body.len());
         let mut countries = Vec::with_capacity(entries.len());
         for e in entries {
             let doc = e.document.get();
             let fields: HashMap<&str, &RawValue> = serde_json::from_str(doc).map_err(|err| {
-                format!(
+                StoreError::Corrupt(format!(
                     "the catalogue's document of {} is not an object: {err}",
                     e.code
-                )
+                ))
             })?;
             let start = text.len();
             text.push_str(doc);
@@ -348,10 +346,10 @@ impl Snapshot {
                 }
             }
             let facets = Facets::of(doc).map_err(|err| {
-                format!(
+                StoreError::Corrupt(format!(
                     "the catalogue's document of {} is unreadable: {err}",
                     e.code
-                )
+                ))
             })?;
             countries.push(Country {
                 code: e.code,

@@ -71,7 +71,7 @@ impl CatalogueReads {
             None => Arc::new(Snapshot::empty()),
             Some(_) => match self.store.get_catalogue().await? {
                 Some(stored) => {
-                    let built = Snapshot::build(stored).map_err(StoreError)?;
+                    let built = Snapshot::build(stored)?;
                     info!(
                         revision = built.revision,
                         countries = built.len(),
@@ -101,7 +101,7 @@ pub(crate) async fn publish(
             stored = store.get_catalogue().await?;
         }
         let mut entries = match &stored {
-            Some(s) => s.entries().map_err(StoreError)?,
+            Some(s) => s.entries()?,
             None => Vec::new(),
         };
         merge(&mut entries, changed.clone());
@@ -113,7 +113,7 @@ pub(crate) async fn publish(
             return Ok(next);
         }
     }
-    Err(StoreError(
+    Err(StoreError::Unavailable(
         "the catalogue kept changing under five attempts to write it".into(),
     ))
 }
