@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod config;
 pub mod country;
 pub mod dataset;
+pub mod fnv;
 pub mod ident;
 pub mod memory;
 pub mod metrics;

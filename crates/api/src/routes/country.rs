@@ -1,11 +1,13 @@
 //! `GET /country/{country}`: the stored document in the v3.1 shape, with `?fields=`, an ETag and 304s.
 
 use std::collections::HashMap;
+use std::hash::Hasher;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use countries_core::catalogue::field;
+use countries_core::fnv::Fnv1a;
 use serde_json::{Map, Value};
 
 use super::{CountryErrors, CountryParam, CountryPath, Params, params};
@@ -114,7 +116,11 @@ fn answer(
     source: String,
     headers: &HeaderMap,
 ) -> Response {
-    let etag = format!("\"{:016x}\"", fnv1a(&body));
+    let etag = format!("\"{:016x}\"", {
+        let mut h = Fnv1a::default();
+        h.write(&body);
+        h.finish()
+    });
     let last_modified = httpdate::fmt_http_date(fetched_at.into());
     let cache_headers = [
         (header::ETAG, etag.clone()),
@@ -175,13 +181,6 @@ fn select(document: &Value, wanted: &[String]) -> Value {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     Value::Object(map)
-}
-
-/// FNV-1a: a stable, dependency-free hash for ETags (not for security).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 pub(crate) fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {

@@ -98,17 +98,6 @@ fn boolean(name: &str, v: &str) -> Result<bool, QueryError> {
     }
 }
 
-fn fnv(parts: &[(&str, &str)]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (k, v) in parts {
-        for b in k.bytes().chain([0]).chain(v.bytes()).chain([0]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
 impl Query {
     /// Parses the query string's pairs, in order: each parameter at most once, none unknown.
     pub fn parse(pairs: &[(String, String)]) -> Result<Query, QueryError> {
@@ -217,7 +206,11 @@ impl Query {
             }
         }
         identity.sort_unstable();
-        q.fingerprint = fnv(&identity);
+        q.fingerprint = crate::fnv::fnv1a(
+            identity
+                .iter()
+                .flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()]),
+        );
         if let Some(c) = cursor {
             q.offset = decode_cursor(c, q.fingerprint)?;
         }
