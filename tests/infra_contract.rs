@@ -334,30 +334,22 @@ fn the_worker_mapping_reports_batch_item_failures_within_its_concurrency() {
 
 #[test]
 fn the_metric_alarms_watch_the_metrics_the_functions_emit() {
-    use countries_core::metrics;
+    use countries_core::metrics::{self, Metric};
     for env in ENVIRONMENTS {
         let tf = service(env);
         let monitoring = tf.module("monitoring");
-        for (alarm, metric, function) in [
-            ("limiter_unavailable", metrics::LIMITER_UNAVAILABLE, "api"),
-            (
-                "upstream_misconfigured",
-                metrics::UPSTREAM_MISCONFIGURED,
-                "worker",
-            ),
-            ("upstream_rejected", metrics::UPSTREAM_REJECTED, "worker"),
-            (
-                "upstream_quota_high",
-                metrics::UPSTREAM_QUOTA_HIGH,
-                "worker",
-            ),
-            ("sync_failed", metrics::SYNC_FAILED, "worker"),
-            (
-                "catalogue_publish_failed",
-                metrics::CATALOGUE_PUBLISH_FAILED,
-                "worker",
-            ),
-        ] {
+        for m in Metric::ALL {
+            // Exhaustive: a new metric does not compile here until it has its alarm.
+            let (alarm, function) = match m {
+                Metric::LimiterUnavailable => ("limiter_unavailable", "api"),
+                Metric::StoredDataCorrupt => ("stored_data_corrupt", "api"),
+                Metric::UpstreamMisconfigured => ("upstream_misconfigured", "worker"),
+                Metric::UpstreamRejected => ("upstream_rejected", "worker"),
+                Metric::UpstreamQuotaHigh => ("upstream_quota_high", "worker"),
+                Metric::SyncFailed => ("sync_failed", "worker"),
+                Metric::CataloguePublishFailed => ("catalogue_publish_failed", "worker"),
+            };
+            let metric = m.name();
             let alarm =
                 monitoring.resource_each("aws_cloudwatch_metric_alarm", "service_metric", alarm);
             assert_eq!(alarm.arg("namespace").str(), metrics::NAMESPACE);

@@ -12,7 +12,7 @@ use countries_core::ratelimit::{LimiterPolicy, RouteGroup};
 use tracing::{info, warn};
 
 use crate::error::ApiError;
-use countries_core::metrics;
+use countries_core::metrics::Metric;
 
 use crate::{AppState, ClientIp};
 
@@ -58,7 +58,7 @@ pub async fn rate_limit(State(app): State<AppState>, req: Request, next: Next) -
         Ok(d) => d,
         Err(e) => {
             warn!(error = %e, group = group.as_str(), policy = ?app.limiter_policy, "rate limiter unavailable");
-            metrics::count(metrics::LIMITER_UNAVAILABLE);
+            app.metrics.count(Metric::LimiterUnavailable);
             return match app.limiter_policy {
                 LimiterPolicy::Open => next.run(req).await,
                 LimiterPolicy::Closed => ApiError::LimiterUnavailable.into_response(),

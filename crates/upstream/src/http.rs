@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use countries_core::metrics;
+use std::sync::Arc;
+
+use countries_core::metrics::{Counted, Metric, Metrics};
 use countries_core::ports::UpstreamError;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -20,6 +22,8 @@ pub struct HttpSettings {
 pub(crate) struct Http {
     client: reqwest::Client,
     max_bytes: usize,
+    /// Where the answers a person must act on are counted; nowhere until `counting`.
+    pub(crate) metrics: Arc<dyn Metrics>,
 }
 
 impl Http {
@@ -33,6 +37,7 @@ impl Http {
         Ok(Http {
             client,
             max_bytes: s.max_bytes,
+            metrics: Arc::new(Counted::default()),
         })
     }
 
@@ -62,7 +67,7 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
-        classify(status, &headers, &body, not_found)
+        classify(status, &headers, &body, not_found, self.metrics.as_ref())
     }
 }
 
@@ -104,6 +109,7 @@ pub(crate) fn classify(
     headers: &HeaderMap,
     body: &[u8],
     not_found: NotFoundBody,
+    metrics: &dyn Metrics,
 ) -> Result<Value, UpstreamError> {
     if status.is_success() {
         return serde_json::from_slice(body).map_err(|e| unreadable(&e, body));
@@ -116,13 +122,13 @@ pub(crate) fn classify(
             UpstreamError::NotFound(message)
         }
         StatusCode::NOT_FOUND => {
-            metrics::count(metrics::UPSTREAM_MISCONFIGURED);
+            metrics.count(Metric::UpstreamMisconfigured);
             UpstreamError::Permanent(format!(
                 "{message} (not the upstream's answer for an unknown country: is REST_COUNTRIES_URL its base URL?)"
             ))
         }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            metrics::count(metrics::UPSTREAM_REJECTED);
+            metrics.count(Metric::UpstreamRejected);
             UpstreamError::Permanent(message)
         }
         StatusCode::TOO_MANY_REQUESTS => UpstreamError::Retryable {
@@ -224,6 +230,7 @@ mod tests {
             &map,
             body.as_bytes(),
             v31_not_found,
+            &Counted::default(),
         )
         .unwrap_err()
     }
@@ -286,7 +293,16 @@ mod tests {
             .to_string(),
             "upstream HTTP 502: HTML page \"502 Bad Gateway\""
         );
-        let ok = |body: &[u8]| classify(StatusCode::OK, &HeaderMap::new(), body, v31_not_found);
+        let counted = Counted::default();
+        let ok = |body: &[u8]| {
+            classify(
+                StatusCode::OK,
+                &HeaderMap::new(),
+                body,
+                v31_not_found,
+                &counted,
+            )
+        };
         assert!(matches!(
             ok(b"<html>oops</html>"),
             Err(UpstreamError::Permanent(m)) if m.contains("cannot be read")
@@ -313,5 +329,27 @@ mod tests {
                 other => panic!("{body}: {other:?}"),
             }
         }
+    }
+
+    /// The answers a person must act on are counted, each as its own metric; the others are not.
+    #[test]
+    fn a_refused_key_and_a_wrong_base_url_are_counted() {
+        let counted = Counted::default();
+        let answer = |status: u16, body: &str| {
+            classify(
+                StatusCode::from_u16(status).unwrap(),
+                &HeaderMap::new(),
+                body.as_bytes(),
+                v31_not_found,
+                &counted,
+            )
+        };
+        assert!(answer(401, "{}").is_err());
+        assert!(answer(403, "{}").is_err());
+        assert!(answer(404, "<html>nginx</html>").is_err());
+        assert!(answer(404, r#"{"status": 404}"#).is_err());
+        assert!(answer(503, "{}").is_err());
+        assert_eq!(counted.get(Metric::UpstreamRejected), 2);
+        assert_eq!(counted.get(Metric::UpstreamMisconfigured), 1);
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countries_core::config::{self, ConfigError, Source};
+use countries_core::metrics::Metrics;
 use countries_core::ports::{Secret, Upstream};
 
 pub use bundled::Bundled;
@@ -165,26 +166,33 @@ impl UpstreamConfig {
         }
     }
 
-    pub fn build(&self) -> Result<Arc<dyn Upstream>, String> {
-        self.build_with(None)
+    pub fn build(&self, metrics: Arc<dyn Metrics>) -> Result<Arc<dyn Upstream>, String> {
+        self.build_with(None, metrics)
     }
 
     /// The client, with the secret [`UpstreamConfig::key_secret_id`] names when there is one.
-    pub fn build_with(&self, key: Option<Arc<dyn Secret>>) -> Result<Arc<dyn Upstream>, String> {
+    /// Its answers that need a person (a refused key, a wrong base URL) are counted into `metrics`.
+    pub fn build_with(
+        &self,
+        key: Option<Arc<dyn Secret>>,
+        metrics: Arc<dyn Metrics>,
+    ) -> Result<Arc<dyn Upstream>, String> {
         Ok(match self {
             UpstreamConfig::Bundled => Arc::new(Bundled::new()),
-            UpstreamConfig::V31 { base_url, http } => Arc::new(V31::new(base_url, http)?),
+            UpstreamConfig::V31 { base_url, http } => {
+                Arc::new(V31::new(base_url, http)?.counting(metrics))
+            }
             UpstreamConfig::V5 {
                 base_url,
                 api_key: ApiKey::Value(key),
                 http,
-            } => Arc::new(V5::new(base_url, key, http)?),
+            } => Arc::new(V5::new(base_url, key, http)?.counting(metrics)),
             UpstreamConfig::V5 {
                 base_url,
                 api_key: ApiKey::Secret(id),
                 http,
             } => match key {
-                Some(secret) => Arc::new(KeyInSecret::new(base_url, id, secret, http)),
+                Some(secret) => Arc::new(KeyInSecret::new(base_url, id, secret, (http, metrics))),
                 None => return Err(format!("the v5 key's secret {id} was not given")),
             },
         })
@@ -225,7 +233,10 @@ mod tests {
     fn bundled_needs_nothing() {
         let c = UpstreamConfig::from_source(&std::collections::HashMap::new()).unwrap();
         assert_eq!((c.kind(), c.key_secret_id()), ("bundled", None));
-        assert!(c.build().is_ok());
+        assert!(
+            c.build(Arc::new(countries_core::metrics::Counted::default()))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -254,7 +265,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.key_secret_id(), Some("arn:secret"));
-        assert!(c.build().is_err(), "the secret is needed");
+        assert!(
+            c.build(Arc::new(countries_core::metrics::Counted::default()))
+                .is_err(),
+            "the secret is needed"
+        );
         assert_eq!(
             format!("{c:?}"),
             format!("v5 at {V5_DEFAULT_URL} (key in secret arn:secret)")

@@ -1,7 +1,9 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched, V31_KEYS, from_v31};
+use countries_core::metrics::Metrics;
 use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
 use serde_json::{Map, Value};
 
@@ -23,6 +25,12 @@ impl V31 {
             base_url: base_url.trim_end_matches('/').to_string(),
             http: Http::new(http)?,
         })
+    }
+
+    /// Counts the answers a person must act on (a wrong base URL) into `metrics`.
+    pub fn counting(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.http.metrics = metrics;
+        self
     }
 }
 

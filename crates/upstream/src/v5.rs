@@ -1,5 +1,8 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched};
+use countries_core::metrics::Metrics;
 use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
 use countries_core::v5::from_v5;
 use serde_json::Value;
@@ -27,6 +30,12 @@ impl V5 {
             api_key: api_key.to_string(),
             http: Http::new(http)?,
         })
+    }
+
+    /// Counts the answers a person must act on (a refused key, a wrong base URL) into `metrics`.
+    pub fn counting(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.http.metrics = metrics;
+        self
     }
 }
 

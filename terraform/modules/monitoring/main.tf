@@ -166,6 +166,15 @@ locals {
       period      = 3600
       description = "A fetched document was stored but not written into the catalogue: catalogue reads miss it until the next sync (POST /sync?force=true with the operator key)"
     }
+    # The api read stored data it cannot decode (an operation, a sync, the catalogue) and answered 500:
+    # waiting will not mend it.
+    stored_data_corrupt = {
+      name        = "stored-data-corrupt"
+      metric      = "StoredDataCorrupt"
+      function    = var.api_function_name
+      period      = 300
+      description = "The api read stored data it cannot decode and answered 500: its error log names the item"
+    }
     # Each upstream call once 80 % of the month's quota is spent: past the quota, jobs wait for next month.
     upstream_quota_high = {
       name        = "upstream-quota-80pct"

@@ -11,7 +11,7 @@ use crate::budget::Spend;
 use crate::catalogue::{Entry, content_hash};
 use crate::config::{self, ConfigError, Source};
 use crate::country::CountryRecord;
-use crate::metrics;
+use crate::metrics::{Metric, Metrics};
 use crate::operation::{self, Job, OperationState};
 use crate::ports::{
     CatalogueStore, Clock, CountryStore, OperationStore, Upstream, UpstreamBudget, UpstreamError,
@@ -83,6 +83,7 @@ pub struct JobProcessor {
     upstream: Arc<dyn Upstream>,
     budget: Arc<dyn UpstreamBudget>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<dyn Metrics>,
     policy: RetryPolicy,
 }
 
@@ -95,6 +96,7 @@ impl JobProcessor {
         ),
         (upstream, budget): (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
         clock: Arc<dyn Clock>,
+        metrics: Arc<dyn Metrics>,
         policy: RetryPolicy,
     ) -> Self {
         JobProcessor {
@@ -104,6 +106,7 @@ impl JobProcessor {
             upstream,
             budget,
             clock,
+            metrics,
             policy,
         }
     }
@@ -124,7 +127,7 @@ impl JobProcessor {
             Err(e) => Err(e),
         };
         if let Err(e) = published {
-            metrics::count(metrics::CATALOGUE_PUBLISH_FAILED);
+            self.metrics.count(Metric::CataloguePublishFailed);
             warn!(country = %record.code, error = %e, "could not write the document into the catalogue");
         }
     }
@@ -169,7 +172,7 @@ impl JobProcessor {
         match spent {
             Spend::Granted { used, quota } => {
                 if used.saturating_mul(5) >= quota.saturating_mul(4) {
-                    metrics::count(metrics::UPSTREAM_QUOTA_HIGH);
+                    self.metrics.count(Metric::UpstreamQuotaHigh);
                 }
             }
             Spend::Wait { until, reason } => {
@@ -450,6 +453,8 @@ mod tests {
                 .contains("monthly quota of 2 calls is spent")
         );
         assert_eq!(*f.upstream.calls.lock().unwrap(), 2);
+        // The second call spent the quota's last 20 %: counted once, for the alarm.
+        assert_eq!(f.metrics.get(Metric::UpstreamQuotaHigh), 1);
     }
 
     #[test]

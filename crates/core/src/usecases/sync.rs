@@ -12,7 +12,7 @@ use super::{FreshnessPolicy, ServiceError, chrono};
 use crate::budget::Spend;
 use crate::catalogue::{Entry, content_hash};
 use crate::country::CountryRecord;
-use crate::metrics;
+use crate::metrics::{Metric, Metrics};
 use crate::ports::{
     CallGate, CatalogueStore, Clock, CountryStore, JobQueue, StoreError, SyncCreated, SyncStore,
     Upstream, UpstreamBudget, UpstreamError,
@@ -125,6 +125,7 @@ pub struct CatalogueSync {
     upstream: Arc<dyn Upstream>,
     budget: Arc<dyn UpstreamBudget>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<dyn Metrics>,
     policy: FreshnessPolicy,
 }
 
@@ -174,6 +175,7 @@ impl CatalogueSync {
         catalogue: Arc<dyn CatalogueStore>,
         (upstream, budget): (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
         clock: Arc<dyn Clock>,
+        metrics: Arc<dyn Metrics>,
         policy: FreshnessPolicy,
     ) -> Self {
         CatalogueSync {
@@ -183,6 +185,7 @@ impl CatalogueSync {
             upstream,
             budget,
             clock,
+            metrics,
             policy,
         }
     }
@@ -243,7 +246,7 @@ impl CatalogueSync {
         };
         sync.finished_at = Some(self.clock.now());
         if sync.state != SyncState::Succeeded {
-            metrics::count(metrics::SYNC_FAILED);
+            self.metrics.count(Metric::SyncFailed);
         }
         info!(sync = %sync.id, state = ?sync.state, calls = sync.calls, added = sync.added,
               changed = sync.changed, unchanged = sync.unchanged, failed = sync.failed.len(), "sync finished");
@@ -274,12 +277,7 @@ impl CatalogueSync {
         sync.failed.extend(fetched.failed);
         let base = self.catalogue.get_catalogue().await?;
         let known: std::collections::HashMap<_, _> = match &base {
-            Some(b) => b
-                .entries()
-                .map_err(StoreError)?
-                .into_iter()
-                .map(|e| (e.code, e.hash))
-                .collect(),
+            Some(b) => b.entries()?.into_iter().map(|e| (e.code, e.hash)).collect(),
             None => Default::default(),
         };
         let mut changed = Vec::new();
@@ -405,8 +403,14 @@ mod tests {
         *f.upstream.catalogue.lock().unwrap() =
             (150, Some("page at offset 100: upstream HTTP 503".into()));
         f.clock.advance(std::time::Duration::from_secs(60));
+        assert_eq!(f.metrics.get(Metric::SyncFailed), 0);
         let partial = f.syncs.run_now(SyncTrigger::Schedule).await.unwrap();
         assert_eq!(partial.state, SyncState::Partial);
+        assert_eq!(
+            f.metrics.get(Metric::SyncFailed),
+            1,
+            "counted for its alarm"
+        );
         assert_eq!(partial.unchanged, 100);
         assert_eq!(partial.failed, ["page at offset 100: upstream HTTP 503"]);
         assert_eq!(
@@ -430,6 +434,7 @@ mod tests {
         let f = super::super::testing::with_budget(vec![], Arc::new(MemoryBudget::new(policy)));
         let failed = f.syncs.run_now(SyncTrigger::Schedule).await.unwrap();
         assert_eq!(failed.state, SyncState::Failed);
+        assert_eq!(f.metrics.get(Metric::SyncFailed), 1);
         assert!(failed.failed[0].contains("budget"), "{:?}", failed.failed);
         assert_eq!(*f.upstream.calls.lock().unwrap(), 0);
         assert!(!f.syncs.has_catalogue().await.unwrap());
