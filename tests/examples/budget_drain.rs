@@ -78,6 +78,7 @@ async fn main() {
                 queue.clone(),
                 (upstream.clone(), budget),
                 Arc::new(SystemClock),
+                Arc::new(countries_core::metrics::Counted::default()),
                 FreshnessPolicy::default(),
                 RetryPolicy::default(),
             )
@@ -89,7 +90,7 @@ async fn main() {
         .map(|d| d["cca2"].as_str().unwrap().to_string())
         .collect();
     for code in &codes {
-        instances[0].fetches.request(code, false).await.unwrap();
+        instances[0].api.fetches.request(code, false).await.unwrap();
     }
     println!(
         "budget_drain: {JOBS} jobs, {INSTANCES} instances x 4 jobs at once, budget {} per window, DynamoDB on moto",
@@ -101,7 +102,7 @@ async fn main() {
     for cases in &instances {
         for _ in 0..4 {
             let (processor, jobs, queue, done) = (
-                cases.jobs.clone(),
+                cases.worker.jobs.clone(),
                 jobs.clone(),
                 queue.clone(),
                 done.clone(),

@@ -40,11 +40,13 @@ async fn main() {
             .unwrap();
     }
     let (queue, _jobs) = MemoryQueue::new();
+    let metrics = Arc::new(countries_core::metrics::Counted::default());
     let cases = UseCases::new(
         store,
         Arc::new(queue),
         (Arc::new(Bundled::new()), Arc::new(Unmetered)),
         Arc::new(SystemClock),
+        metrics.clone(),
         FreshnessPolicy::default(),
         RetryPolicy::default(),
     );
@@ -55,7 +57,11 @@ async fn main() {
         sync: unlimited,
         on_error: LimiterPolicy::Open,
     }));
-    let app = router(AppState::of(&cases, limiter, LimiterPolicy::Open));
+    let app = router(AppState::new(
+        &cases.api,
+        (limiter, LimiterPolicy::Open),
+        metrics,
+    ));
 
     let from_store = [
         ("from the store: by code (/country/PY)", vec!["/country/PY"]),
@@ -75,6 +81,7 @@ async fn main() {
     }
     // The sync writes the catalogue item; the reads below answer from the snapshot.
     cases
+        .worker
         .syncs
         .run_now(countries_core::sync::SyncTrigger::Startup)
         .await

@@ -14,51 +14,55 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use countries_core::metrics::{Metric, Metrics};
 use countries_core::ports::{Probe, UpstreamBudget};
 use countries_core::ratelimit::{LimiterPolicy, RateLimiter};
 use countries_core::usecases::{
-    CatalogueReads, CountryReads, FetchRequests, SyncRequests, UseCases,
+    ApiCases, CatalogueReads, CountryReads, FetchRequests, SyncRequests,
 };
 use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::normalize_path::NormalizePathLayer;
-use tracing::{Instrument, info, info_span};
+use tracing::{Instrument, error, info, info_span};
 
 pub use links::Links;
 pub use operator::OperatorKey;
 
+/// What the handlers run on: the api side's use cases and the edge's own parts. Built by
+/// [`AppState::new`] and the `with_*` methods, in the compositions and the router tests alike.
 #[derive(Clone)]
 pub struct AppState {
-    pub fetches: Arc<FetchRequests>,
-    pub reads: Arc<CountryReads>,
+    fetches: Arc<FetchRequests>,
+    reads: Arc<CountryReads>,
     /// The catalogue's snapshot: `/countries`, `/v3.1/*`, and `/country` when the country is in it.
-    pub catalogue: Arc<CatalogueReads>,
-    pub sync_requests: Arc<SyncRequests>,
+    catalogue: Arc<CatalogueReads>,
+    sync_requests: Arc<SyncRequests>,
     /// What `POST /sync?force=true` must carry.
-    pub operator_key: OperatorKey,
-    pub limiter: Arc<dyn RateLimiter>,
-    pub limiter_policy: LimiterPolicy,
+    operator_key: OperatorKey,
+    limiter: Arc<dyn RateLimiter>,
+    limiter_policy: LimiterPolicy,
+    metrics: Arc<dyn Metrics>,
     /// The upstream kind the worker fetches from, for `/health`.
-    pub upstream: &'static str,
+    upstream: &'static str,
     /// The month's upstream use, for `/health`.
-    pub budget: Arc<dyn UpstreamBudget>,
-    pub links: Links,
+    budget: Arc<dyn UpstreamBudget>,
+    links: Links,
     /// What `/health?deep=true` checks, by the name it reports: `store`, `queue`, `limiter`.
-    pub probes: Vec<(&'static str, Arc<dyn Probe>)>,
+    probes: Vec<(&'static str, Arc<dyn Probe>)>,
 }
 
 impl AppState {
-    /// The state over one process's use cases, as the local server and the tests compose it: the
-    /// bundled upstream without a quota, no operator key, no probes, links at the root.
-    pub fn of(
-        cases: &UseCases,
-        limiter: Arc<dyn RateLimiter>,
-        limiter_policy: LimiterPolicy,
+    /// The state over the api side's use cases: the bundled upstream without a quota, no operator key,
+    /// no probes, links at the root, until a `with_*` method says otherwise.
+    pub fn new(
+        cases: &ApiCases,
+        (limiter, limiter_policy): (Arc<dyn RateLimiter>, LimiterPolicy),
+        metrics: Arc<dyn Metrics>,
     ) -> AppState {
         AppState {
             fetches: cases.fetches.clone(),
@@ -68,11 +72,40 @@ impl AppState {
             operator_key: OperatorKey::none(),
             limiter,
             limiter_policy,
+            metrics,
             upstream: "bundled",
             budget: Arc::new(countries_core::memory::Unmetered),
             links: Links::default(),
             probes: Vec::new(),
         }
+    }
+
+    pub fn with_operator_key(self, operator_key: OperatorKey) -> AppState {
+        AppState {
+            operator_key,
+            ..self
+        }
+    }
+
+    /// The upstream the worker fetches from and its month's budget, as `/health` reports them.
+    pub fn with_upstream(
+        self,
+        upstream: &'static str,
+        budget: Arc<dyn UpstreamBudget>,
+    ) -> AppState {
+        AppState {
+            upstream,
+            budget,
+            ..self
+        }
+    }
+
+    pub fn with_links(self, links: Links) -> AppState {
+        AppState { links, ..self }
+    }
+
+    pub fn with_probes(self, probes: Vec<(&'static str, Arc<dyn Probe>)>) -> AppState {
+        AppState { probes, ..self }
     }
 }
 
@@ -101,7 +134,7 @@ pub fn router(state: AppState) -> Router {
     // cold start. The trailing slash goes before routing: v3.1 took `/v3.1/name/peru/` as well.
     let service = ServiceBuilder::new()
         .layer(cors())
-        .layer(middleware::from_fn(request_log))
+        .layer(middleware::from_fn_with_state(state.clone(), request_log))
         .layer(NormalizePathLayer::trim_trailing_slash())
         .layer(middleware::from_fn_with_state(state, ratelimit::rate_limit))
         .service(routes);
@@ -156,8 +189,9 @@ fn cors() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(3600))
 }
 
-/// One span per request (request id, method, path, and the country once known) and one line when done.
-async fn request_log(req: Request, next: Next) -> Response {
+/// One span per request (request id, method, path, and the country once known) and one line when done;
+/// a 5xx's detail (which the client never sees) logged and, for corrupt stored data, counted.
+async fn request_log(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -169,6 +203,12 @@ async fn request_log(req: Request, next: Next) -> Response {
     let started = Instant::now();
     async move {
         let mut response = next.run(req).await;
+        if let Some(failure) = response.extensions().get::<error::Failure>() {
+            error!(error = %failure.detail, "request failed");
+            if failure.corrupt {
+                app.metrics.count(Metric::StoredDataCorrupt);
+            }
+        }
         info!(
             status = response.status().as_u16(),
             ms = started.elapsed().as_secs_f64() * 1e3,

@@ -10,7 +10,7 @@ use countries_api::Links;
 use countries_core::CountryCode;
 use countries_core::country::Fetched;
 use countries_core::memory::MemoryLimiter;
-use countries_core::ports::{Upstream, UpstreamError};
+use countries_core::ports::{Unanswered, Upstream, UpstreamError};
 use countries_core::ratelimit::{
     Decision, Limit, LimiterError, LimiterPolicy, RateLimiter, RateLimits, RouteGroup,
 };
@@ -255,7 +255,7 @@ struct Down;
 #[async_trait]
 impl RateLimiter for Down {
     async fn check(&self, _: IpAddr, _: RouteGroup) -> Result<Decision, LimiterError> {
-        Err(LimiterError("connection refused".into()))
+        Err(LimiterError::Unavailable("connection refused".into()))
     }
 }
 
@@ -269,6 +269,12 @@ async fn a_limiter_that_is_down_follows_the_policy() {
         (status, body["Code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("ServiceUnavailable"))
     );
+    for app in [&open, &closed] {
+        let counted = app
+            .metrics
+            .get(countries_core::metrics::Metric::LimiterUnavailable);
+        assert!(counted >= 1, "each decision it could not make is counted");
+    }
 }
 
 #[tokio::test]
@@ -515,11 +521,11 @@ async fn a_failed_dependency_is_a_503_with_retry_after_and_no_internal_detail() 
     );
 }
 
-struct Answers(Result<(), String>);
+struct Answers(Result<(), Unanswered>);
 
 #[async_trait]
 impl countries_core::ports::Probe for Answers {
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unanswered> {
         self.0.clone()
     }
 }
@@ -528,7 +534,7 @@ struct Hangs;
 
 #[async_trait]
 impl countries_core::ports::Probe for Hangs {
-    async fn probe(&self) -> Result<(), String> {
+    async fn probe(&self) -> Result<(), Unanswered> {
         std::future::pending().await
     }
 }
@@ -547,10 +553,14 @@ async fn deep_health_names_the_dependency_that_is_down() {
             countries_core::usecases::FreshnessPolicy::default(),
             countries_core::usecases::RetryPolicy::default(),
         );
-        countries_api::router(countries_api::AppState {
-            probes,
-            ..countries_api::AppState::of(&memory.cases, support::generous(), LimiterPolicy::Open)
-        })
+        countries_api::router(
+            countries_api::AppState::new(
+                &memory.cases.api,
+                (support::generous(), LimiterPolicy::Open),
+                memory.metrics.clone(),
+            )
+            .with_probes(probes),
+        )
     };
     let healthy = with(vec![
         ("store", Arc::new(Answers(Ok(())))),
@@ -567,7 +577,9 @@ async fn deep_health_names_the_dependency_that_is_down() {
         ("store", Arc::new(Hangs)),
         (
             "queue",
-            Arc::new(Answers(Err("SQS at http://10.0.0.7: refused".into()))),
+            Arc::new(Answers(Err(Unanswered(
+                "SQS at http://10.0.0.7: refused".into(),
+            )))),
         ),
         ("limiter", Arc::new(Answers(Ok(())))),
     ]);

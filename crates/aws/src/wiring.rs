@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use countries_core::budget::BudgetPolicy;
 use countries_core::memory::Unmetered;
-use countries_core::ports::{Secret, UpstreamBudget};
+use countries_core::metrics::Metrics;
+use countries_core::ports::{MeteredUpstream, Secret, Unanswered, UpstreamBudget};
+use countries_upstream::UpstreamConfig;
 
 use crate::config::{AwsEnv, RedisEnv, Tables};
 use crate::lazy::Lazy;
@@ -58,8 +60,25 @@ impl Aws {
         ))
     }
 
+    /// The upstream client and its budget: the fleet-wide one on the operations table for an upstream
+    /// with a quota, and the v5 key from its secret when the configuration names one (read when first
+    /// needed: a person may put it after the deploy).
+    pub fn upstream(
+        &self,
+        config: &UpstreamConfig,
+        tables: &Tables,
+        policy: BudgetPolicy,
+        metrics: Arc<dyn Metrics>,
+    ) -> Result<MeteredUpstream, String> {
+        let key = config
+            .key_secret_id()
+            .map(|id| self.secret_put_later(id, "api_key"));
+        let budget = self.budget(config.has_quota(), tables, policy);
+        Ok((config.build_with(key, metrics)?, budget))
+    }
+
     /// A secret's value: `key` of a JSON secret, or the whole plain one.
-    pub async fn secret(&self, id: &str, key: &str) -> Result<String, String> {
+    pub async fn secret(&self, id: &str, key: &str) -> Result<String, Unanswered> {
         let client = aws_sdk_secretsmanager::Client::new(&self.sdk);
         secrets::read(&client, id, key).await
     }
@@ -71,7 +90,7 @@ impl Aws {
     }
 
     /// Redis settings, with the AUTH token from its secret (`REDIS_AUTH_SECRET_ID`) or `REDIS_AUTH_TOKEN`.
-    pub async fn redis_settings(&self, env: RedisEnv) -> Result<RedisSettings, String> {
+    pub async fn redis_settings(&self, env: RedisEnv) -> Result<RedisSettings, Unanswered> {
         let token = match &env.auth_secret_id {
             Some(id) => Some(self.secret(id, "auth_token").await?),
             None => env.auth_token.clone(),

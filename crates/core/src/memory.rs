@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::budget::{self, BudgetPolicy, Exhausted, Spend, Usage};
 use crate::catalogue::StoredCatalogue;
 use crate::country::{CountryCode, CountryRecord};
+use crate::metrics::Counted;
 use crate::operation::{Job, Operation, Revision};
 use crate::ports::{
     CatalogueStore, Clock, CountryStore, Created, JobQueue, OperationStore, QueueError, StoreError,
@@ -41,7 +42,7 @@ pub struct MemoryStore {
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        MemoryStore::with_retention(Duration::from_secs(30 * 86400))
+        MemoryStore::with_retention(crate::operation::DEFAULT_RETENTION)
     }
 }
 
@@ -261,15 +262,11 @@ impl MemoryQueue {
 #[async_trait]
 impl JobQueue for MemoryQueue {
     async fn enqueue(&self, job: &Job) -> Result<(), QueueError> {
-        self.tx
-            .send(job.clone())
-            .map_err(|_| QueueError("the in-process queue is closed (shutting down)".into()))
+        self.tx.send(job.clone()).map_err(|_| QueueError::Closed)
     }
 
     async fn enqueue_sync(&self, job: &SyncJob) -> Result<(), QueueError> {
-        self.sync_tx
-            .send(*job)
-            .map_err(|_| QueueError("the in-process queue is closed (shutting down)".into()))
+        self.sync_tx.send(*job).map_err(|_| QueueError::Closed)
     }
 
     async fn enqueue_after(&self, job: &Job, delay: Duration) -> Result<(), QueueError> {
@@ -433,6 +430,8 @@ impl RateLimiter for MemoryLimiter {
 /// server's default and what the API and worker tests run on.
 pub struct InMemory {
     pub cases: UseCases,
+    /// What the use cases counted.
+    pub metrics: Arc<Counted>,
     pub queue: Arc<MemoryQueue>,
     /// The queue's other end, which the worker loop (or a test) takes jobs from.
     pub jobs: mpsc::UnboundedReceiver<Job>,
@@ -456,15 +455,22 @@ impl InMemory {
     ) -> Self {
         let (queue, jobs) = MemoryQueue::new();
         let queue = Arc::new(queue);
+        let metrics = Arc::new(Counted::default());
         let cases = UseCases::new(
             Arc::new(store),
             queue.clone(),
             upstream,
             Arc::new(SystemClock),
+            metrics.clone(),
             freshness,
             retry,
         );
-        InMemory { cases, queue, jobs }
+        InMemory {
+            cases,
+            metrics,
+            queue,
+            jobs,
+        }
     }
 }
 

@@ -219,12 +219,15 @@ impl Operation {
     }
 }
 
+/// How long an operation is kept after it was requested, unless `OPERATION_RETENTION` says otherwise.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86400);
+
 /// `OPERATION_RETENTION`: how long an operation is kept after it was requested (DynamoDB's TTL; the
 /// memory store forgets finished ones as late).
 pub fn retention_from_source(
     src: &dyn crate::config::Source,
 ) -> Result<Duration, crate::config::ConfigError> {
-    crate::config::duration_or(src, "OPERATION_RETENTION", Duration::from_secs(30 * 86400))
+    crate::config::duration_or(src, "OPERATION_RETENTION", DEFAULT_RETENTION)
 }
 
 /// The message a fetch puts on the queue.

@@ -7,11 +7,10 @@ use countries_aws::RedisLimiter;
 use countries_aws::config::{AwsEnv, RedisEnv};
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
+use countries_core::metrics::Metrics;
 use countries_core::ports::{Probe, SystemClock};
 use countries_core::ratelimit::RateLimits;
-use countries_core::usecases::{
-    CatalogueReads, CountryReads, FetchRequests, FreshnessPolicy, SyncRequests, refresh_from_source,
-};
+use countries_core::usecases::{ApiCases, FreshnessPolicy, refresh_from_source};
 use std::time::Duration;
 
 /// Everything the api function reads from its environment.
@@ -50,7 +49,10 @@ impl ApiConfig {
 }
 
 /// The router's state on the AWS adapters (no request is made but the Redis token's secret read).
-pub async fn state(config: ApiConfig) -> Result<AppState, String> {
+pub async fn state(
+    config: ApiConfig,
+    metrics: Arc<dyn Metrics>,
+) -> Result<AppState, lambda_runtime::Error> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
     let limiter = Arc::new(RedisLimiter::new(
         aws.redis_settings(config.redis).await?,
@@ -62,35 +64,23 @@ pub async fn state(config: ApiConfig) -> Result<AppState, String> {
     };
     let metered = countries_upstream::has_quota(config.upstream);
     let budget = aws.budget(metered, &config.aws.tables, config.budget);
-    Ok(AppState {
-        fetches: Arc::new(FetchRequests::new(
-            aws.store.clone(),
-            aws.store.clone(),
-            aws.queue.clone(),
-            Arc::new(SystemClock),
-            config.freshness,
-        )),
-        reads: Arc::new(CountryReads::new(aws.store.clone(), aws.store.clone())),
-        catalogue: Arc::new(CatalogueReads::new(
-            aws.store.clone(),
-            config.catalogue_refresh,
-        )),
-        sync_requests: Arc::new(SyncRequests::new(
-            aws.store.clone(),
-            aws.queue.clone(),
-            Arc::new(SystemClock),
-            config.freshness,
-        )),
-        operator_key,
-        probes: vec![
-            ("store", aws.store as Arc<dyn Probe>),
-            ("queue", aws.queue),
-            ("limiter", limiter.clone()),
-        ],
-        limiter,
-        limiter_policy: config.limits.on_error,
-        upstream: config.upstream,
-        budget,
-        links: Links::new(&config.base_path),
-    })
+    let cases = ApiCases::new(
+        aws.store.clone(),
+        aws.queue.clone(),
+        Arc::new(SystemClock),
+        config.freshness,
+        config.catalogue_refresh,
+    );
+    let probes: Vec<(&'static str, Arc<dyn Probe>)> = vec![
+        ("store", aws.store),
+        ("queue", aws.queue),
+        ("limiter", limiter.clone()),
+    ];
+    Ok(
+        AppState::new(&cases, (limiter, config.limits.on_error), metrics)
+            .with_operator_key(operator_key)
+            .with_upstream(config.upstream, budget)
+            .with_links(Links::new(&config.base_path))
+            .with_probes(probes),
+    )
 }

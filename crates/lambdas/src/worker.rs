@@ -5,10 +5,9 @@ use std::sync::Arc;
 use countries_aws::config::AwsEnv;
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
+use countries_core::metrics::Metrics;
 use countries_core::ports::SystemClock;
-use countries_core::usecases::{
-    CatalogueSync, FreshnessPolicy, JobProcessor, RetryPolicy, Sweeper,
-};
+use countries_core::usecases::{CatalogueSync, FreshnessPolicy, RetryPolicy, Sweeper, WorkerCases};
 use countries_upstream::UpstreamConfig;
 use countries_worker::{Worker, WorkerSettings};
 
@@ -41,7 +40,7 @@ impl WorkerConfig {
 /// What the worker function runs: SQS batches, and the sweep and the sync its schedules ask for.
 pub struct WorkerFunction {
     pub batches: Worker,
-    pub sweeper: Sweeper,
+    pub sweeper: Arc<Sweeper>,
     pub syncs: Arc<CatalogueSync>,
 }
 
@@ -59,45 +58,37 @@ pub enum WorkerEvent {
     Batch(aws_lambda_events::event::sqs::SqsEvent),
 }
 
-/// The batch handler and the sweep on the AWS adapters, with the v5 key from its secret, read when first
-/// needed (a person may put it after the deploy).
-pub async fn worker(config: WorkerConfig) -> Result<WorkerFunction, String> {
+/// The batch handler, the sweep and the sync on the AWS adapters, with the v5 key from its secret, read
+/// when first needed (a person may put it after the deploy).
+pub async fn worker(
+    config: WorkerConfig,
+    metrics: Arc<dyn Metrics>,
+) -> Result<WorkerFunction, lambda_runtime::Error> {
     let aws = countries_aws::wiring::connect(&config.aws).await;
-    let upstream = config.upstream;
-    let key = upstream
-        .key_secret_id()
-        .map(|id| aws.secret_put_later(id, "api_key"));
-    let budget = aws.budget(upstream.has_quota(), &config.aws.tables, config.budget);
-    let upstream = upstream.build_with(key)?;
-    let jobs = JobProcessor::new(
-        (aws.store.clone(), aws.store.clone(), aws.store.clone()),
-        (upstream.clone(), budget.clone()),
-        Arc::new(SystemClock),
-        config.retry,
-    );
-    let syncs = Arc::new(CatalogueSync::new(
+    let upstream = aws.upstream(
+        &config.upstream,
+        &config.aws.tables,
+        config.budget,
+        metrics.clone(),
+    )?;
+    let cases = WorkerCases::new(
         aws.store.clone(),
-        aws.store.clone(),
-        aws.store.clone(),
-        (upstream, budget),
-        Arc::new(SystemClock),
-        config.freshness,
-    ));
-    let sweeper = Sweeper::new(
-        aws.store,
         aws.queue.clone(),
+        upstream,
         Arc::new(SystemClock),
+        metrics,
+        config.freshness,
         config.retry,
     );
     let batches = Worker::new(
-        (Arc::new(jobs), syncs.clone()),
+        (cases.jobs, cases.syncs.clone()),
         aws.queue.clone(),
         Some(aws.queue),
         config.worker,
     );
     Ok(WorkerFunction {
         batches,
-        sweeper,
-        syncs,
+        sweeper: cases.sweeper,
+        syncs: cases.syncs,
     })
 }

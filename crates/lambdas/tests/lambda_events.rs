@@ -36,10 +36,10 @@ fn lambda_app(fetch_limit: u32) -> (Router, UnboundedReceiver<Job>) {
         sync: Limit::new(1000, Duration::from_secs(60)),
         on_error: LimiterPolicy::Open,
     };
-    let state = AppState::of(
-        &memory.cases,
-        Arc::new(MemoryLimiter::new(&limits)),
-        limits.on_error,
+    let state = AppState::new(
+        &memory.cases.api,
+        (Arc::new(MemoryLimiter::new(&limits)), limits.on_error),
+        memory.metrics.clone(),
     );
     (behind_api_gateway(router(state)), memory.jobs)
 }

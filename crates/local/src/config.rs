@@ -22,8 +22,6 @@ pub struct Config {
     pub budget: BudgetPolicy,
     pub limits: RateLimits,
     pub worker: WorkerSettings,
-    /// How long the memory store keeps finished operations (`OPERATION_RETENTION`).
-    pub retention: std::time::Duration,
     /// `LOG_FORMAT=json`: one JSON object per line instead of text.
     pub json_logs: bool,
     /// `OPERATOR_KEY`: what `POST /sync?force=true` must carry; unset, nothing can force a sync.
@@ -45,7 +43,9 @@ impl Config {
                     None => None,
                 },
             })),
-            _ => Backend::Memory,
+            _ => Backend::Memory {
+                retention: countries_core::operation::retention_from_source(src)?,
+            },
         };
         let upstream = UpstreamConfig::from_source(src)?;
         Ok(Config {
@@ -58,7 +58,6 @@ impl Config {
             freshness: FreshnessPolicy::from_source(src)?,
             budget: BudgetPolicy::from_source(src)?,
             limits: RateLimits::from_source(src)?,
-            retention: countries_core::operation::retention_from_source(src)?,
             json_logs: config::choice_or(src, "LOG_FORMAT", &["text", "json"], "text")? == "json",
             operator_key: countries_api::OperatorKey::from_source(src)?,
             sync_on_start: config::choice_or(src, "SYNC_ON_START", &["empty", "never"], "empty")?
@@ -71,7 +70,11 @@ impl Config {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Backend {
     /// Everything in this process: memory store, in-process queue, worker loop and limiter.
-    Memory,
+    Memory {
+        /// How long the memory store keeps finished operations (`OPERATION_RETENTION`; on DynamoDB
+        /// the table's TTL, in `AwsEnv`).
+        retention: std::time::Duration,
+    },
     /// DynamoDB, SQS and (with `REDIS_URL`) Redis, at `AWS_ENDPOINT_URL` (an emulator) or in the account
     /// the environment's credentials name; SQS polled in this process.
     Aws(Box<AwsBackend>),
@@ -96,7 +99,12 @@ mod tests {
         let c = Config::from_source(&std::collections::HashMap::new()).unwrap();
         assert_eq!((c.bind.to_string(), c.port), ("127.0.0.1".into(), 3000));
         assert_eq!(c.upstream, UpstreamConfig::Bundled);
-        assert_eq!(c.backend, Backend::Memory);
+        assert_eq!(
+            c.backend,
+            Backend::Memory {
+                retention: countries_core::operation::DEFAULT_RETENTION
+            }
+        );
         assert_eq!(c.worker.concurrency, 4);
     }
 

@@ -4,15 +4,22 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use countries_api::{AppState, router};
+use countries_aws::config::AwsEnv;
+use countries_aws::wiring::Aws;
 use countries_aws::{RedisLimiter, provision};
 use countries_core::config::ProcessEnv;
 use countries_core::ident;
-use countries_core::memory::{InMemory, MemoryBudget, MemoryLimiter, MemoryStore, Unmetered};
-use countries_core::ports::{InProcess, Probe, SystemClock, UpstreamBudget};
+use countries_core::memory::{MemoryBudget, MemoryLimiter, MemoryQueue, MemoryStore, Unmetered};
+use countries_core::metrics::{Emf, Metrics};
+use countries_core::ports::{
+    CatalogueStore, CountryStore, InProcess, JobQueue, OperationStore, Probe, SyncStore,
+    SystemClock, Upstream, UpstreamBudget,
+};
 use countries_core::ratelimit::RateLimiter;
-use countries_core::usecases::UseCases;
+use countries_core::usecases::{UseCases, WorkerCases};
 use countries_local::config::{AwsBackend, Backend, Config};
 use countries_local::{sqs_poller, worker};
 use countries_worker::Worker;
@@ -36,10 +43,10 @@ async fn main() {
     }
     let (stop, stopped) = watch::channel(false);
     let wired = match &config.backend {
-        Backend::Memory => memory(&config, stopped),
+        Backend::Memory { retention } => memory(&config, *retention, stopped),
         Backend::Aws(backend) => aws(&config, backend, stopped).await,
     }
-    .unwrap_or_else(|e| fail(&e));
+    .unwrap_or_else(|e| fail(&e.to_string()));
     let app = router(wired.state);
 
     let addr = SocketAddr::new(config.bind, config.port);
@@ -80,6 +87,9 @@ async fn main() {
     info!("stopped");
 }
 
+/// Why the server could not start, in the words of what failed.
+type StartError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The router's state, the task that runs jobs, and a line saying what they run on.
 struct Wired {
     state: AppState,
@@ -87,59 +97,89 @@ struct Wired {
     description: String,
 }
 
-fn app_state(
-    config: &Config,
-    cases: &UseCases,
+/// What a backend gives the rest of the wiring, which is the same on both.
+struct Adapters<S> {
+    store: Arc<S>,
+    queue: Arc<dyn JobQueue>,
+    upstream: (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
     limiter: Arc<dyn RateLimiter>,
-    budget: Arc<dyn UpstreamBudget>,
     probes: Vec<(&'static str, Arc<dyn Probe>)>,
-) -> AppState {
-    AppState {
-        probes,
-        budget,
-        upstream: config.upstream.kind(),
-        operator_key: config.operator_key.clone(),
-        ..AppState::of(cases, limiter, config.limits.on_error)
-    }
+    metrics: Arc<dyn Metrics>,
 }
 
-fn memory(config: &Config, stopped: watch::Receiver<bool>) -> Result<Wired, String> {
+/// EMF lines on stdout, as on Lambda, with `local` for the function.
+fn metrics() -> Arc<dyn Metrics> {
+    Arc::new(Emf::new("local"))
+}
+
+/// Both sides' use cases on `adapters`, the sweep and the first sync started, and the router's state.
+fn compose<S>(
+    config: &Config,
+    adapters: Adapters<S>,
+    stopped: watch::Receiver<bool>,
+) -> (AppState, WorkerCases)
+where
+    S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
+{
+    let budget = adapters.upstream.1.clone();
+    let cases = UseCases::new(
+        adapters.store,
+        adapters.queue,
+        adapters.upstream,
+        Arc::new(SystemClock),
+        adapters.metrics.clone(),
+        config.freshness,
+        config.retry,
+    );
+    tokio::spawn(worker::sweep_every(
+        cases.worker.sweeper.clone(),
+        worker::SWEEP_EVERY,
+        stopped,
+    ));
+    if config.sync_on_start {
+        tokio::spawn(worker::first_sync(cases.worker.syncs.clone()));
+    }
+    let limiter = (adapters.limiter, config.limits.on_error);
+    let state = AppState::new(&cases.api, limiter, adapters.metrics)
+        .with_operator_key(config.operator_key.clone())
+        .with_upstream(config.upstream.kind(), budget)
+        .with_probes(adapters.probes);
+    (state, cases.worker)
+}
+
+fn memory(
+    config: &Config,
+    retention: Duration,
+    stopped: watch::Receiver<bool>,
+) -> Result<Wired, StartError> {
     let budget: Arc<dyn UpstreamBudget> = if config.upstream.has_quota() {
         Arc::new(MemoryBudget::new(config.budget))
     } else {
         Arc::new(Unmetered)
     };
-    let upstream = (config.upstream.build()?, budget.clone());
-    let store = MemoryStore::with_retention(config.retention);
-    let memory = InMemory::on(store, upstream, config.freshness, config.retry);
-    let (cases, queue, jobs) = (memory.cases, memory.queue, memory.jobs);
-    let limiter = Arc::new(MemoryLimiter::new(&config.limits));
-    let concurrency = config.worker.concurrency;
-    tokio::spawn(worker::sweep_every(
-        cases.sweeper.clone(),
-        worker::SWEEP_EVERY,
-        stopped.clone(),
-    ));
+    let (queue, jobs) = MemoryQueue::new();
+    let queue = Arc::new(queue);
     let syncs = queue.take_syncs().expect("the sync jobs' receiver is ours");
-    tokio::spawn(worker::run_syncs(cases.syncs.clone(), syncs));
-    if config.sync_on_start {
-        tokio::spawn(worker::first_sync(cases.syncs.clone()));
-    }
-    let worker = tokio::spawn(worker::run(
-        cases.jobs.clone(),
-        queue,
-        jobs,
-        concurrency,
-        stopped,
-    ));
     let in_process = || Arc::new(InProcess) as Arc<dyn Probe>;
-    let probes = vec![
-        ("store", in_process()),
-        ("queue", in_process()),
-        ("limiter", in_process()),
-    ];
+    let metrics = metrics();
+    let adapters = Adapters {
+        store: Arc::new(MemoryStore::with_retention(retention)),
+        queue: queue.clone(),
+        upstream: (config.upstream.build(metrics.clone())?, budget),
+        metrics,
+        limiter: Arc::new(MemoryLimiter::new(&config.limits)),
+        probes: vec![
+            ("store", in_process()),
+            ("queue", in_process()),
+            ("limiter", in_process()),
+        ],
+    };
+    let (state, cases) = compose(config, adapters, stopped.clone());
+    tokio::spawn(worker::run_syncs(cases.syncs, syncs));
+    let concurrency = config.worker.concurrency;
+    let worker = tokio::spawn(worker::run(cases.jobs, queue, jobs, concurrency, stopped));
     Ok(Wired {
-        state: app_state(config, &cases, limiter, budget, probes),
+        state,
         worker,
         description: format!("store: memory; queue: in-process ({concurrency} workers)"),
     })
@@ -149,7 +189,7 @@ async fn aws(
     config: &Config,
     backend: &AwsBackend,
     stopped: watch::Receiver<bool>,
-) -> Result<Wired, String> {
+) -> Result<Wired, StartError> {
     let AwsBackend {
         create_resources,
         aws: env,
@@ -157,32 +197,12 @@ async fn aws(
     } = backend;
     let aws = countries_aws::wiring::connect(env).await;
     if *create_resources {
-        let (tables, max_receives) = (&env.tables, config.retry.max_attempts);
-        let dynamodb = aws_sdk_dynamodb::Client::new(&aws.sdk);
-        provision::create_tables(&dynamodb, &tables.countries, &tables.operations).await?;
-        let name = env.queue_url.rsplit('/').next().unwrap_or_default();
-        let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
-        provision::create_queues(&sqs, name, max_receives, 60).await?;
+        provision(&aws, env, config.retry.max_attempts).await?;
     }
-    let upstream = &config.upstream;
-    let key = upstream
-        .key_secret_id()
-        .map(|id| aws.secret_put_later(id, "api_key"));
-    let budget = aws.budget(upstream.has_quota(), &env.tables, config.budget);
-    let cases = UseCases::new(
-        aws.store.clone(),
-        aws.queue.clone(),
-        (upstream.build_with(key)?, budget.clone()),
-        Arc::new(SystemClock),
-        config.freshness,
-        config.retry,
-    );
     let (limiter, limiter_probe): (Arc<dyn RateLimiter>, Arc<dyn Probe>) = match redis {
         Some(redis) => {
-            let redis = Arc::new(RedisLimiter::new(
-                aws.redis_settings(redis.clone()).await?,
-                config.limits,
-            )?);
+            let settings = aws.redis_settings(redis.clone()).await?;
+            let redis = Arc::new(RedisLimiter::new(settings, config.limits)?);
             (redis.clone(), redis)
         }
         None => (
@@ -190,40 +210,57 @@ async fn aws(
             Arc::new(InProcess),
         ),
     };
-    let probes: Vec<(&'static str, Arc<dyn Probe>)> = vec![
-        ("store", aws.store.clone()),
-        ("queue", aws.queue.clone()),
-        ("limiter", limiter_probe),
-    ];
-    if config.sync_on_start {
-        tokio::spawn(worker::first_sync(cases.syncs.clone()));
-    }
+    let metrics = metrics();
+    let adapters = Adapters {
+        store: aws.store.clone(),
+        queue: aws.queue.clone(),
+        upstream: aws.upstream(
+            &config.upstream,
+            &env.tables,
+            config.budget,
+            metrics.clone(),
+        )?,
+        metrics,
+        limiter,
+        probes: vec![
+            ("store", aws.store.clone()),
+            ("queue", aws.queue.clone()),
+            ("limiter", limiter_probe),
+        ],
+    };
+    let (state, cases) = compose(config, adapters, stopped.clone());
     let worker = Worker::new(
-        (cases.jobs.clone(), cases.syncs.clone()),
+        (cases.jobs, cases.syncs),
         aws.queue.clone(),
         Some(aws.queue.clone()),
         config.worker,
     );
-    tokio::spawn(worker::sweep_every(
-        cases.sweeper.clone(),
-        worker::SWEEP_EVERY,
-        stopped.clone(),
-    ));
     let queue = aws.queue.clone();
     let poller = tokio::spawn(async move { sqs_poller::run(&queue, &worker, stopped).await });
+    let limiter = if redis.is_some() {
+        "Redis"
+    } else {
+        "in-process"
+    };
     Ok(Wired {
-        state: app_state(config, &cases, limiter, budget, probes),
+        state,
         worker: poller,
         description: format!(
-            "store: DynamoDB; queue: SQS {} (polled here); limiter: {}",
-            env.queue_url,
-            if redis.is_some() {
-                "Redis"
-            } else {
-                "in-process"
-            }
+            "store: DynamoDB; queue: SQS {} (polled here); limiter: {limiter}",
+            env.queue_url
         ),
     })
+}
+
+/// The tables and queues, for emulators (in AWS, Terraform owns them).
+async fn provision(aws: &Aws, env: &AwsEnv, max_receives: u32) -> Result<(), StartError> {
+    let tables = &env.tables;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws.sdk);
+    provision::create_tables(&dynamodb, &tables.countries, &tables.operations).await?;
+    let name = env.queue_url.rsplit('/').next().unwrap_or_default();
+    let sqs = aws_sdk_sqs::Client::new(&aws.sdk);
+    provision::create_queues(&sqs, name, max_receives, 60).await?;
+    Ok(())
 }
 
 async fn signal() {

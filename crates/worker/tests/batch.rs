@@ -64,7 +64,10 @@ fn worker_on(
 ) -> (Worker, InMemory) {
     let memory = InMemory::new(upstream, FreshnessPolicy::default(), retry);
     let worker = Worker::new(
-        (memory.cases.jobs.clone(), memory.cases.syncs.clone()),
+        (
+            memory.cases.worker.jobs.clone(),
+            memory.cases.worker.syncs.clone(),
+        ),
         memory.queue.clone(),
         None,
         WorkerSettings { concurrency },
@@ -88,14 +91,21 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     async fn job_for(&self, country: &str) -> String {
-        match self.cases.fetches.request(country, false).await.unwrap() {
+        match self
+            .cases
+            .api
+            .fetches
+            .request(country, false)
+            .await
+            .unwrap()
+        {
             FetchOutcome::Accepted { op, .. } => serde_json::to_string(&Job::from(&op)).unwrap(),
             other => panic!("{other:?}"),
         }
     }
 
     async fn state(&self, country: &str) -> (OperationState, Option<String>) {
-        let (_, ops) = self.cases.reads.status(country, 1).await.unwrap();
+        let (_, ops) = self.cases.api.reads.status(country, 1).await.unwrap();
         (ops[0].state, ops[0].error.clone())
     }
 }
@@ -151,15 +161,15 @@ async fn a_redelivered_message_changes_nothing() {
     let body = f.job_for("PY").await;
     let first = f.worker.handle(event(vec![record("m1", &body, 1)])).await;
     assert!(first.batch_item_failures.is_empty());
-    let stored = f.cases.reads.country("PY").await.unwrap();
-    let (_, ops) = f.cases.reads.status("PY", 10).await.unwrap();
+    let stored = f.cases.api.reads.country("PY").await.unwrap();
+    let (_, ops) = f.cases.api.reads.status("PY", 10).await.unwrap();
     let again = f.worker.handle(event(vec![record("m1", &body, 2)])).await;
     assert!(
         again.batch_item_failures.is_empty(),
         "a duplicate is acknowledged"
     );
-    assert_eq!(f.cases.reads.country("PY").await.unwrap(), stored);
-    assert_eq!(f.cases.reads.status("PY", 10).await.unwrap().1, ops);
+    assert_eq!(f.cases.api.reads.country("PY").await.unwrap(), stored);
+    assert_eq!(f.cases.api.reads.status("PY", 10).await.unwrap().1, ops);
 }
 
 #[tokio::test]
@@ -207,7 +217,13 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
         worker_on((Arc::new(ArgentinaDown), budget), RetryPolicy::default(), 1);
     let mut bodies = Vec::new();
     for country in ["PY", "DE"] {
-        memory.cases.fetches.request(country, false).await.unwrap();
+        memory
+            .cases
+            .api
+            .fetches
+            .request(country, false)
+            .await
+            .unwrap();
         let job = memory.jobs.try_recv().unwrap();
         bodies.push(serde_json::to_string(&job).unwrap());
     }
@@ -218,7 +234,7 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
         ]))
         .await;
     assert!(response.batch_item_failures.is_empty(), "both acknowledged");
-    let (_, ops) = memory.cases.reads.status("DE", 1).await.unwrap();
+    let (_, ops) = memory.cases.api.reads.status("DE", 1).await.unwrap();
     assert_eq!((ops[0].state, ops[0].attempts), (OperationState::Queued, 0));
     assert!(ops[0].error.as_deref().unwrap().contains("burst limit"));
     let again = tokio::time::timeout(Duration::from_secs(5), memory.jobs.recv())
@@ -284,7 +300,13 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
     let countries = ["PY", "DE", "FR", "IT", "ES", "PT"];
     let mut records = Vec::new();
     for (n, country) in countries.iter().enumerate() {
-        memory.cases.fetches.request(country, false).await.unwrap();
+        memory
+            .cases
+            .api
+            .fetches
+            .request(country, false)
+            .await
+            .unwrap();
         let job = memory.jobs.try_recv().unwrap();
         let body = serde_json::to_string(&job).unwrap();
         records.push(record(&format!("m{n}"), &body, 1));
@@ -300,7 +322,7 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
     assert!(tokio::time::Instant::now() <= deadline, "answered in time");
     let mut done = 0;
     for country in countries {
-        let (_, ops) = memory.cases.reads.status(country, 1).await.unwrap();
+        let (_, ops) = memory.cases.api.reads.status(country, 1).await.unwrap();
         match ops[0].state {
             OperationState::Succeeded => done += 1,
             // Not started: still queued, no attempt spent.
@@ -320,7 +342,7 @@ async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
         RetryPolicy::default(),
         5,
     );
-    memory.cases.fetches.request("PY", false).await.unwrap();
+    memory.cases.api.fetches.request("PY", false).await.unwrap();
     let body = serde_json::to_string(&memory.jobs.try_recv().unwrap()).unwrap();
     let copies = (1..=5)
         .map(|n| record(&format!("m{n}"), &body, 1))
@@ -331,7 +353,7 @@ async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
         "every copy acknowledged"
     );
     assert_eq!(upstream.calls(), 1);
-    let (_, ops) = memory.cases.reads.status("PY", 1).await.unwrap();
+    let (_, ops) = memory.cases.api.reads.status("PY", 1).await.unwrap();
     assert_eq!(
         (ops[0].state, ops[0].attempts),
         (OperationState::Succeeded, 1)

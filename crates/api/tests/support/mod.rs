@@ -27,6 +27,10 @@ pub struct App {
     #[allow(dead_code)] // each test binary compiles this module; not every one syncs
     pub syncs: Arc<CatalogueSync>,
     pub queued: UnboundedReceiver<Job>,
+    /// What the router and the use cases counted.
+    #[allow(dead_code)]
+    // each test binary compiles this module; not every one asserts on a metric
+    pub metrics: Arc<countries_core::metrics::Counted>,
 }
 
 impl App {
@@ -53,15 +57,14 @@ pub fn app_on(
         FreshnessPolicy::default(),
         RetryPolicy::default(),
     );
-    let router = router(AppState {
-        links,
-        ..AppState::of(&memory.cases, limiter, policy)
-    });
+    let state = AppState::new(&memory.cases.api, (limiter, policy), memory.metrics.clone());
+    let router = router(state.with_links(links));
     App {
         router,
-        jobs: memory.cases.jobs,
-        syncs: memory.cases.syncs,
+        jobs: memory.cases.worker.jobs,
+        syncs: memory.cases.worker.syncs,
         queued: memory.jobs,
+        metrics: memory.metrics,
     }
 }
 

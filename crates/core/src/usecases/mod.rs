@@ -29,29 +29,107 @@ use std::time::Duration;
 
 use crate::country::CountryCode;
 use crate::ident::IdentError;
+use crate::metrics::Metrics;
 use crate::ports::{
-    CatalogueStore, Clock, CountryStore, JobQueue, OperationStore, QueueError, StoreError,
-    SyncStore, Upstream, UpstreamBudget,
+    CatalogueStore, Clock, CountryStore, JobQueue, MeteredUpstream, OperationStore, QueueError,
+    StoreError, SyncStore,
 };
 
-/// Every use case on one store (all of its ports), one queue and one upstream: what a process that
-/// both serves and works (the local server) or a test composes.
-pub struct UseCases {
+/// The use cases of a process that serves the API: the api Lambda, the local server, the router tests.
+#[derive(Clone)]
+pub struct ApiCases {
     pub fetches: Arc<FetchRequests>,
     pub reads: Arc<CountryReads>,
-    pub jobs: Arc<JobProcessor>,
-    pub sweeper: Arc<Sweeper>,
     pub catalogue: Arc<CatalogueReads>,
     pub sync_requests: Arc<SyncRequests>,
+}
+
+impl ApiCases {
+    /// `catalogue_refresh` is how stale the catalogue snapshot may be: zero in a process that also
+    /// works, so that it sees its own writes at once.
+    pub fn new<S>(
+        store: Arc<S>,
+        queue: Arc<dyn JobQueue>,
+        clock: Arc<dyn Clock>,
+        freshness: FreshnessPolicy,
+        catalogue_refresh: Duration,
+    ) -> Self
+    where
+        S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
+    {
+        ApiCases {
+            fetches: Arc::new(FetchRequests::new(
+                store.clone(),
+                store.clone(),
+                queue.clone(),
+                clock.clone(),
+                freshness,
+            )),
+            reads: Arc::new(CountryReads::new(store.clone(), store.clone())),
+            catalogue: Arc::new(CatalogueReads::new(store.clone(), catalogue_refresh)),
+            sync_requests: Arc::new(SyncRequests::new(store, queue, clock, freshness)),
+        }
+    }
+}
+
+/// The use cases of a process that works jobs: the worker Lambda, the local server, the worker tests.
+#[derive(Clone)]
+pub struct WorkerCases {
+    pub jobs: Arc<JobProcessor>,
+    pub sweeper: Arc<Sweeper>,
     pub syncs: Arc<CatalogueSync>,
+}
+
+impl WorkerCases {
+    /// `queue` is where the sweep sends again the jobs of operations nobody will finish.
+    pub fn new<S>(
+        store: Arc<S>,
+        queue: Arc<dyn JobQueue>,
+        (upstream, budget): MeteredUpstream,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<dyn Metrics>,
+        freshness: FreshnessPolicy,
+        retry: RetryPolicy,
+    ) -> Self
+    where
+        S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
+    {
+        WorkerCases {
+            jobs: Arc::new(JobProcessor::new(
+                (store.clone(), store.clone(), store.clone()),
+                (upstream.clone(), budget.clone()),
+                clock.clone(),
+                metrics.clone(),
+                retry,
+            )),
+            syncs: Arc::new(CatalogueSync::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                (upstream, budget),
+                clock.clone(),
+                metrics,
+                freshness,
+            )),
+            sweeper: Arc::new(Sweeper::new(store, queue, clock, retry)),
+        }
+    }
+}
+
+/// Both sides on one store and one queue: a process that serves and works (the local server) or a test.
+#[derive(Clone)]
+pub struct UseCases {
+    pub api: ApiCases,
+    pub worker: WorkerCases,
 }
 
 impl UseCases {
     pub fn new<S>(
         store: Arc<S>,
         queue: Arc<dyn JobQueue>,
-        (upstream, budget): (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>),
+        upstream: MeteredUpstream,
         clock: Arc<dyn Clock>,
+        metrics: Arc<dyn Metrics>,
         freshness: FreshnessPolicy,
         retry: RetryPolicy,
     ) -> Self
@@ -59,42 +137,14 @@ impl UseCases {
         S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
     {
         UseCases {
-            // Checked on every read: a process that also works sees its own writes at once.
-            catalogue: Arc::new(CatalogueReads::new(store.clone(), Duration::ZERO)),
-            sync_requests: Arc::new(SyncRequests::new(
+            api: ApiCases::new(
                 store.clone(),
                 queue.clone(),
                 clock.clone(),
                 freshness,
-            )),
-            syncs: Arc::new(CatalogueSync::new(
-                store.clone(),
-                store.clone(),
-                store.clone(),
-                (upstream.clone(), budget.clone()),
-                clock.clone(),
-                freshness,
-            )),
-            sweeper: Arc::new(Sweeper::new(
-                store.clone(),
-                queue.clone(),
-                clock.clone(),
-                retry,
-            )),
-            fetches: Arc::new(FetchRequests::new(
-                store.clone(),
-                store.clone(),
-                queue,
-                clock.clone(),
-                freshness,
-            )),
-            reads: Arc::new(CountryReads::new(store.clone(), store.clone())),
-            jobs: Arc::new(JobProcessor::new(
-                (store.clone(), store.clone(), store),
-                (upstream, budget),
-                clock,
-                retry,
-            )),
+                Duration::ZERO,
+            ),
+            worker: WorkerCases::new(store, queue, upstream, clock, metrics, freshness, retry),
         }
     }
 }
@@ -115,7 +165,7 @@ fn chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-/// The three use cases on one memory store, a channel queue, a manual clock and a scripted upstream.
+/// Every use case on one memory store, a channel queue, a manual clock and a scripted upstream.
 #[cfg(test)]
 pub(crate) mod testing {
     use std::sync::{Arc, Mutex};
@@ -128,7 +178,7 @@ pub(crate) mod testing {
     use crate::country::Fetched;
     use crate::memory::{ManualClock, MemoryQueue, MemoryStore};
     use crate::operation::{Job, Operation};
-    use crate::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
+    use crate::ports::{CallGate, CatalogueFetch, Upstream, UpstreamBudget, UpstreamError};
 
     /// Answers from a script, then succeeds; counts calls. Its catalogue is the bundled data set's
     /// first `catalogue_size` countries, in one call.
@@ -196,6 +246,7 @@ pub(crate) mod testing {
         pub upstream: Arc<Scripted>,
         pub store: Arc<MemoryStore>,
         pub queue: Arc<MemoryQueue>,
+        pub metrics: Arc<crate::metrics::Counted>,
     }
 
     pub fn fixture(script: Vec<Result<Fetched, UpstreamError>>) -> Fixture {
@@ -214,26 +265,30 @@ pub(crate) mod testing {
             script: Mutex::new(script),
             ..Default::default()
         });
+        let metrics = Arc::new(crate::metrics::Counted::default());
         let cases = UseCases::new(
             store.clone(),
             queue.clone(),
             (upstream.clone(), budget),
             clock.clone(),
+            metrics.clone(),
             FreshnessPolicy::default(),
             RetryPolicy::default(),
         );
+        let (api, worker) = (cases.api, cases.worker);
         Fixture {
-            sync_requests: cases.sync_requests,
-            syncs: cases.syncs,
-            catalogue: cases.catalogue,
-            fetches: cases.fetches,
-            reads: cases.reads,
-            jobs: cases.jobs,
+            sync_requests: api.sync_requests,
+            syncs: worker.syncs,
+            catalogue: api.catalogue,
+            fetches: api.fetches,
+            reads: api.reads,
+            jobs: worker.jobs,
             queued,
             clock,
             upstream,
             store,
             queue,
+            metrics,
         }
     }
 

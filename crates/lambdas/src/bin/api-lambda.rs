@@ -9,8 +9,8 @@ use lambda_http::Error;
 async fn main() -> Result<(), Error> {
     countries_lambdas::init_logs();
     let built = match ApiConfig::from_source(&ProcessEnv) {
-        Ok(config) => state(config).await,
-        Err(e) => Err(e.to_string()),
+        Ok(config) => state(config, countries_lambdas::metrics()).await,
+        Err(e) => Err(e.into()),
     };
     let state = built.unwrap_or_else(|e| {
         // An init error: Lambda reports it and retries the start; the message names what is wrong.

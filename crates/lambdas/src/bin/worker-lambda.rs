@@ -14,8 +14,8 @@ use tokio::time::Instant;
 async fn main() -> Result<(), Error> {
     countries_lambdas::init_logs();
     let built = match WorkerConfig::from_source(&ProcessEnv) {
-        Ok(config) => worker(config).await,
-        Err(e) => Err(e.to_string()),
+        Ok(config) => worker(config, countries_lambdas::metrics()).await,
+        Err(e) => Err(e.into()),
     };
     let worker = Arc::new(built.unwrap_or_else(|e| {
         // An init error: Lambda reports it and retries the start; the message names what is wrong.
