@@ -83,7 +83,7 @@ async fn main() {
     cases
         .worker
         .syncs
-        .run_now(countries_core::sync::SyncTrigger::Startup)
+        .run_now(countries_core::sync_record::SyncTrigger::Startup)
         .await
         .unwrap();
     for (label, path, iterations) in [

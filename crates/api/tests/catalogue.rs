@@ -6,7 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
-use countries_core::sync::SyncTrigger;
+use countries_core::sync_record::SyncTrigger;
 use serde_json::{Value, json};
 use support::{App, app, call_from, get};
 
@@ -215,7 +215,7 @@ async fn a_sync_is_requested_joined_or_answered_fresh_and_forcing_needs_the_key(
     // The worker runs the queued sync.
     let id = body["sync"]["id"].as_str().unwrap().parse().unwrap();
     app.syncs
-        .run_queued(&countries_core::sync::SyncJob { sync: id })
+        .run_queued(&countries_core::sync_record::SyncJob { sync: id })
         .await
         .unwrap()
         .unwrap();

@@ -9,7 +9,7 @@ use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use countries_core::Job;
 use countries_core::ports::{JobQueue, QueueError, Redelivery, Unanswered};
-use countries_core::sync::SyncJob;
+use countries_core::sync_record::SyncJob;
 
 use crate::lazy::Lazy;
 

@@ -16,7 +16,7 @@ pub mod operation;
 pub mod ports;
 pub mod ratelimit;
 pub mod secret;
-pub mod sync;
+pub mod sync_record;
 pub mod usecases;
 pub mod v5;
 

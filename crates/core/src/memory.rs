@@ -26,7 +26,7 @@ use crate::ports::{
     SyncCreated, SyncStore, SystemClock, Upstream, UpstreamBudget,
 };
 use crate::ratelimit::{Decision, Limit, LimiterError, RateLimiter, RateLimits, RouteGroup};
-use crate::sync::{SyncJob, SyncRecord, SyncState};
+use crate::sync_record::{SyncJob, SyncRecord, SyncState};
 use crate::usecases::{FreshnessPolicy, RetryPolicy, UseCases};
 
 /// Both stores in one mutex-guarded map each; every method is one critical section, which is what

@@ -11,7 +11,7 @@ use crate::budget::{Spend, Usage};
 use crate::catalogue::StoredCatalogue;
 use crate::country::{CountryCode, CountryRecord, Fetched};
 use crate::operation::{Job, Operation, Revision};
-use crate::sync::{SyncJob, SyncRecord, SyncState};
+use crate::sync_record::{SyncJob, SyncRecord, SyncState};
 
 /// A storage failure. Conflicts are not errors; the methods report them in their return values.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use countries_core::Job;
 use countries_core::ports::JobQueue;
-use countries_core::sync::{SyncJob, SyncTrigger};
+use countries_core::sync_record::{SyncJob, SyncTrigger};
 use countries_core::usecases::{CatalogueSync, JobOutcome, JobProcessor, Sweeper};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;

@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use countries_core::Job;
 use countries_core::config::{self, ConfigError, Source};
 use countries_core::ports::{JobQueue, Redelivery};
-use countries_core::sync::SyncJob;
+use countries_core::sync_record::SyncJob;
 use countries_core::usecases::{CatalogueSync, JobOutcome, JobProcessor};
 use futures_util::StreamExt;
 use futures_util::stream;

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use countries_core::sync::SyncRecord;
+use countries_core::sync_record::SyncRecord;
 use countries_core::usecases::SyncOutcome;
 use serde::Serialize;
 use uuid::Uuid;

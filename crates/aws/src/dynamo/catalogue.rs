@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use countries_core::catalogue::StoredCatalogue;
 use countries_core::ports::{CatalogueStore, StoreError, SyncCreated, SyncStore};
-use countries_core::sync::{SyncRecord, SyncState};
+use countries_core::sync_record::{SyncRecord, SyncState};
 use uuid::Uuid;
 
 use super::items::{

@@ -12,7 +12,7 @@ use countries_core::catalogue::StoredCatalogue;
 use countries_core::country::{CountryCode, CountryRecord};
 use countries_core::operation::Operation;
 use countries_core::ports::StoreError;
-use countries_core::sync::SyncRecord;
+use countries_core::sync_record::SyncRecord;
 
 /// The tables' key and TTL attribute names. terraform/modules/data declares the same, and
 /// tests/infra_contract.rs holds the two together.
@@ -288,7 +288,7 @@ mod tests {
         let item = catalogue(&c).unwrap();
         assert!(item["body"].as_b().unwrap().as_ref().len() < c.body.len() / 10);
         assert_eq!(catalogue_from(&item).unwrap(), c);
-        let record = SyncRecord::new(countries_core::sync::SyncTrigger::Api, Utc::now());
+        let record = SyncRecord::new(countries_core::sync_record::SyncTrigger::Api, Utc::now());
         let item = sync(&record, 1);
         assert_eq!(get_s(&item, "state"), Some("queued"));
         assert_eq!(sync_from(&item).unwrap(), record);

@@ -277,7 +277,7 @@ async fn the_catalogue_item_round_trips_under_its_revision() {
 #[tokio::test]
 async fn one_sync_in_flight_at_a_time_and_the_sweep_is_not_confused_by_its_marker() {
     use countries_core::ports::{SyncCreated, SyncStore};
-    use countries_core::sync::{SyncRecord, SyncState, SyncTrigger};
+    use countries_core::sync_record::{SyncRecord, SyncState, SyncTrigger};
     let store = store(Duration::from_secs(3600)).await;
     let now = Utc::now();
     let stuck_before = now - chrono::Duration::minutes(15);

@@ -17,7 +17,7 @@ use crate::ports::{
     CallGate, CatalogueStore, Clock, CountryStore, JobQueue, StoreError, SyncCreated, SyncStore,
     Upstream, UpstreamBudget, UpstreamError,
 };
-use crate::sync::{SyncJob, SyncRecord, SyncState, SyncTrigger};
+use crate::sync_record::{SyncJob, SyncRecord, SyncState, SyncTrigger};
 
 /// Longest a sync waits for the budget before a call (the burst limit's pause); a longer wait ends the
 /// sync with what it has.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use countries_core::config::ProcessEnv;
-use countries_core::sync::{SyncState, SyncTrigger};
+use countries_core::sync_record::{SyncState, SyncTrigger};
 use countries_lambdas::worker::{WorkerConfig, WorkerEvent, worker};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tokio::time::Instant;
