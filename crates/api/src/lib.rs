@@ -18,7 +18,6 @@ use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
 use countries_core::metrics::{Metric, Metrics};
 use countries_core::ports::{Probe, UpstreamBudget};
 use countries_core::ratelimit::{LimiterPolicy, RateLimiter};
@@ -115,18 +114,13 @@ impl AppState {
 pub struct ClientIp(pub IpAddr);
 
 pub fn router(state: AppState) -> Router {
-    let routes = with_v31_routes(Router::new())
-        .route(
-            "/fetch/{country}",
-            get(routes::fetch::get).post(routes::fetch::get),
-        )
-        .route("/sync", post(routes::sync::post).get(routes::sync::list))
-        .route("/country/{country}", get(routes::country::get))
-        .route("/status/{country}", get(routes::status::get))
-        .route("/countries", get(routes::catalogue::list))
-        .route("/sync/{id}", get(routes::sync::get))
-        .route("/health", get(routes::service::health))
-        .route("/openapi.json", get(routes::service::openapi))
+    let table = routes::table::table();
+    let limits = Arc::new(routes::table::Limits::of(&table));
+    let routes = table
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .fallback(routes::service::no_route)
         .method_not_allowed_fallback(routes::service::method_not_allowed)
         .with_state(state.clone());
@@ -136,31 +130,12 @@ pub fn router(state: AppState) -> Router {
         .layer(cors())
         .layer(middleware::from_fn_with_state(state.clone(), request_log))
         .layer(NormalizePathLayer::trim_trailing_slash())
-        .layer(middleware::from_fn_with_state(state, ratelimit::rate_limit))
+        .layer(middleware::from_fn_with_state(
+            (state, limits),
+            ratelimit::rate_limit,
+        ))
         .service(routes);
     Router::new().fallback_service(service)
-}
-
-/// The v3.1 API; a trailing slash is trimmed before routing (`router`).
-fn with_v31_routes(mut router: Router<AppState>) -> Router<AppState> {
-    use routes::v31;
-    for (path, route) in [
-        ("/v3.1/all", get(v31::all)),
-        ("/v3.1/alpha", get(v31::alpha_list)),
-        ("/v3.1/independent", get(v31::independent)),
-        ("/v3.1/alpha/{value}", get(v31::alpha)),
-        ("/v3.1/name/{value}", get(v31::name)),
-        ("/v3.1/currency/{value}", get(v31::currency)),
-        ("/v3.1/demonym/{value}", get(v31::demonym)),
-        ("/v3.1/lang/{value}", get(v31::lang)),
-        ("/v3.1/capital/{value}", get(v31::capital)),
-        ("/v3.1/region/{value}", get(v31::region)),
-        ("/v3.1/subregion/{value}", get(v31::subregion)),
-        ("/v3.1/translation/{value}", get(v31::translation)),
-    ] {
-        router = router.route(path, route);
-    }
-    router.route("/v3.1/{*rest}", get(v31::no_route))
 }
 
 /// CORS for browsers calling from any origin: every route answers the preflight (`OPTIONS`) and lets the

@@ -5,14 +5,16 @@ use std::sync::OnceLock;
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{CandidateBody, ErrorBody};
+use crate::routes::table::{Limit, table};
 use crate::routes::{catalogue, country, fetch, service, status, sync, v31};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Country data service",
-        description = "Keeps a copy of the world's country data: `/fetch` queues a fetch from REST Countries, `/status` shows how it went, `/country` serves the stored document in the REST Countries v3.1 shape; `/countries` searches the whole catalogue, `/v3.1/...` answers as REST Countries v3.1 did, `POST /sync` brings the catalogue from the upstream. Every error (but the `/v3.1/` routes', which are v3.1's `{\"status\", \"message\"}`) is `{\"Code\": \"...\", \"Message\": \"...\"}`. `/fetch`, `/country` and `/status` are rate limited per client (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers)."
+        description = "Keeps a copy of the world's country data: `/fetch` queues a fetch from REST Countries, `/status` shows how it went, `/country` serves the stored document in the REST Countries v3.1 shape; `/countries` searches the whole catalogue, `/v3.1/...` answers as REST Countries v3.1 did, `POST /sync` brings the catalogue from the upstream. Every error (but the `/v3.1/` routes', which are v3.1's `{\"status\", \"message\"}`) is `{\"Code\": \"...\", \"Message\": \"...\"}`."
     ),
+    // Held to the route table (`routes::table`), both ways, by the router tests.
     paths(fetch::get, country::get, status::get, catalogue::list, sync::post, sync::list, sync::get,
           v31::all, v31::alpha, v31::alpha_list, v31::name, v31::currency, v31::demonym, v31::lang,
           v31::capital, v31::region, v31::subregion, v31::translation, v31::independent,
@@ -21,7 +23,7 @@ use crate::routes::{catalogue, country, fetch, service, status, sync, v31};
                        sync::SyncAnswer, sync::SyncList, v31::V31Error, v31::CountryV31, catalogue::CountriesPage,
                        status::StatusBody, status::OperationSchema, status::OperationStateSchema, service::Health,
                        service::BudgetBody, service::DependencyBody)),
-    modifiers(&FetchByPost),
+    modifiers(&FetchByPost, &RateLimited),
     tags((name = "countries", description = "Country data, one country at a time"),
          (name = "catalogue", description = "The whole catalogue: search, filters, syncs"),
          (name = "v3.1", description = "The REST Countries v3.1 read API, with v3.1's answers and errors"),
@@ -47,6 +49,26 @@ impl Modify for FetchByPost {
         post.operation_id = Some("fetchPost".into());
         post.summary = Some("Queue a fetch (the same as `GET /fetch/{country}`).".into());
         item.post = Some(post);
+    }
+}
+
+/// Which routes are rate limited, said from the route table so that the prose cannot go stale.
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let exempt: Vec<String> = table()
+            .iter()
+            .filter(|r| r.methods.iter().all(|s| s.limit == Limit::Exempt))
+            .map(|r| format!("`{}`", r.path))
+            .collect();
+        let description = doc.info.description.get_or_insert_default();
+        description.push_str(&format!(
+            " Every route but {} is rate limited per client (`RateLimit-Limit`, `RateLimit-Remaining`, \
+             `RateLimit-Reset` headers): `/fetch` and `POST /sync` by limits of their own, the others by \
+             the reads' limit.",
+            exempt.join(" and ")
+        ));
     }
 }
 

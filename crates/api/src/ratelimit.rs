@@ -1,19 +1,22 @@
 //! The rate-limit middleware: one decision per request and route group, `RateLimit-*` headers on every
 //! limited answer, and the configured policy when the limiter cannot answer. It wraps the whole router
-//! once (cheaper to build at a cold start than a layer per route) and finds the group from the path.
+//! once (cheaper to build at a cold start than a layer per route) and finds the group in the route
+//! table (`routes::table`), by the route the path reaches.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use countries_core::ratelimit::{LimiterPolicy, RouteGroup};
+use countries_core::ratelimit::LimiterPolicy;
 use tracing::{info, warn};
 
 use crate::error::ApiError;
 use countries_core::metrics::Metric;
 
+use crate::routes::table::Limits;
 use crate::{AppState, ClientIp};
 
 fn client_ip(req: &Request) -> IpAddr {
@@ -26,31 +29,12 @@ fn client_ip(req: &Request) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// The group a request counts against, by its method and path (after the trailing slash is trimmed);
-/// `None` for `/health`, `/openapi.json` and paths the router does not serve.
-pub fn group(method: &Method, path: &str) -> Option<RouteGroup> {
-    let under = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|rest| !rest.is_empty())
-    };
-    if under("/fetch/") {
-        Some(RouteGroup::Fetch)
-    } else if path == "/sync" && method == Method::POST {
-        Some(RouteGroup::Sync)
-    } else if path == "/countries"
-        || path == "/sync"
-        || ["/country/", "/status/", "/sync/", "/v3.1/"]
-            .iter()
-            .any(|p| under(p))
-    {
-        Some(RouteGroup::Read)
-    } else {
-        None
-    }
-}
-
-pub async fn rate_limit(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(group) = group(req.method(), req.uri().path()) else {
+pub async fn rate_limit(
+    State((app, limits)): State<(AppState, Arc<Limits>)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(group) = limits.group(req.method(), req.uri().path()) else {
         return next.run(req).await;
     };
     let ip = client_ip(&req);
@@ -87,10 +71,16 @@ pub async fn rate_limit(State(app): State<AppState>, req: Request, next: Next) -
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use axum::http::Method;
+    use countries_core::ratelimit::RouteGroup;
 
+    use crate::routes::table::{Limits, table};
+
+    /// Spot checks of the lookup's rules; `every_route_is_limited_as_the_table_says` (the router tests)
+    /// walks the whole table through the router.
     #[test]
-    fn each_route_counts_against_its_group() {
+    fn each_request_counts_against_its_routes_group() {
+        let limits = Limits::of(&table());
         for (method, path, want) in [
             (Method::GET, "/fetch/PY", Some(RouteGroup::Fetch)),
             (Method::POST, "/fetch/PY", Some(RouteGroup::Fetch)),
@@ -102,15 +92,21 @@ mod tests {
                 Some(RouteGroup::Read),
             ),
             (Method::GET, "/country/PY", Some(RouteGroup::Read)),
+            (Method::HEAD, "/country/PY", Some(RouteGroup::Read)),
             (Method::GET, "/status/PY", Some(RouteGroup::Read)),
             (Method::GET, "/countries", Some(RouteGroup::Read)),
             (Method::GET, "/v3.1/all", Some(RouteGroup::Read)),
+            (Method::GET, "/v3.1/no/such/route", Some(RouteGroup::Read)),
+            // Answered 405, and counted like GET.
+            (Method::DELETE, "/fetch/PY", Some(RouteGroup::Fetch)),
+            (Method::DELETE, "/sync", Some(RouteGroup::Read)),
             (Method::GET, "/health", None),
+            (Method::POST, "/health", None),
             (Method::GET, "/openapi.json", None),
             (Method::GET, "/fetch/", None),
             (Method::GET, "/nowhere", None),
         ] {
-            assert_eq!(group(&method, path), want, "{method} {path}");
+            assert_eq!(limits.group(&method, path), want, "{method} {path}");
         }
     }
 }

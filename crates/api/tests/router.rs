@@ -1,18 +1,20 @@
 //! The router in-process, on the in-memory adapters and the bundled upstream.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::http::{Method, StatusCode};
 use countries_api::Links;
+use countries_api::routes::table::{Limit, table};
 use countries_core::CountryCode;
 use countries_core::country::Fetched;
 use countries_core::memory::MemoryLimiter;
 use countries_core::ports::{Unanswered, Upstream, UpstreamError};
 use countries_core::ratelimit::{
-    Decision, Limit, LimiterError, LimiterPolicy, RateLimiter, RateLimits, RouteGroup,
+    Decision, LimiterError, LimiterPolicy, RateLimiter, RateLimits, RouteGroup,
 };
 use serde_json::Value;
 
@@ -215,9 +217,9 @@ async fn hostile_identifiers_never_cause_a_server_error() {
 #[tokio::test]
 async fn the_limiter_answers_429_past_the_limit() {
     let limiter = Arc::new(MemoryLimiter::new(&RateLimits {
-        fetch: Limit::new(2, Duration::from_secs(60)),
-        read: Limit::new(3, Duration::from_secs(60)),
-        sync: Limit::new(1, Duration::from_secs(60)),
+        fetch: countries_core::ratelimit::Limit::new(2, Duration::from_secs(60)),
+        read: countries_core::ratelimit::Limit::new(3, Duration::from_secs(60)),
+        sync: countries_core::ratelimit::Limit::new(1, Duration::from_secs(60)),
         on_error: LimiterPolicy::Open,
     }));
     let app = app_with(limiter, LimiterPolicy::Open, Links::default());
@@ -250,6 +252,55 @@ async fn the_limiter_answers_429_past_the_limit() {
     assert!(!headers.contains_key("ratelimit-limit"));
 }
 
+/// Refuses every request, and keeps the group each was checked against.
+#[derive(Default)]
+struct Refusing(Mutex<Vec<RouteGroup>>);
+
+#[async_trait]
+impl RateLimiter for Refusing {
+    async fn check(&self, _: IpAddr, group: RouteGroup) -> Result<Decision, LimiterError> {
+        self.0.lock().unwrap().push(group);
+        Ok(Decision {
+            allowed: false,
+            limit: 1,
+            remaining: 0,
+            reset_after: Duration::from_secs(60),
+            retry_after: Duration::from_secs(60),
+        })
+    }
+}
+
+/// Every method of every route in the table, through the router: a limited one is checked against
+/// its group once and refused; an exempt one is never checked.
+#[tokio::test]
+async fn every_route_is_limited_as_the_table_says() {
+    let limiter = Arc::new(Refusing::default());
+    let app = app_with(limiter.clone(), LimiterPolicy::Open, Links::default());
+    for route in table() {
+        let path = route
+            .path
+            .split('/')
+            .map(|segment| match segment {
+                s if s.starts_with("{*") => "no/such",
+                s if s.starts_with('{') => "PY",
+                s => s,
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for served in &route.methods {
+            let m = &served.method;
+            let (status, _, _) = call_from(&app.router, m.clone(), &path, &[], "192.0.2.10").await;
+            let seen = std::mem::take(&mut *limiter.0.lock().unwrap());
+            assert_eq!(seen, Vec::from_iter(served.limit.group()), "{m} {path}");
+            assert_eq!(
+                status == StatusCode::TOO_MANY_REQUESTS,
+                served.limit != Limit::Exempt,
+                "{m} {path}: {status}"
+            );
+        }
+    }
+}
+
 struct Down;
 
 #[async_trait]
@@ -277,37 +328,56 @@ async fn a_limiter_that_is_down_follows_the_policy() {
     }
 }
 
+/// The document and the route table (`countries_api::routes::table`) name the same operations, both
+/// ways, and every documented error has the error body of its route.
 #[tokio::test]
 async fn openapi_covers_every_route_and_error() {
     let app = app();
     let (status, _, doc) = get(&app.router, "/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for (path, methods) in [
-        ("/fetch/{country}", &["get", "post"][..]),
-        ("/country/{country}", &["get"]),
-        ("/status/{country}", &["get"]),
-        ("/health", &["get"]),
-        ("/openapi.json", &["get"]),
-    ] {
-        for m in methods {
-            let op = &doc["paths"][path][m];
-            assert!(op.is_object(), "{m} {path} missing");
+    let mut routed = BTreeSet::new();
+    for route in table() {
+        for served in route.methods.iter().filter(|s| s.operation.is_some()) {
+            let m = served.method.as_str().to_lowercase();
+            routed.insert((route.path.to_string(), m.clone()));
+            let op = &doc["paths"][route.path][&m];
+            assert!(
+                op.is_object(),
+                "{m} {} is routed, not documented",
+                route.path
+            );
+            assert_eq!(
+                op["operationId"],
+                served.operation.unwrap(),
+                "{m} {}",
+                route.path
+            );
             let responses = op["responses"].as_object().unwrap();
             for (code, response) in responses {
                 if code.starts_with('4') || code.starts_with('5') {
                     let schema = &response["content"]["application/json"]["schema"]["$ref"];
-                    // The readiness check's 503 is its report (which dependency is down), not an error.
-                    let expected = if path == "/health" && code == "503" {
+                    // The readiness check's 503 is its report (which dependency is down), not an
+                    // error; v3.1's routes answer v3.1's own error body.
+                    let expected = if route.path == "/health" && code == "503" {
                         "#/components/schemas/Health"
+                    } else if route.path.starts_with("/v3.1/") {
+                        "#/components/schemas/V31Error"
                     } else {
                         "#/components/schemas/ErrorBody"
                     };
-                    assert_eq!(schema, expected, "{m} {path} {code}");
+                    assert_eq!(schema, expected, "{m} {} {code}", route.path);
                 }
             }
         }
     }
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in item.as_object().unwrap().keys() {
+            documented.insert((path.clone(), m.clone()));
+        }
+    }
+    assert_eq!(documented, routed, "documented against routed");
     for schema in [
         "ErrorBody",
         "FetchAccepted",

@@ -1,6 +1,7 @@
 //! The handlers, one module per route group; each resolves its inputs, calls one use case, and shapes
-//! the response. This module holds what they share: the `{country}` path segment, query parameters, and
-//! the error responses every country route documents.
+//! the response. [`table`] declares which route reaches which. This module holds what the handlers
+//! share: the `{country}` path segment, query parameters, and the error responses every country route
+//! documents.
 
 pub mod catalogue;
 pub mod country;
@@ -8,6 +9,7 @@ pub mod fetch;
 pub mod service;
 pub mod status;
 pub mod sync;
+pub mod table;
 pub mod v31;
 
 use std::collections::HashMap;
