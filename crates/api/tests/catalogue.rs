@@ -231,6 +231,22 @@ async fn a_sync_is_requested_joined_or_answered_fresh_and_forcing_needs_the_key(
     );
     let (_, _, list) = get(&app.router, "/sync").await;
     assert_eq!(list["syncs"].as_array().unwrap().len(), 1);
+    // The document describes the sync as it is served.
+    let (_, _, doc) = get(&app.router, "/openapi.json").await;
+    let schema = &doc["components"]["schemas"]["Sync"];
+    let served: BTreeSet<&String> = fresh["sync"].as_object().unwrap().keys().collect();
+    let documented: BTreeSet<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(served, documented);
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            !fresh["sync"][required.as_str().unwrap()].is_null(),
+            "{required}"
+        );
+    }
+    assert_eq!(
+        doc["components"]["schemas"]["SyncState"]["enum"],
+        json!(["queued", "running", "succeeded", "partial", "failed"])
+    );
     let (status, _, unknown) = get(&app.router, "/sync/0193a000-0000-7000-8000-000000000000").await;
     assert_eq!(
         (status, unknown["Code"].as_str()),

@@ -5,12 +5,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use countries_core::OperationState;
 use countries_core::usecases::FetchOutcome;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::status::OperationStateSchema;
+use super::status::OperationStateBody;
 use super::{CountryErrors, CountryParam, CountryPath, Params, flag, params};
 use crate::AppState;
 use crate::error::ApiError;
@@ -21,8 +20,7 @@ pub struct FetchAccepted {
     pub request_id: Uuid,
     #[schema(example = "PY")]
     pub country: String,
-    #[schema(value_type = OperationStateSchema)]
-    pub state: OperationState,
+    pub state: OperationStateBody,
     pub requested_at: DateTime<Utc>,
     /// True when an operation already in flight answered instead of a new one.
     pub deduplicated: bool,
@@ -90,7 +88,7 @@ pub async fn get(
             let body = FetchAccepted {
                 request_id: op.request_id,
                 country: op.country.to_string(),
-                state: op.state,
+                state: op.state.into(),
                 requested_at: op.requested_at,
                 deduplicated,
                 status_url,

@@ -1,14 +1,11 @@
 //! `GET /status/{country}`: the country's fetch operations, newest first.
 
-use std::borrow::Cow;
-
 use axum::Json;
 use axum::extract::State as AxumState;
+use chrono::{DateTime, Utc};
 use countries_core::{Operation, OperationState};
 use serde::Serialize;
-use serde_json::json;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
-use utoipa::openapi::{Ref, RefOr};
+use uuid::Uuid;
 
 use super::{CountryErrors, CountryParam, CountryPath, Params, params};
 use crate::AppState;
@@ -19,103 +16,72 @@ pub struct StatusBody {
     #[schema(example = "PY")]
     pub country: String,
     /// Newest first.
-    #[schema(value_type = Vec<OperationSchema>)]
-    pub operations: Vec<Operation>,
+    pub operations: Vec<OperationBody>,
 }
 
-/// The schema of one operation as `/status` shows it: core's `Operation`, serialised by serde. Written
-/// here because the API owns its document; the router tests hold the two to the same fields.
-pub struct OperationSchema;
-
-impl utoipa::ToSchema for OperationSchema {
-    fn name() -> Cow<'static, str> {
-        "Operation".into()
-    }
+/// One fetch operation and what became of it.
+// The API's own form of core's `Operation`, apart from how the stores keep it: either can change
+// without the other.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Operation)]
+pub struct OperationBody {
+    /// Time-ordered (UUID v7).
+    request_id: Uuid,
+    /// The alpha-2 code.
+    #[schema(examples("PY"))]
+    country: String,
+    state: OperationStateBody,
+    /// When the fetch was asked for.
+    requested_at: DateTime<Utc>,
+    /// When the last attempt started.
+    started_at: Option<DateTime<Utc>>,
+    /// When it reached a final state.
+    finished_at: Option<DateTime<Utc>>,
+    /// Upstream calls made so far.
+    attempts: u32,
+    /// The last failure: final, or the one that will be retried.
+    error: Option<String>,
+    /// The upstream kind that answered: bundled, v3.1 or v5.
+    source: Option<String>,
 }
 
-impl utoipa::PartialSchema for OperationSchema {
-    fn schema() -> RefOr<Schema> {
-        let text = |description: &str, types: &[Type]| {
-            ObjectBuilder::new()
-                .schema_type(types.iter().cloned().collect::<SchemaType>())
-                .description(Some(description))
-        };
-        let time = |description: &str, types: &[Type]| {
-            text(description, types).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-        };
-        let (required, optional) = (&[Type::String][..], &[Type::String, Type::Null][..]);
-        let uuid = SchemaFormat::KnownFormat(KnownFormat::Uuid);
-        ObjectBuilder::new()
-            .description(Some("One fetch operation and what became of it."))
-            .property(
-                "request_id",
-                text("Time-ordered (UUID v7).", required).format(Some(uuid)),
-            )
-            .property(
-                "country",
-                text("The alpha-2 code.", required).examples([json!("PY")]),
-            )
-            .property("state", Ref::from_schema_name("OperationState"))
-            .property(
-                "requested_at",
-                time("When the fetch was asked for.", required),
-            )
-            .property(
-                "started_at",
-                time("When the last attempt started.", optional),
-            )
-            .property(
-                "finished_at",
-                time("When it reached a final state.", optional),
-            )
-            .property(
-                "attempts",
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(0))
-                    .description(Some("Upstream calls made so far.")),
-            )
-            .property(
-                "error",
-                text(
-                    "The last failure: final, or the one that will be retried.",
-                    optional,
-                ),
-            )
-            .property(
-                "source",
-                text(
-                    "The upstream kind that answered: bundled, v3.1 or v5.",
-                    optional,
-                ),
-            )
-            .required("request_id")
-            .required("country")
-            .required("state")
-            .required("requested_at")
-            .required("attempts")
-            .into()
+impl From<&Operation> for OperationBody {
+    fn from(op: &Operation) -> Self {
+        OperationBody {
+            request_id: op.request_id,
+            country: op.country.to_string(),
+            state: op.state.into(),
+            requested_at: op.requested_at,
+            started_at: op.started_at,
+            finished_at: op.finished_at,
+            attempts: op.attempts,
+            error: op.error.clone(),
+            source: op.source.clone(),
+        }
     }
 }
 
 /// Where an operation stands: `queued` and `running` are in flight, the others final.
-pub struct OperationStateSchema;
-
-impl utoipa::ToSchema for OperationStateSchema {
-    fn name() -> Cow<'static, str> {
-        "OperationState".into()
-    }
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = OperationState)]
+pub enum OperationStateBody {
+    Queued,
+    Running,
+    Succeeded,
+    NotFound,
+    Failed,
 }
 
-impl utoipa::PartialSchema for OperationStateSchema {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(OperationState::ALL.map(|s| s.as_str())))
-            .description(Some(
-                "Where an operation stands: `queued` and `running` are in flight, the others final.",
-            ))
-            .into()
+impl From<OperationState> for OperationStateBody {
+    fn from(state: OperationState) -> Self {
+        match state {
+            OperationState::Queued => OperationStateBody::Queued,
+            OperationState::Running => OperationStateBody::Running,
+            OperationState::Succeeded => OperationStateBody::Succeeded,
+            OperationState::NotFound => OperationStateBody::NotFound,
+            OperationState::Failed => OperationStateBody::Failed,
+        }
     }
 }
 
@@ -156,6 +122,21 @@ pub async fn get(
         .map_err(|e| ApiError::service(e, &app.links))?;
     Ok(Json(StatusBody {
         country: code.to_string(),
-        operations,
+        operations: operations.iter().map(OperationBody::from).collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example in docs/api.md, as `/status` served it before the API had its own form.
+    const EXAMPLE: &str = r#"{"request_id":"01a20811-9d47-7107-827d-6af3a8884c20","country":"PY","state":"succeeded","requested_at":"2026-11-23T11:01:41.831695132Z","started_at":"2026-11-23T11:01:41.831992554Z","finished_at":"2026-11-23T11:01:41.862388981Z","attempts":1,"error":null,"source":"bundled"}"#;
+
+    #[test]
+    fn an_operation_is_served_as_before() {
+        let op: Operation = serde_json::from_str(EXAMPLE).unwrap();
+        let served = serde_json::to_string(&OperationBody::from(&op)).unwrap();
+        assert_eq!(served, EXAMPLE);
+    }
 }

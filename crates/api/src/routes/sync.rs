@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use countries_core::sync_record::SyncRecord;
+use chrono::{DateTime, Utc};
+use countries_core::sync_record::{SyncRecord, SyncState, SyncTrigger};
 use countries_core::usecases::SyncOutcome;
 use serde::Serialize;
 use uuid::Uuid;
@@ -21,8 +22,7 @@ pub struct SyncAnswer {
     /// is within the freshness window: nothing was called).
     #[schema(example = "queued")]
     pub outcome: &'static str,
-    #[schema(value_type = Object)]
-    pub sync: SyncRecord,
+    pub sync: SyncBody,
     #[schema(example = "/sync/01936f0e-0000-7000-8000-000000000000")]
     pub status_url: String,
 }
@@ -30,8 +30,104 @@ pub struct SyncAnswer {
 /// The latest syncs, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SyncList {
-    #[schema(value_type = Vec<Object>)]
-    pub syncs: Vec<SyncRecord>,
+    pub syncs: Vec<SyncBody>,
+}
+
+/// A catalogue sync and what became of it.
+// The API's own form of core's `SyncRecord`, apart from how the stores keep it: either can change
+// without the other.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Sync)]
+pub struct SyncBody {
+    /// Time-ordered (UUID v7).
+    id: Uuid,
+    state: SyncStateBody,
+    trigger: SyncTriggerBody,
+    /// When the sync was asked for.
+    requested_at: DateTime<Utc>,
+    /// When a worker started it.
+    started_at: Option<DateTime<Utc>>,
+    /// When it reached a final state.
+    finished_at: Option<DateTime<Utc>>,
+    /// The upstream kind synced from: bundled, v3.1 or v5.
+    source: Option<String>,
+    /// Upstream calls made.
+    calls: u32,
+    /// Countries stored that the catalogue did not have.
+    added: u32,
+    /// Countries whose document changed, stored again.
+    changed: u32,
+    /// Countries that came unchanged, not written.
+    unchanged: u32,
+    /// What could not be brought or stored: a page, or a country and why.
+    failed: Vec<String>,
+}
+
+impl From<&SyncRecord> for SyncBody {
+    fn from(sync: &SyncRecord) -> Self {
+        SyncBody {
+            id: sync.id,
+            state: sync.state.into(),
+            trigger: sync.trigger.into(),
+            requested_at: sync.requested_at,
+            started_at: sync.started_at,
+            finished_at: sync.finished_at,
+            source: sync.source.clone(),
+            calls: sync.calls,
+            added: sync.added,
+            changed: sync.changed,
+            unchanged: sync.unchanged,
+            failed: sync.failed.clone(),
+        }
+    }
+}
+
+/// Where a sync stands: `queued` and `running` are in flight; `partial` stored some countries and says
+/// in `failed` what it could not.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = SyncState)]
+pub enum SyncStateBody {
+    Queued,
+    Running,
+    Succeeded,
+    Partial,
+    Failed,
+}
+
+impl From<SyncState> for SyncStateBody {
+    fn from(state: SyncState) -> Self {
+        match state {
+            SyncState::Queued => SyncStateBody::Queued,
+            SyncState::Running => SyncStateBody::Running,
+            SyncState::Succeeded => SyncStateBody::Succeeded,
+            SyncState::Partial => SyncStateBody::Partial,
+            SyncState::Failed => SyncStateBody::Failed,
+        }
+    }
+}
+
+/// What started a sync: `api` (`POST /sync`), `forced` (`POST /sync?force=true`), `schedule`, or
+/// `startup` (a local server's first start).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = SyncTrigger)]
+pub enum SyncTriggerBody {
+    Api,
+    Forced,
+    Schedule,
+    Startup,
+}
+
+impl From<SyncTrigger> for SyncTriggerBody {
+    fn from(trigger: SyncTrigger) -> Self {
+        match trigger {
+            SyncTrigger::Api => SyncTriggerBody::Api,
+            SyncTrigger::Forced => SyncTriggerBody::Forced,
+            SyncTrigger::Schedule => SyncTriggerBody::Schedule,
+            SyncTrigger::Startup => SyncTriggerBody::Startup,
+        }
+    }
 }
 
 #[derive(utoipa::IntoParams)]
@@ -78,7 +174,7 @@ pub async fn post(
     let location = HeaderValue::from_str(&status_url).expect("a path is a valid header");
     let body = SyncAnswer {
         outcome: word,
-        sync,
+        sync: SyncBody::from(&sync),
         status_url,
     };
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
@@ -93,7 +189,9 @@ pub async fn post(
     ))]
 pub async fn list(State(app): State<AppState>) -> Result<Json<SyncList>, ApiError> {
     let syncs = app.sync_requests.latest(20).await.map_err(ApiError::from)?;
-    Ok(Json(SyncList { syncs }))
+    Ok(Json(SyncList {
+        syncs: syncs.iter().map(SyncBody::from).collect(),
+    }))
 }
 
 /// One sync: when it started and finished, the calls it made, the countries added, changed, unchanged,
@@ -101,7 +199,7 @@ pub async fn list(State(app): State<AppState>) -> Result<Json<SyncList>, ApiErro
 #[utoipa::path(get, path = "/sync/{id}", operation_id = "syncStatus", tag = "catalogue",
     params(("id" = String, Path, description = "The sync's id", format = Uuid)),
     responses(
-        (status = 200, description = "The sync", body = Object),
+        (status = 200, description = "The sync", body = SyncBody),
         (status = 400, description = "`InvalidParameter`: not a UUID", body = crate::error::ErrorBody),
         (status = 404, description = "`UnknownSync`", body = crate::error::ErrorBody),
         (status = 429, description = "`RateLimited`", body = crate::error::ErrorBody),
@@ -110,7 +208,7 @@ pub async fn list(State(app): State<AppState>) -> Result<Json<SyncList>, ApiErro
 pub async fn get(
     State(app): State<AppState>,
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<SyncRecord>, ApiError> {
+) -> Result<Json<SyncBody>, ApiError> {
     let Path(id) = id.map_err(|e| ApiError::InvalidParameter {
         name: "id".into(),
         reason: e.body_text(),
@@ -128,6 +226,21 @@ pub async fn get(
         .get(id)
         .await
         .map_err(ApiError::from)?
-        .map(Json)
+        .map(|sync| Json(SyncBody::from(&sync)))
         .ok_or(ApiError::UnknownSync(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example in docs/api.md, as `/sync` served it before the API had its own form.
+    const EXAMPLE: &str = r#"{"id":"01a214c0-8b37-7485-b387-cf64eda416b1","state":"succeeded","trigger":"startup","requested_at":"2026-11-25T22:08:12.599599797Z","started_at":"2026-11-25T22:08:12.599632836Z","finished_at":"2026-11-25T22:08:12.748182179Z","source":"bundled","calls":0,"added":250,"changed":0,"unchanged":0,"failed":[]}"#;
+
+    #[test]
+    fn a_sync_is_served_as_before() {
+        let sync: SyncRecord = serde_json::from_str(EXAMPLE).unwrap();
+        let served = serde_json::to_string(&SyncBody::from(&sync)).unwrap();
+        assert_eq!(served, EXAMPLE);
+    }
 }
