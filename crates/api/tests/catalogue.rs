@@ -14,7 +14,7 @@ use support::{App, app, call_from, get};
 async fn synced() -> App {
     let app = app();
     let sync = app.syncs.run_now(SyncTrigger::Startup).await.unwrap();
-    assert_eq!(sync.added, 250);
+    assert_eq!(sync.tally().added, 250);
     app
 }
 

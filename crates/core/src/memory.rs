@@ -189,10 +189,10 @@ impl SyncStore for MemoryStore {
     ) -> Result<SyncCreated, StoreError> {
         let expired_before = self.expired_before();
         let mut syncs = self.syncs.lock().unwrap();
-        syncs.retain(|s| !(s.state.is_final() && s.requested_at < expired_before));
+        syncs.retain(|s| !(s.state().is_final() && s.requested_at() < expired_before));
         let holder = syncs
             .iter()
-            .find(|s| !s.state.is_final() && s.last_activity() >= stuck_before);
+            .find(|s| !s.state().is_final() && s.last_activity() >= stuck_before);
         if let Some(holder) = holder {
             return Ok(SyncCreated::InFlight(holder.clone()));
         }
@@ -206,7 +206,7 @@ impl SyncStore for MemoryStore {
             .lock()
             .unwrap()
             .iter()
-            .find(|s| s.id == id)
+            .find(|s| s.id() == id)
             .cloned())
     }
 
@@ -216,8 +216,8 @@ impl SyncStore for MemoryStore {
         expected: SyncState,
     ) -> Result<bool, StoreError> {
         let mut syncs = self.syncs.lock().unwrap();
-        match syncs.iter_mut().find(|s| s.id == sync.id) {
-            Some(stored) if stored.state == expected => {
+        match syncs.iter_mut().find(|s| s.id() == sync.id()) {
+            Some(stored) if stored.state() == expected => {
                 *stored = sync.clone();
                 Ok(true)
             }
@@ -227,7 +227,7 @@ impl SyncStore for MemoryStore {
 
     async fn list_syncs(&self, limit: usize) -> Result<Vec<SyncRecord>, StoreError> {
         let mut syncs = self.syncs.lock().unwrap().clone();
-        syncs.sort_by_key(|s| std::cmp::Reverse(s.id));
+        syncs.sort_by_key(|s| std::cmp::Reverse(s.id()));
         syncs.truncate(limit);
         Ok(syncs)
     }

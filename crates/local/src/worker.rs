@@ -108,8 +108,10 @@ pub async fn first_sync(syncs: Arc<CatalogueSync>) {
     match syncs.has_catalogue().await {
         Ok(true) => {}
         Ok(false) => match syncs.run_now(SyncTrigger::Startup).await {
-            Ok(sync) => info!(state = ?sync.state, added = sync.added, calls = sync.calls,
-                              failed = ?sync.failed, "first sync finished"),
+            Ok(sync) => {
+                info!(state = ?sync.state(), added = sync.tally().added, calls = sync.tally().calls,
+                              failed = ?sync.tally().failed, "first sync finished")
+            }
             Err(e) => warn!(error = %e, "the first sync failed; POST /sync tries again"),
         },
         Err(e) => warn!(error = %e, "could not read the catalogue; no first sync"),

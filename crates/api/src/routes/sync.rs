@@ -65,19 +65,20 @@ pub struct SyncBody {
 
 impl From<&SyncRecord> for SyncBody {
     fn from(sync: &SyncRecord) -> Self {
+        let tally = sync.tally();
         SyncBody {
-            id: sync.id,
-            state: sync.state.into(),
-            trigger: sync.trigger.into(),
-            requested_at: sync.requested_at,
-            started_at: sync.started_at,
-            finished_at: sync.finished_at,
-            source: sync.source.clone(),
-            calls: sync.calls,
-            added: sync.added,
-            changed: sync.changed,
-            unchanged: sync.unchanged,
-            failed: sync.failed.clone(),
+            id: sync.id(),
+            state: sync.state().into(),
+            trigger: sync.trigger().into(),
+            requested_at: sync.requested_at(),
+            started_at: sync.started_at(),
+            finished_at: sync.finished_at(),
+            source: sync.source().map(str::to_string),
+            calls: tally.calls,
+            added: tally.added,
+            changed: tally.changed,
+            unchanged: tally.unchanged,
+            failed: tally.failed.clone(),
         }
     }
 }
@@ -170,7 +171,7 @@ pub async fn post(
         SyncOutcome::InFlight(s) => (StatusCode::ACCEPTED, "in_flight", s),
         SyncOutcome::Fresh(s) => (StatusCode::OK, "fresh", s),
     };
-    let status_url = app.links.sync(sync.id);
+    let status_url = app.links.sync(sync.id());
     let location = HeaderValue::from_str(&status_url).expect("a path is a valid header");
     let body = SyncAnswer {
         outcome: word,

@@ -17,7 +17,7 @@ use super::{DynamoStore, condition_failed, err};
 
 impl DynamoStore {
     fn sync_expires_at(&self, sync: &SyncRecord) -> i64 {
-        sync.requested_at.timestamp() + self.retention.as_secs() as i64
+        sync.requested_at().timestamp() + self.retention.as_secs() as i64
     }
 
     async fn sync_holder(&self) -> Result<Option<Uuid>, StoreError> {
@@ -109,7 +109,7 @@ impl SyncStore for DynamoStore {
                 None => None,
             };
             if let Some(h) = &holder
-                && !h.state.is_final()
+                && !h.state().is_final()
                 && h.last_activity() >= stuck_before
             {
                 return Ok(SyncCreated::InFlight(h.clone()));
@@ -200,7 +200,7 @@ impl SyncStore for DynamoStore {
             Err(e) if condition_failed(&e) => return Ok(false),
             Err(e) => return Err(err("update a sync", e)),
         }
-        if sync.state.is_final() {
+        if sync.state().is_final() {
             let released = self
                 .client
                 .delete_item()
@@ -208,7 +208,7 @@ impl SyncStore for DynamoStore {
                 .key(keys::COUNTRY, s(SYNC_PARTITION))
                 .key(keys::SORT, s(SYNC_INFLIGHT))
                 .condition_expression("holder = :id")
-                .expression_attribute_values(":id", s(sync.id.to_string()))
+                .expression_attribute_values(":id", s(sync.id().to_string()))
                 .send()
                 .await;
             if let Err(e) = released

@@ -277,7 +277,7 @@ async fn the_catalogue_item_round_trips_under_its_revision() {
 #[tokio::test]
 async fn one_sync_in_flight_at_a_time_and_the_sweep_is_not_confused_by_its_marker() {
     use countries_core::ports::{SyncCreated, SyncStore};
-    use countries_core::sync_record::{SyncRecord, SyncState, SyncTrigger};
+    use countries_core::sync_record::{SyncRecord, SyncState, SyncTally, SyncTrigger};
     let store = store(Duration::from_secs(3600)).await;
     let now = Utc::now();
     let stuck_before = now - chrono::Duration::minutes(15);
@@ -296,8 +296,7 @@ async fn one_sync_in_flight_at_a_time_and_the_sweep_is_not_confused_by_its_marke
         "the sweep sees fetches only"
     );
     let mut running = first.clone();
-    running.state = SyncState::Running;
-    running.started_at = Some(now);
+    running.start(now, "bundled").unwrap();
     assert!(
         !store
             .update_sync(&running, SyncState::Running)
@@ -312,10 +311,17 @@ async fn one_sync_in_flight_at_a_time_and_the_sweep_is_not_confused_by_its_marke
             .unwrap()
     );
     let mut done = running.clone();
-    done.state = SyncState::Succeeded;
-    done.added = 250;
+    let brought = SyncTally {
+        added: 250,
+        ..SyncTally::default()
+    };
+    done.finish(now, brought).unwrap();
+    assert_eq!(done.state(), SyncState::Succeeded);
     assert!(store.update_sync(&done, SyncState::Running).await.unwrap());
-    assert_eq!(store.get_sync(first.id).await.unwrap(), Some(done.clone()));
+    assert_eq!(
+        store.get_sync(first.id()).await.unwrap(),
+        Some(done.clone())
+    );
     assert_eq!(
         store.create_sync(&second, stuck_before).await.unwrap(),
         SyncCreated::New
@@ -325,9 +331,9 @@ async fn one_sync_in_flight_at_a_time_and_the_sweep_is_not_confused_by_its_marke
         .await
         .unwrap()
         .into_iter()
-        .map(|s| s.id)
+        .map(|s| s.id())
         .collect();
-    assert_eq!(listed, [second.id, first.id], "newest first");
+    assert_eq!(listed, [second.id(), first.id()], "newest first");
     // A sync that stopped moving long ago no longer blocks.
     let third = SyncRecord::new(SyncTrigger::Api, now);
     let later = now + chrono::Duration::hours(1);

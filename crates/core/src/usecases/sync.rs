@@ -17,7 +17,7 @@ use crate::ports::{
     CallGate, CatalogueStore, Clock, CountryStore, JobQueue, StoreError, SyncCreated, SyncStore,
     Upstream, UpstreamBudget, UpstreamError,
 };
-use crate::sync_record::{SyncJob, SyncRecord, SyncState, SyncTrigger};
+use crate::sync_record::{SyncJob, SyncRecord, SyncState, SyncTally, SyncTrigger};
 
 /// Longest a sync waits for the budget before a call (the burst limit's pause); a longer wait ends the
 /// sync with what it has.
@@ -28,7 +28,7 @@ const LONGEST_BUDGET_WAIT: std::time::Duration = std::time::Duration::from_secs(
 /// `4 × UPSTREAM_TIMEOUT + SYNC_ALLOWANCE` (terraform/service, `local.sync_allowance_seconds`).
 pub const SYNC_ALLOWANCE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// What [`CatalogueSync::request`] did.
+/// What [`SyncRequests::request`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncOutcome {
     /// The last sync succeeded within the freshness window: nothing was called.
@@ -73,7 +73,8 @@ impl SyncRequests {
         if !force {
             let fresh_after = now - chrono(self.policy.fresh_for);
             let last = self.syncs.list_syncs(20).await?.into_iter().find(|s| {
-                s.state == SyncState::Succeeded && s.finished_at.is_some_and(|f| f > fresh_after)
+                s.state() == SyncState::Succeeded
+                    && s.finished_at().is_some_and(|f| f > fresh_after)
             });
             if let Some(last) = last {
                 return Ok(SyncOutcome::Fresh(last));
@@ -88,7 +89,7 @@ impl SyncRequests {
         match self.syncs.create_sync(&sync, self.stuck_before()).await? {
             SyncCreated::InFlight(running) => Ok(SyncOutcome::InFlight(running)),
             SyncCreated::New => {
-                if let Err(e) = self.queue.enqueue_sync(&SyncJob { sync: sync.id }).await {
+                if let Err(e) = self.queue.enqueue_sync(&SyncJob { sync: sync.id() }).await {
                     self.finish_unqueued(sync, &e.to_string()).await;
                     return Err(e.into());
                 }
@@ -98,12 +99,13 @@ impl SyncRequests {
     }
 
     async fn finish_unqueued(&self, mut sync: SyncRecord, error: &str) {
-        sync.state = SyncState::Failed;
-        sync.finished_at = Some(self.clock.now());
-        sync.failed
-            .push("the job queue was unavailable; request the sync again".into());
+        sync.abandon(
+            self.clock.now(),
+            "the job queue was unavailable; request the sync again".into(),
+        )
+        .expect("a sync just created is queued");
         if let Err(e) = self.syncs.update_sync(&sync, SyncState::Queued).await {
-            warn!(sync = %sync.id, error = %e, queue_error = error, "could not mark an unqueued sync failed");
+            warn!(sync = %sync.id(), error = %e, queue_error = error, "could not mark an unqueued sync failed");
         }
     }
 
@@ -202,8 +204,8 @@ impl CatalogueSync {
             return Ok(None);
         };
         let stale_run =
-            sync.state == SyncState::Running && sync.last_activity() < self.stuck_before();
-        if sync.state != SyncState::Queued && !stale_run {
+            sync.state() == SyncState::Running && sync.last_activity() < self.stuck_before();
+        if sync.state() != SyncState::Queued && !stale_run {
             return Ok(None);
         }
         self.run(sync).await
@@ -224,34 +226,30 @@ impl CatalogueSync {
         Ok(self.catalogue.catalogue_revision().await?.is_some())
     }
 
+    /// Runs a queued sync, or a running one whose runner is gone.
     async fn run(&self, mut sync: SyncRecord) -> Result<Option<SyncRecord>, ServiceError> {
-        let read = sync.state;
+        let read = sync.state();
         let started = self.clock.now();
-        sync.state = SyncState::Running;
-        sync.started_at = Some(started);
-        sync.source = Some(self.upstream.kind().to_string());
+        sync.start(started, self.upstream.kind())
+            .expect("a queued or stale running sync can start");
         if !self.syncs.update_sync(&sync, read).await? {
             return Ok(None);
         }
-        info!(sync = %sync.id, trigger = ?sync.trigger, "sync started");
-        let result = self.bring(&mut sync, started).await;
-        if let Err(e) = &result {
-            sync.failed.push(format!("stopped: {e}"));
+        info!(sync = %sync.id(), trigger = ?sync.trigger(), "sync started");
+        let mut tally = SyncTally::default();
+        if let Err(e) = self.bring(&mut tally, started).await {
+            tally.failed.push(format!("stopped: {e}"));
         }
-        let brought = sync.added + sync.changed + sync.unchanged;
-        sync.state = match (brought, sync.failed.is_empty()) {
-            (0, _) => SyncState::Failed,
-            (_, true) => SyncState::Succeeded,
-            (_, false) => SyncState::Partial,
-        };
-        sync.finished_at = Some(self.clock.now());
-        if sync.state != SyncState::Succeeded {
+        sync.finish(self.clock.now(), tally)
+            .expect("a running sync can finish");
+        if sync.state() != SyncState::Succeeded {
             self.metrics.count(Metric::SyncFailed);
         }
-        info!(sync = %sync.id, state = ?sync.state, calls = sync.calls, added = sync.added,
-              changed = sync.changed, unchanged = sync.unchanged, failed = sync.failed.len(), "sync finished");
+        let t = sync.tally();
+        info!(sync = %sync.id(), state = ?sync.state(), calls = t.calls, added = t.added,
+              changed = t.changed, unchanged = t.unchanged, failed = t.failed.len(), "sync finished");
         if !self.syncs.update_sync(&sync, SyncState::Running).await? {
-            warn!(sync = %sync.id, "the sync's record moved under it; its result is not recorded");
+            warn!(sync = %sync.id(), "the sync's record moved under it; its result is not recorded");
         }
         Ok(Some(sync))
     }
@@ -259,7 +257,7 @@ impl CatalogueSync {
     /// Fetches the catalogue, stores what changed, and publishes it; counts into `sync`.
     async fn bring(
         &self,
-        sync: &mut SyncRecord,
+        sync: &mut SyncTally,
         started: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), ServiceError> {
         let gate = BudgetGate {
@@ -329,7 +327,7 @@ mod tests {
 
     async fn run(f: &Fixture, sync: &SyncRecord) -> SyncRecord {
         f.syncs
-            .run_queued(&SyncJob { sync: sync.id })
+            .run_queued(&SyncJob { sync: sync.id() })
             .await
             .unwrap()
             .unwrap()
@@ -339,11 +337,9 @@ mod tests {
     async fn a_sync_stores_every_country_once_and_a_second_changes_nothing() {
         let f = fixture(vec![]);
         let first = run(&f, &queued(&f, false).await).await;
-        assert_eq!(first.state, SyncState::Succeeded, "{first:?}");
-        assert_eq!(
-            (first.calls, first.added, first.changed, first.unchanged),
-            (1, 250, 0, 0)
-        );
+        assert_eq!(first.state(), SyncState::Succeeded, "{first:?}");
+        let t = first.tally();
+        assert_eq!((t.calls, t.added, t.changed, t.unchanged), (1, 250, 0, 0));
         assert_eq!(f.catalogue.snapshot().await.unwrap().len(), 250);
         let py = f
             .store
@@ -353,17 +349,15 @@ mod tests {
             .unwrap();
         // Fresh: answered with the last sync, nothing called.
         match f.sync_requests.request(false).await.unwrap() {
-            SyncOutcome::Fresh(last) => assert_eq!(last.id, first.id),
+            SyncOutcome::Fresh(last) => assert_eq!(last.id(), first.id()),
             other => panic!("{other:?}"),
         }
         assert_eq!(*f.upstream.calls.lock().unwrap(), 1);
         f.clock.advance(std::time::Duration::from_secs(60));
         let second = run(&f, &queued(&f, true).await).await;
-        assert_eq!(second.trigger, SyncTrigger::Forced);
-        assert_eq!(
-            (second.added, second.changed, second.unchanged),
-            (0, 0, 250)
-        );
+        assert_eq!(second.trigger(), SyncTrigger::Forced);
+        let t = second.tally();
+        assert_eq!((t.added, t.changed, t.unchanged), (0, 0, 250));
         let again = f
             .store
             .get_country("PY".parse().unwrap())
@@ -382,13 +376,13 @@ mod tests {
         let f = fixture(vec![]);
         let first = queued(&f, false).await;
         match f.sync_requests.request(true).await.unwrap() {
-            SyncOutcome::InFlight(s) => assert_eq!(s.id, first.id),
+            SyncOutcome::InFlight(s) => assert_eq!(s.id(), first.id()),
             other => panic!("{other:?}"),
         }
         run(&f, &first).await;
         assert_eq!(
             f.syncs
-                .run_queued(&SyncJob { sync: first.id })
+                .run_queued(&SyncJob { sync: first.id() })
                 .await
                 .unwrap(),
             None
@@ -405,14 +399,17 @@ mod tests {
         f.clock.advance(std::time::Duration::from_secs(60));
         assert_eq!(f.metrics.get(Metric::SyncFailed), 0);
         let partial = f.syncs.run_now(SyncTrigger::Schedule).await.unwrap();
-        assert_eq!(partial.state, SyncState::Partial);
+        assert_eq!(partial.state(), SyncState::Partial);
         assert_eq!(
             f.metrics.get(Metric::SyncFailed),
             1,
             "counted for its alarm"
         );
-        assert_eq!(partial.unchanged, 100);
-        assert_eq!(partial.failed, ["page at offset 100: upstream HTTP 503"]);
+        assert_eq!(partial.tally().unchanged, 100);
+        assert_eq!(
+            partial.tally().failed,
+            ["page at offset 100: upstream HTTP 503"]
+        );
         assert_eq!(
             f.catalogue.snapshot().await.unwrap().len(),
             250,
@@ -433,9 +430,9 @@ mod tests {
         };
         let f = super::super::testing::with_budget(vec![], Arc::new(MemoryBudget::new(policy)));
         let failed = f.syncs.run_now(SyncTrigger::Schedule).await.unwrap();
-        assert_eq!(failed.state, SyncState::Failed);
+        assert_eq!(failed.state(), SyncState::Failed);
         assert_eq!(f.metrics.get(Metric::SyncFailed), 1);
-        assert!(failed.failed[0].contains("budget"), "{:?}", failed.failed);
+        assert!(failed.tally().failed[0].contains("budget"), "{failed:?}");
         assert_eq!(*f.upstream.calls.lock().unwrap(), 0);
         assert!(!f.syncs.has_catalogue().await.unwrap());
     }

@@ -41,10 +41,12 @@ async fn main() -> Result<(), Error> {
                 WorkerEvent::Sync { .. } => {
                     let sync = worker.syncs.run_now(SyncTrigger::Schedule).await?;
                     let record = serde_json::to_value(&sync)?;
-                    match sync.state {
+                    match sync.state() {
                         SyncState::Failed | SyncState::Partial => Err(format!(
                             "sync {} ended {:?}: {:?}",
-                            sync.id, sync.state, sync.failed
+                            sync.id(),
+                            sync.state(),
+                            sync.tally().failed
                         )
                         .into()),
                         _ => Ok(record),
