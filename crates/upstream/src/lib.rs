@@ -8,7 +8,7 @@ mod bundled;
 mod http;
 mod key_in_secret;
 mod v31;
-mod v5;
+pub mod v5;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched};
 use countries_core::metrics::Metrics;
 use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
-use countries_core::v5::from_v5;
 use serde_json::Value;
 
+use super::Document;
 use crate::http::{Http, HttpSettings, json_message};
 
 /// Countries per list call: the free plan's largest page, so the catalogue is 3 calls.
@@ -128,9 +128,13 @@ impl V5 {
             obj.remove("_match");
             obj.remove("_meta");
         }
-        fits_the_schema(code, &raw)?;
+        let document = Document::read(&raw).map_err(|unfit| {
+            UpstreamError::Permanent(format!(
+                "the v5 document of {code} does not fit v5's schema {unfit}"
+            ))
+        })?;
         Ok(Fetched {
-            document: from_v5(&raw),
+            document: document.to_v31(),
             raw,
             source: self.kind().to_string(),
         })
@@ -152,188 +156,39 @@ fn objects(body: &Value) -> Result<&[Value], UpstreamError> {
         .ok_or_else(|| UpstreamError::Permanent("upstream sent no `data.objects` envelope".into()))
 }
 
-fn fits_the_schema(code: CountryCode, raw: &Value) -> Result<(), UpstreamError> {
-    serde_path_to_error::deserialize::<_, schema::Document>(raw)
-        .map(|_| ())
-        .map_err(|e| {
-            UpstreamError::Permanent(format!(
-                "the v5 document of {code} does not fit v5's schema at `{}`: {}",
-                e.path(),
-                e.inner()
-            ))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_document_that_does_not_fit_is_refused_with_the_path() {
+    fn a_document_that_does_not_fit_is_refused_for_good_with_the_path() {
         let py = countries_core::dataset::documents()
             .into_iter()
             .find(|d| d["cca2"] == "PY")
             .unwrap();
-        let mut doc = countries_stub::v5::to_v5(&py);
+        let client = V5::new("http://127.0.0.1:9", "rc_test", &HttpSettings::default()).unwrap();
         let code = "PY".parse().unwrap();
-        assert_eq!(fits_the_schema(code, &doc), Ok(()));
+        let mut doc = countries_stub::v5::to_v5(&py);
+        doc["_match"] = serde_json::json!({"score": 1});
+        let fetched = client.mapped(code, doc.clone()).unwrap();
+        assert!(fetched.raw.get("_match").is_none());
         doc["capitals"][0]["coordinates"]["lat"] = serde_json::json!("south");
-        match fits_the_schema(code, &doc) {
-            Err(UpstreamError::Permanent(m)) => {
-                assert!(m.contains("`capitals[0].coordinates.lat`"), "{m}")
-            }
-            other => panic!("{other:?}"),
-        }
-        doc.as_object_mut().unwrap().remove("codes");
-        assert!(fits_the_schema(code, &doc).is_err());
-    }
-}
-
-/// v5's schema, as far as the mapping reads it. The fields are read by serde only, for their types.
-mod schema {
-    #![allow(dead_code)]
-
-    use std::collections::HashMap;
-
-    use serde::Deserialize;
-
-    /// The part of v5's country schema the mapping reads, with its types: a document that does not fit is
-    /// refused with the path of what does not. Keys v5 adds later are accepted (kept in the raw document).
-    #[derive(Deserialize)]
-    pub(super) struct Document {
-        names: Names,
-        codes: Codes,
-        capitals: Vec<Capital>,
-        flag: Flag,
-        region: String,
-        subregion: String,
-        area: Area,
-        assets: Vec<String>,
-        borders: Vec<String>,
-        calling_codes: Vec<String>,
-        cars: Cars,
-        classification: Classification,
-        continents: Vec<String>,
-        coordinates: LatLng,
-        currencies: Vec<Currency>,
-        date: Date,
-        demonyms: HashMap<String, Demonym>,
-        economy: Economy,
-        landlocked: bool,
-        languages: Vec<Language>,
-        links: Links,
-        population: f64,
-        postal_code: PostalCode,
-        timezones: Vec<String>,
-        tlds: Vec<String>,
-    }
-
-    #[derive(Deserialize)]
-    struct Names {
-        common: String,
-        official: String,
-        alternates: Vec<String>,
-        native: HashMap<String, Localized>,
-        translations: HashMap<String, Localized>,
-    }
-
-    #[derive(Deserialize)]
-    struct Localized {
-        common: String,
-        official: String,
-    }
-
-    #[derive(Deserialize)]
-    struct Codes {
-        alpha_2: String,
-        alpha_3: String,
-        ccn3: String,
-        cioc: String,
-        fifa: String,
-    }
-
-    #[derive(Deserialize)]
-    struct Capital {
-        name: String,
-        coordinates: LatLng,
-        attributes: CapitalAttributes,
-    }
-
-    #[derive(Deserialize)]
-    struct CapitalAttributes {
-        primary: bool,
-    }
-
-    #[derive(Deserialize)]
-    struct LatLng {
-        lat: f64,
-        lng: f64,
-    }
-
-    #[derive(Deserialize)]
-    struct Flag {
-        description: String,
-        emoji: String,
-        url_png: String,
-        url_svg: String,
-    }
-
-    #[derive(Deserialize)]
-    struct Area {
-        kilometers: f64,
-    }
-
-    #[derive(Deserialize)]
-    struct Cars {
-        driving_side: String,
-        signs: Vec<String>,
-    }
-
-    #[derive(Deserialize)]
-    struct Classification {
-        iso_status: String,
-        sovereign: bool,
-        un_member: bool,
-    }
-
-    #[derive(Deserialize)]
-    struct Currency {
-        code: String,
-        name: String,
-        symbol: String,
-    }
-
-    #[derive(Deserialize)]
-    struct Date {
-        start_of_week: String,
-    }
-
-    #[derive(Deserialize)]
-    struct Demonym {
-        f: String,
-        m: String,
-    }
-
-    #[derive(Deserialize)]
-    struct Economy {
-        gini_coefficient: HashMap<String, f64>,
-    }
-
-    #[derive(Deserialize)]
-    struct Language {
-        iso639_3: String,
-        name: String,
-    }
-
-    #[derive(Deserialize)]
-    struct Links {
-        google_maps: String,
-        open_street_maps: String,
-    }
-
-    #[derive(Deserialize)]
-    struct PostalCode {
-        format: String,
-        regex: String,
+        assert_eq!(
+            client.mapped(code, doc.clone()),
+            Err(UpstreamError::Permanent(
+                "the v5 document of PY does not fit v5's schema at `capitals[0].coordinates.lat`: \
+                 invalid value: string \"south\", expected a number, or a string holding one"
+                    .into()
+            ))
+        );
+        let mut doc = countries_stub::v5::to_v5(&py);
+        doc.as_object_mut().unwrap().remove("assets");
+        let refused = client.mapped(code, doc).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("at `.`: missing field `assets`"),
+            "{refused}"
+        );
     }
 }
