@@ -477,7 +477,9 @@ impl Upstream for FromV5 {
             "codes": {"alpha_2": code.as_str(), "alpha_3": "PRY"},
         });
         Ok(Fetched {
-            document: countries_core::v5::from_v5(&raw),
+            document: countries_core::country::from_v31(
+                &serde_json::json!({"cca2": code.as_str()}),
+            ),
             raw,
             source: "v5".into(),
         })

@@ -1,5 +1,5 @@
-//! The country data service without any cloud or HTTP framework: identifiers, the stored document and its
-//! mappings, fetch operations, rate limiting, the ports the adapters implement, the use cases, and
+//! The country data service without any cloud or HTTP framework: identifiers, the stored document in the
+//! v3.1 shape, fetch operations, rate limiting, the ports the adapters implement, the use cases, and
 //! in-memory adapters.
 
 pub mod budget;
@@ -18,7 +18,6 @@ pub mod ratelimit;
 pub mod secret;
 pub mod sync_record;
 pub mod usecases;
-pub mod v5;
 
 pub use country::{CountryCode, CountryRecord};
 pub use ident::{CountryIndex, IdentError};
