@@ -28,7 +28,7 @@ struct Timed {
 
 #[async_trait]
 impl Upstream for Timed {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> countries_core::ports::UpstreamKind {
         self.inner.kind()
     }
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {

@@ -19,7 +19,7 @@ use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use countries_core::metrics::{Metric, Metrics};
-use countries_core::ports::{Probe, UpstreamBudget};
+use countries_core::ports::{Probe, UpstreamBudget, UpstreamKind};
 use countries_core::ratelimit::{LimiterPolicy, RateLimiter};
 use countries_core::usecases::{
     ApiCases, CatalogueReads, CountryReads, FetchRequests, SyncRequests,
@@ -47,7 +47,7 @@ pub struct AppState {
     limiter_policy: LimiterPolicy,
     metrics: Arc<dyn Metrics>,
     /// The upstream kind the worker fetches from, for `/health`.
-    upstream: &'static str,
+    upstream: UpstreamKind,
     /// The month's upstream use, for `/health`.
     budget: Arc<dyn UpstreamBudget>,
     links: Links,
@@ -72,7 +72,7 @@ impl AppState {
             limiter,
             limiter_policy,
             metrics,
-            upstream: "bundled",
+            upstream: UpstreamKind::Bundled,
             budget: Arc::new(countries_core::memory::Unmetered),
             links: Links::default(),
             probes: Vec::new(),
@@ -89,7 +89,7 @@ impl AppState {
     /// The upstream the worker fetches from and its month's budget, as `/health` reports them.
     pub fn with_upstream(
         self,
-        upstream: &'static str,
+        upstream: UpstreamKind,
         budget: Arc<dyn UpstreamBudget>,
     ) -> AppState {
         AppState {

@@ -468,8 +468,8 @@ struct FromV5;
 
 #[async_trait]
 impl Upstream for FromV5 {
-    fn kind(&self) -> &'static str {
-        "v5"
+    fn kind(&self) -> countries_core::ports::UpstreamKind {
+        countries_core::ports::UpstreamKind::V5
     }
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
         let raw = serde_json::json!({

@@ -171,10 +171,70 @@ pub struct CatalogueFetch {
     pub calls: u32,
 }
 
+/// Which REST Countries an upstream is (`COUNTRIES_UPSTREAM`). Its name is what `/health` reports and
+/// what a stored country records as its source, so the names are part of the HTTP contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamKind {
+    /// The data set in the repository.
+    Bundled,
+    /// A self-hosted v3.1 server.
+    V31,
+    /// The live keyed API.
+    V5,
+}
+
+impl UpstreamKind {
+    pub const ALL: [UpstreamKind; 3] = [UpstreamKind::Bundled, UpstreamKind::V31, UpstreamKind::V5];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamKind::Bundled => "bundled",
+            UpstreamKind::V31 => "v3.1",
+            UpstreamKind::V5 => "v5",
+        }
+    }
+
+    /// Whether its calls count against a quota: v5's plans do, the others are free.
+    pub fn has_quota(self) -> bool {
+        self == UpstreamKind::V5
+    }
+}
+
+impl std::fmt::Display for UpstreamKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is no [`UpstreamKind`]'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownUpstreamKind;
+
+impl std::fmt::Display for UnknownUpstreamKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = UpstreamKind::ALL.map(UpstreamKind::as_str);
+        write!(f, "expected one of {}", names.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownUpstreamKind {}
+
+/// Case-insensitive, as `COUNTRIES_UPSTREAM=V5` has always been read.
+impl std::str::FromStr for UpstreamKind {
+    type Err = UnknownUpstreamKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        UpstreamKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .ok_or(UnknownUpstreamKind)
+    }
+}
+
 #[async_trait]
 pub trait Upstream: Send + Sync {
-    /// `bundled`, `v3.1` or `v5`: recorded as the source of what it returns.
-    fn kind(&self) -> &'static str;
+    /// Recorded as the source of what it returns.
+    fn kind(&self) -> UpstreamKind;
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError>;
     /// Every country, in as few calls as the upstream allows, each admitted by `gate` first. A call
     /// that fails after some succeeded ends the fetch with what came and the failure in `failed`; the

@@ -8,7 +8,7 @@ use countries_aws::config::{AwsEnv, RedisEnv};
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{ConfigError, Source};
 use countries_core::metrics::Metrics;
-use countries_core::ports::{Probe, SystemClock};
+use countries_core::ports::{Probe, SystemClock, UpstreamKind};
 use countries_core::ratelimit::RateLimits;
 use countries_core::usecases::{ApiCases, FreshnessPolicy, refresh_from_source};
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub struct ApiConfig {
     /// For `/health`'s count of the month's upstream calls.
     pub budget: BudgetPolicy,
     /// The api never calls the upstream (the worker does); `/health` only reports which one is used.
-    pub upstream: &'static str,
+    pub upstream: UpstreamKind,
     /// `PUBLIC_BASE_PATH`: prefix of the URLs handed out behind a named stage.
     pub base_path: String,
     pub aws: AwsEnv,
@@ -62,7 +62,7 @@ pub async fn state(
         Some(id) => OperatorKey::in_secret(aws.secret_put_later(id, "operator_key")),
         None => OperatorKey::none(),
     };
-    let metered = countries_upstream::has_quota(config.upstream);
+    let metered = config.upstream.has_quota();
     let budget = aws.budget(metered, &config.aws.tables, config.budget);
     let cases = ApiCases::new(
         aws.store.clone(),

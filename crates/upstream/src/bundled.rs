@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched, from_v31};
 use countries_core::dataset;
-use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
+use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError, UpstreamKind};
 use serde_json::Value;
 
 /// The data set in the repository as an upstream: the local default, no network.
@@ -31,8 +31,8 @@ impl Bundled {
 
 #[async_trait]
 impl Upstream for Bundled {
-    fn kind(&self) -> &'static str {
-        "bundled"
+    fn kind(&self) -> UpstreamKind {
+        UpstreamKind::Bundled
     }
 
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {

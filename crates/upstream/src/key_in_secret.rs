@@ -3,7 +3,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched};
 use countries_core::metrics::Metrics;
-use countries_core::ports::{CallGate, CatalogueFetch, Secret, Upstream, UpstreamError};
+use countries_core::ports::{
+    CallGate, CatalogueFetch, Secret, Upstream, UpstreamError, UpstreamKind,
+};
 use countries_core::secret::AwaitedSecret;
 use tokio::sync::OnceCell;
 
@@ -68,8 +70,8 @@ impl KeyInSecret {
 
 #[async_trait]
 impl Upstream for KeyInSecret {
-    fn kind(&self) -> &'static str {
-        "v5"
+    fn kind(&self) -> UpstreamKind {
+        UpstreamKind::V5
     }
 
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use countries_core::config::{self, ConfigError, Source};
 use countries_core::metrics::Metrics;
-use countries_core::ports::{Secret, Upstream};
+use countries_core::ports::{Secret, Upstream, UpstreamKind};
 
 pub use bundled::Bundled;
 pub use http::HttpSettings;
@@ -30,17 +30,9 @@ const URL: &str = "REST_COUNTRIES_URL";
 const KEY_SECRET_ID: &str = "REST_COUNTRIES_API_KEY_SECRET_ID";
 const KEY: &str = "REST_COUNTRIES_API_KEY";
 
-/// The upstream kinds `COUNTRIES_UPSTREAM` names.
-pub const KINDS: [&str; 3] = ["bundled", "v3.1", "v5"];
-
 /// `COUNTRIES_UPSTREAM`: which upstream the worker calls. The api reads it too, only to report it.
-pub fn kind_from_source(src: &dyn Source) -> Result<&'static str, ConfigError> {
-    config::choice_or(src, KIND, &KINDS, "bundled")
-}
-
-/// Whether an upstream kind counts calls against a quota: v5's plans do, the others are free.
-pub fn has_quota(kind: &str) -> bool {
-    kind == "v5"
+pub fn kind_from_source(src: &dyn Source) -> Result<UpstreamKind, ConfigError> {
+    config::parse_or(src, KIND, UpstreamKind::Bundled)
 }
 
 /// Where the v5 key comes from.
@@ -115,7 +107,7 @@ impl UpstreamConfig {
             None => src.var(KEY).map(ApiKey::Value),
         };
         Ok(match kind {
-            "v3.1" => UpstreamConfig::V31 {
+            UpstreamKind::V31 => UpstreamConfig::V31 {
                 base_url: match url {
                     Some(url) => url,
                     None => config::required(
@@ -126,7 +118,7 @@ impl UpstreamConfig {
                 },
                 http,
             },
-            "v5" => UpstreamConfig::V5 {
+            UpstreamKind::V5 => UpstreamConfig::V5 {
                 base_url: url.unwrap_or_else(|| V5_DEFAULT_URL.to_string()),
                 api_key: match api_key {
                     Some(key) => key,
@@ -138,21 +130,21 @@ impl UpstreamConfig {
                 },
                 http,
             },
-            _ => UpstreamConfig::Bundled,
+            UpstreamKind::Bundled => UpstreamConfig::Bundled,
         })
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> UpstreamKind {
         match self {
-            UpstreamConfig::Bundled => "bundled",
-            UpstreamConfig::V31 { .. } => "v3.1",
-            UpstreamConfig::V5 { .. } => "v5",
+            UpstreamConfig::Bundled => UpstreamKind::Bundled,
+            UpstreamConfig::V31 { .. } => UpstreamKind::V31,
+            UpstreamConfig::V5 { .. } => UpstreamKind::V5,
         }
     }
 
     /// Whether calls are counted against a quota (v5's plans); the others are free.
     pub fn has_quota(&self) -> bool {
-        has_quota(self.kind())
+        self.kind().has_quota()
     }
 
     /// The secret that holds the v5 key, which [`UpstreamConfig::build_with`] needs.
@@ -232,7 +224,7 @@ mod tests {
     #[test]
     fn bundled_needs_nothing() {
         let c = UpstreamConfig::from_source(&std::collections::HashMap::new()).unwrap();
-        assert_eq!((c.kind(), c.key_secret_id()), ("bundled", None));
+        assert_eq!((c.kind(), c.key_secret_id()), (UpstreamKind::Bundled, None));
         assert!(
             c.build(Arc::new(countries_core::metrics::Counted::default()))
                 .is_ok()
@@ -255,6 +247,30 @@ mod tests {
             let e = UpstreamConfig::from_source(&pairs).unwrap_err();
             assert_eq!(e.var, var, "{pairs:?}: {e}");
         }
+    }
+
+    /// The names are the HTTP contract's (`/health`, a record's source) and the variable's values.
+    #[test]
+    fn kinds_are_read_and_named_as_before() {
+        for (value, kind) in [
+            ("bundled", UpstreamKind::Bundled),
+            ("V3.1", UpstreamKind::V31),
+            (" v5 ", UpstreamKind::V5),
+        ] {
+            let read = kind_from_source(&[("COUNTRIES_UPSTREAM", value)]);
+            assert_eq!(read, Ok(kind));
+        }
+        assert_eq!(
+            UpstreamKind::ALL.map(|k| k.to_string()),
+            ["bundled", "v3.1", "v5"]
+        );
+        assert_eq!(kind_from_source(&[]), Ok(UpstreamKind::Bundled));
+        assert_eq!(
+            kind_from_source(&[("COUNTRIES_UPSTREAM", "v4")])
+                .unwrap_err()
+                .to_string(),
+            "invalid COUNTRIES_UPSTREAM=`v4`: expected one of bundled, v3.1, v5"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched, V31_KEYS, from_v31};
 use countries_core::metrics::Metrics;
-use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
+use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError, UpstreamKind};
 use serde_json::{Map, Value};
 
 use crate::http::{Http, HttpSettings};
@@ -36,8 +36,8 @@ impl V31 {
 
 #[async_trait]
 impl Upstream for V31 {
-    fn kind(&self) -> &'static str {
-        "v3.1"
+    fn kind(&self) -> UpstreamKind {
+        UpstreamKind::V31
     }
 
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {

@@ -24,8 +24,8 @@ struct ArgentinaDown;
 
 #[async_trait]
 impl Upstream for ArgentinaDown {
-    fn kind(&self) -> &'static str {
-        "test"
+    fn kind(&self) -> countries_core::ports::UpstreamKind {
+        countries_core::ports::UpstreamKind::Bundled
     }
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
         if code.as_str() == "AR" {
@@ -265,8 +265,8 @@ impl Slow {
 
 #[async_trait]
 impl Upstream for Slow {
-    fn kind(&self) -> &'static str {
-        "test"
+    fn kind(&self) -> countries_core::ports::UpstreamKind {
+        countries_core::ports::UpstreamKind::Bundled
     }
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

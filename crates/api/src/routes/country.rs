@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use countries_core::catalogue::field;
 use countries_core::fnv::Fnv1a;
+use countries_core::ports::UpstreamKind;
 use serde_json::{Map, Value};
 
 use super::{CountryErrors, CountryParam, CountryPath, Params, params};
@@ -65,7 +66,7 @@ pub async fn get(
     let document = match format {
         Format::V31 => record.document,
         // Only a v5 upstream's raw document is in v5's shape; the others' is v3.1 data.
-        Format::V5 if record.source == "v5" => record.raw,
+        Format::V5 if record.source == UpstreamKind::V5.as_str() => record.raw,
         Format::V5 => {
             return Err(ApiError::NoV5Form {
                 code: record.code.to_string(),

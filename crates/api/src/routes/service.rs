@@ -106,7 +106,7 @@ pub async fn health(State(app): State<AppState>, query: Params) -> Result<Respon
     let body = Health {
         status: if ready { "ok" } else { "unavailable" },
         version: env!("CARGO_PKG_VERSION"),
-        upstream: app.upstream,
+        upstream: app.upstream.as_str(),
         upstream_budget,
         dependencies,
     };

@@ -192,8 +192,8 @@ pub(crate) mod testing {
 
     #[async_trait]
     impl Upstream for Scripted {
-        fn kind(&self) -> &'static str {
-            "scripted"
+        fn kind(&self) -> crate::ports::UpstreamKind {
+            crate::ports::UpstreamKind::Bundled
         }
         async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
             *self.calls.lock().unwrap() += 1;

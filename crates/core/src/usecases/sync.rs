@@ -230,7 +230,7 @@ impl CatalogueSync {
     async fn run(&self, mut sync: SyncRecord) -> Result<Option<SyncRecord>, ServiceError> {
         let read = sync.state();
         let started = self.clock.now();
-        sync.start(started, self.upstream.kind())
+        sync.start(started, self.upstream.kind().as_str())
             .expect("a queued or stale running sync can start");
         if !self.syncs.update_sync(&sync, read).await? {
             return Ok(None);

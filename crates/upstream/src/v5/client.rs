@@ -3,7 +3,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use countries_core::country::{CountryCode, Fetched};
 use countries_core::metrics::Metrics;
-use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError};
+use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError, UpstreamKind};
 use serde_json::Value;
 
 use super::Document;
@@ -41,8 +41,8 @@ impl V5 {
 
 #[async_trait]
 impl Upstream for V5 {
-    fn kind(&self) -> &'static str {
-        "v5"
+    fn kind(&self) -> UpstreamKind {
+        UpstreamKind::V5
     }
 
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
