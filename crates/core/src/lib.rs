@@ -19,6 +19,9 @@ pub mod secret;
 pub mod sync_record;
 pub mod usecases;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
 pub use country::{CountryCode, CountryRecord};
 pub use ident::{CountryIndex, IdentError};
 pub use operation::{Job, Operation, OperationState};

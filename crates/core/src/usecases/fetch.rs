@@ -261,7 +261,7 @@ mod tests {
             f.fetches.request("atlantis", false).await,
             Err(ServiceError::Ident(IdentError::Unknown { .. }))
         ));
-        assert_eq!(*f.upstream.calls.lock().unwrap(), 0);
+        assert_eq!(f.upstream.calls(), 0);
     }
 
     #[test]

@@ -300,13 +300,13 @@ mod tests {
             outcome,
             JobOutcome::Skipped("running under another attempt")
         );
-        assert_eq!(*f.upstream.calls.lock().unwrap(), 0);
+        assert_eq!(f.upstream.calls(), 0);
 
         f.clock
             .advance(RetryPolicy::default().attempt_lease + Duration::from_secs(1));
         let outcome = f.jobs.process(&job).await.unwrap();
         assert_eq!(outcome, JobOutcome::Finished(OperationState::Succeeded));
-        assert_eq!(*f.upstream.calls.lock().unwrap(), 1);
+        assert_eq!(f.upstream.calls(), 1);
         let (_, ops) = f.reads.status("PY", 1).await.unwrap();
         assert_eq!(
             ops[0].attempts, 2,
@@ -326,7 +326,7 @@ mod tests {
             JobOutcome::Skipped("already finished")
         );
         assert_eq!(f.reads.country("py").await.unwrap(), before);
-        assert_eq!(*f.upstream.calls.lock().unwrap(), 1);
+        assert_eq!(f.upstream.calls(), 1);
     }
 
     #[tokio::test]
@@ -452,7 +452,7 @@ mod tests {
                 .unwrap()
                 .contains("monthly quota of 2 calls is spent")
         );
-        assert_eq!(*f.upstream.calls.lock().unwrap(), 2);
+        assert_eq!(f.upstream.calls(), 2);
         // The second call spent the quota's last 20 %: counted once, for the alarm.
         assert_eq!(f.metrics.get(Metric::UpstreamQuotaHigh), 1);
     }

@@ -352,7 +352,7 @@ mod tests {
             SyncOutcome::Fresh(last) => assert_eq!(last.id(), first.id()),
             other => panic!("{other:?}"),
         }
-        assert_eq!(*f.upstream.calls.lock().unwrap(), 1);
+        assert_eq!(f.upstream.calls(), 1);
         f.clock.advance(std::time::Duration::from_secs(60));
         let second = run(&f, &queued(&f, true).await).await;
         assert_eq!(second.trigger(), SyncTrigger::Forced);
@@ -387,15 +387,15 @@ mod tests {
                 .unwrap(),
             None
         );
-        assert_eq!(*f.upstream.calls.lock().unwrap(), 1);
+        assert_eq!(f.upstream.calls(), 1);
     }
 
     #[tokio::test]
     async fn a_partial_sync_keeps_what_it_stored_and_removes_nothing() {
         let f = fixture(vec![]);
         run(&f, &queued(&f, false).await).await;
-        *f.upstream.catalogue.lock().unwrap() =
-            (150, Some("page at offset 100: upstream HTTP 503".into()));
+        f.upstream
+            .set_catalogue(150, Some("page at offset 100: upstream HTTP 503".into()));
         f.clock.advance(std::time::Duration::from_secs(60));
         assert_eq!(f.metrics.get(Metric::SyncFailed), 0);
         let partial = f.syncs.run_now(SyncTrigger::Schedule).await.unwrap();
@@ -433,7 +433,7 @@ mod tests {
         assert_eq!(failed.state(), SyncState::Failed);
         assert_eq!(f.metrics.get(Metric::SyncFailed), 1);
         assert!(failed.tally().failed[0].contains("budget"), "{failed:?}");
-        assert_eq!(*f.upstream.calls.lock().unwrap(), 0);
+        assert_eq!(f.upstream.calls(), 0);
         assert!(!f.syncs.has_catalogue().await.unwrap());
     }
 }
