@@ -472,13 +472,13 @@ fn a_bad_configuration_value_stops_it_at_start() {
 /// `BACKEND=aws`: the same server on DynamoDB and SQS (moto) and Redis, polling SQS in-process.
 #[tokio::test]
 async fn the_aws_backend_runs_on_dynamodb_sqs_and_redis() {
-    let endpoint = e2e::aws_endpoint();
-    let redis = e2e::redis_url();
+    let endpoint = countries_testkit::aws_endpoint();
+    let redis = countries_testkit::redis_url();
     let stub = stub().await;
-    let id = e2e::unique();
+    let id = countries_testkit::unique("e2e");
     let queue_url = format!("{endpoint}/123456789012/fetch-{id}");
     let (countries, operations) = (format!("countries-{id}"), format!("operations-{id}"));
-    let mut env = e2e::aws_env(&endpoint);
+    let mut env = countries_testkit::aws_env();
     env.extend([
         ("BACKEND".to_string(), "aws".to_string()),
         ("AWS_CREATE_RESOURCES".into(), "true".into()),
@@ -544,16 +544,16 @@ async fn the_deploy_smoke_test_passes_on_a_working_service_and_fails_on_a_broken
     );
 
     // The first pipeline run: the upstream key's secret exists (Terraform made it) without a value.
-    let endpoint = e2e::aws_endpoint();
-    let id = e2e::unique();
+    let endpoint = countries_testkit::aws_endpoint();
+    let id = countries_testkit::unique("e2e");
     let secret = format!("rest-countries-key-{id}");
-    aws_sdk_secretsmanager::Client::new(&e2e::sdk_config(&endpoint).await)
+    aws_sdk_secretsmanager::Client::new(&countries_testkit::sdk().await)
         .create_secret()
         .name(&secret)
         .send()
         .await
         .unwrap();
-    let mut env = e2e::aws_env(&endpoint);
+    let mut env = countries_testkit::aws_env();
     env.extend([
         ("BACKEND".to_string(), "aws".to_string()),
         ("AWS_CREATE_RESOURCES".into(), "true".into()),

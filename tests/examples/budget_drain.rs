@@ -15,6 +15,7 @@ use countries_core::memory::MemoryQueue;
 use countries_core::ports::{JobQueue, SystemClock, Upstream, UpstreamBudget, UpstreamError};
 use countries_core::usecases::{FreshnessPolicy, JobOutcome, RetryPolicy, UseCases};
 use countries_stub::{Stub, StubOptions};
+use countries_testkit::{sdk, unique};
 use countries_upstream::{HttpSettings, V5};
 
 const INSTANCES: usize = 4;
@@ -45,11 +46,8 @@ impl Upstream for Timed {
 
 #[tokio::main]
 async fn main() {
-    let endpoint = std::env::var("TEST_AWS_ENDPOINT").expect("run under scripts/with-emulators.sh");
-    let sdk = e2e::sdk_config(&endpoint).await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let suffix = uuid_suffix();
-    let (countries, operations) = (format!("bench-c-{suffix}"), format!("bench-o-{suffix}"));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk().await);
+    let (countries, operations) = (unique("bench-c"), unique("bench-o"));
     provision::create_tables(&dynamodb, &countries, &operations)
         .await
         .unwrap();
@@ -151,14 +149,4 @@ async fn main() {
     println!("budget_drain: drained in {:.1} s", drained.as_secs_f64());
     assert_eq!(calls.len(), JOBS, "one upstream call per job");
     assert!(most <= policy.burst.requests as usize);
-}
-
-fn uuid_suffix() -> String {
-    format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }

@@ -43,15 +43,15 @@ fn addr(url: &str) -> SocketAddr {
 
 impl Rig {
     async fn new() -> Rig {
-        let endpoint = e2e::aws_endpoint();
-        let redis = e2e::redis_url();
+        let endpoint = countries_testkit::aws_endpoint();
+        let redis = countries_testkit::redis_url();
         let stub = Stub::start(StubOptions {
             api_key: Some(KEY.into()),
         })
         .await
         .unwrap();
-        let sdk = e2e::sdk_config(&endpoint).await;
-        let id = e2e::unique();
+        let sdk = countries_testkit::sdk().await;
+        let id = countries_testkit::unique("chaos");
         let (countries, operations) = (format!("chaos-c-{id}"), format!("chaos-o-{id}"));
         provision::create_tables(
             &aws_sdk_dynamodb::Client::new(&sdk),
@@ -69,7 +69,7 @@ impl Rig {
         let dynamodb = FaultProxy::start(addr(&endpoint)).await;
         let sqs = FaultProxy::start(addr(&endpoint)).await;
         let redis_proxy = FaultProxy::start(addr(&redis)).await;
-        let mut env = e2e::aws_env(&endpoint);
+        let mut env = countries_testkit::aws_env();
         env.extend(
             [
                 ("BACKEND", "aws".to_string()),

@@ -98,7 +98,7 @@ pub async fn deploy() -> Deployment {
 /// enforces IAM), and the two functions started under roles that may do what `setup` says.
 pub async fn deploy_with(setup: Setup) -> Deployment {
     let sdk = iam::sdk_config(&iam::admin()).await;
-    let id = crate::unique();
+    let id = countries_testkit::unique("e2e");
     let (countries, operations) = (format!("countries-{id}"), format!("operations-{id}"));
     provision::create_tables(&aws_sdk_dynamodb_client(&sdk), &countries, &operations)
         .await
@@ -150,7 +150,7 @@ pub async fn deploy_with(setup: Setup) -> Deployment {
     let mut api_env = iam::env(&api_role);
     api_env.extend(env.clone());
     api_env.extend([
-        ("REDIS_URL".to_string(), crate::redis_url()),
+        ("REDIS_URL".to_string(), countries_testkit::redis_url()),
         ("RATE_LIMIT_KEY_PREFIX".to_string(), format!("{id}:")),
         ("PUBLIC_BASE_PATH".to_string(), "/prod".to_string()),
         (

@@ -17,22 +17,9 @@ pub struct Credentials {
     pub token: Option<String>,
 }
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: run the tests with scripts/with-emulators.sh (as `make test` does)"
-        )
-    })
-}
-
-/// The moto that enforces IAM.
-pub fn endpoint() -> String {
-    var("TEST_AWS_IAM_ENDPOINT")
-}
-
 /// Its administrator, who sets up tables, queues and secrets as Terraform would.
 pub fn admin() -> Credentials {
-    let pair = var("TEST_AWS_IAM_ADMIN");
+    let pair = countries_testkit::aws_iam_admin();
     let (key, secret) = pair
         .split_once(':')
         .expect("TEST_AWS_IAM_ADMIN is key:secret");
@@ -110,7 +97,7 @@ pub fn moto_policy(actions: &BTreeSet<String>) -> serde_json::Value {
 /// A role named `name` that may use `actions`, and the credentials of a session of it.
 pub fn assume(name: &str, actions: &BTreeSet<String>) -> Credentials {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("support/moto_role.py");
-    let mut child = Command::new(var("TEST_MOTO_PYTHON"))
+    let mut child = Command::new(countries_testkit::moto_python())
         .arg(script)
         .arg(name)
         .stdin(Stdio::piped())
@@ -140,9 +127,7 @@ pub fn assume(name: &str, actions: &BTreeSet<String>) -> Credentials {
 
 /// An SDK configuration for the IAM-enforcing moto with `creds`.
 pub async fn sdk_config(creds: &Credentials) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new("us-east-1"))
+    countries_testkit::sdk_at(&countries_testkit::aws_iam_endpoint())
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
             &creds.key,
             &creds.secret,
@@ -157,7 +142,7 @@ pub async fn sdk_config(creds: &Credentials) -> aws_config::SdkConfig {
 /// The environment a function's SDK clients need to call the IAM-enforcing moto as `creds`.
 pub fn env(creds: &Credentials) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_ENDPOINT_URL", countries_testkit::aws_iam_endpoint()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", creds.key.clone()),
         ("AWS_SECRET_ACCESS_KEY", creds.secret.clone()),

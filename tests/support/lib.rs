@@ -163,54 +163,6 @@ pub async fn wait_final(server: &LocalServer, country: &str, timeout: Duration) 
     }
 }
 
-/// The moto endpoint `scripts/with-emulators.sh` started.
-pub fn aws_endpoint() -> String {
-    std::env::var("TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-        panic!("TEST_AWS_ENDPOINT is not set: run the tests with scripts/with-emulators.sh (as `make test` does)")
-    })
-}
-
-/// An SDK configuration for the emulator at `endpoint`, with test credentials.
-pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .load()
-        .await
-}
-
-/// The redis-server `scripts/with-emulators.sh` started.
-pub fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| {
-        panic!("TEST_REDIS_URL is not set: run the tests with scripts/with-emulators.sh (as `make test` does)")
-    })
-}
-
-/// A suffix no other test uses.
-pub fn unique() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{}-{nanos}", std::process::id())
-}
-
-/// The environment an AWS SDK client needs to talk to the emulator.
-pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
-    [
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
 /// A configuration source that answers from a map and remembers every name asked for.
 pub struct Recording {
     values: BTreeMap<String, String>,

@@ -1,7 +1,5 @@
 //! The fleet-wide upstream budget in DynamoDB (moto): racing workers never take more than their share.
 
-use crate::support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +10,11 @@ use countries_core::ports::UpstreamBudget;
 use countries_core::ratelimit::Limit;
 
 async fn budget(burst: u32, quota: u64) -> Arc<DynamoBudget> {
-    let client = aws_sdk_dynamodb::Client::new(&support::sdk().await);
-    let (countries, operations) = (support::unique("countries"), support::unique("operations"));
+    let client = aws_sdk_dynamodb::Client::new(&countries_testkit::sdk().await);
+    let (countries, operations) = (
+        countries_testkit::unique("countries"),
+        countries_testkit::unique("operations"),
+    );
     provision::create_tables(&client, &countries, &operations)
         .await
         .unwrap();

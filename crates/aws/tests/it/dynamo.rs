@@ -1,7 +1,5 @@
 //! The DynamoDB stores against moto in server mode.
 
-use crate::support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +11,11 @@ use countries_core::operation::{Operation, OperationState};
 use countries_core::ports::{CountryStore, Created, OperationStore, StoreError};
 
 async fn store(retention: Duration) -> DynamoStore {
-    let client = aws_sdk_dynamodb::Client::new(&support::sdk().await);
-    let (countries, operations) = (support::unique("countries"), support::unique("operations"));
+    let client = aws_sdk_dynamodb::Client::new(&countries_testkit::sdk().await);
+    let (countries, operations) = (
+        countries_testkit::unique("countries"),
+        countries_testkit::unique("operations"),
+    );
     provision::create_tables(&client, &countries, &operations)
         .await
         .unwrap();
@@ -178,7 +179,7 @@ async fn operations_keep_every_field() {
 
 #[tokio::test]
 async fn a_store_that_cannot_be_reached_is_an_error() {
-    let config = support::sdk_at("http://127.0.0.1:9")
+    let config = countries_testkit::sdk_at("http://127.0.0.1:9")
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
@@ -198,12 +199,12 @@ async fn a_store_that_cannot_be_reached_is_an_error() {
 /// An endpoint that accepts connections and never answers: each call ends at `AWS_CALL_TIMEOUT`.
 #[tokio::test]
 async fn a_hung_store_or_queue_answers_within_the_call_deadline() {
-    let (addr, _hold) = support::hung_server().await;
+    let (addr, _hold) = countries_testkit::hung_server().await;
     let timeouts = countries_aws::config::SdkTimeouts {
         connect: Duration::from_millis(200),
         call: Duration::from_millis(500),
     };
-    let config = support::sdk_at(&format!("http://{addr}"))
+    let config = countries_testkit::sdk_at(&format!("http://{addr}"))
         .timeout_config(countries_aws::deadlines(timeouts))
         .load()
         .await;

@@ -4,4 +4,3 @@
 mod budget;
 mod dynamo;
 mod redis_limiter;
-mod support;

@@ -1,14 +1,12 @@
 //! The Redis limiter against a real redis-server on loopback.
 
-use crate::support;
-
 use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use countries_aws::{RedisLimiter, RedisSettings};
-use countries_core::ratelimit::{Limit, RateLimiter, RouteGroup};
+use countries_core::ratelimit::{Limit, RateLimiter, RateLimits, RouteGroup};
 
 fn settings(url: String) -> RedisSettings {
     RedisSettings {
@@ -16,12 +14,21 @@ fn settings(url: String) -> RedisSettings {
         auth_token: None,
         connect_timeout: Duration::from_millis(300),
         command_timeout: Duration::from_millis(100),
-        key_prefix: support::unique("test") + ":",
+        key_prefix: countries_testkit::unique("test") + ":",
+    }
+}
+
+/// Per-client limits for a limiter under test.
+fn limits(fetch: Limit, read: Limit) -> RateLimits {
+    RateLimits {
+        fetch,
+        read,
+        ..RateLimits::default()
     }
 }
 
 fn limiter(url: String, fetch: Limit, read: Limit) -> RedisLimiter {
-    RedisLimiter::new(settings(url), support::limits(fetch, read)).unwrap()
+    RedisLimiter::new(settings(url), limits(fetch, read)).unwrap()
 }
 
 async fn is_admitted(limiter: &RedisLimiter, last: u8, group: RouteGroup) -> bool {
@@ -35,7 +42,7 @@ fn ip(last: u8) -> IpAddr {
 #[tokio::test]
 async fn admits_exactly_its_limit_under_50_concurrent_callers() {
     let limiter = Arc::new(limiter(
-        support::redis_url(),
+        countries_testkit::redis_url(),
         Limit::new(10, Duration::from_secs(60)),
         Limit::new(100, Duration::from_secs(60)),
     ));
@@ -70,7 +77,7 @@ async fn admits_exactly_its_limit_under_50_concurrent_callers() {
 #[tokio::test]
 async fn recovers_after_the_window() {
     let limiter = limiter(
-        support::redis_url(),
+        countries_testkit::redis_url(),
         Limit::new(5, Duration::from_millis(500)),
         Limit::new(5, Duration::from_secs(1)),
     );
@@ -156,7 +163,7 @@ async fn a_stopped_redis_fails_fast_and_is_reconnected() {
 /// A Redis that accepts connections and never answers (a hung node) costs at most the timeouts.
 #[tokio::test]
 async fn a_hung_redis_costs_at_most_the_timeout() {
-    let (addr, hold) = support::hung_server().await;
+    let (addr, hold) = countries_testkit::hung_server().await;
     let port = addr.port();
     let limiter = limiter(
         format!("redis://127.0.0.1:{port}"),
@@ -180,7 +187,7 @@ async fn an_auth_token_is_sent() {
         port,
         &["--port", &port.to_string(), "--requirepass", "s3cret"],
     );
-    let limits = support::limits(
+    let limits = limits(
         Limit::new(5, Duration::from_secs(1)),
         Limit::new(5, Duration::from_secs(1)),
     );
@@ -205,7 +212,7 @@ async fn an_auth_token_is_sent() {
 /// throwaway self-signed certificate (`#insecure` skips verifying it; ElastiCache's is publicly trusted).
 #[tokio::test]
 async fn rediss_connects_over_tls() {
-    let dir = std::env::temp_dir().join(support::unique("redis-tls"));
+    let dir = std::env::temp_dir().join(countries_testkit::unique("redis-tls"));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
@@ -250,7 +257,7 @@ async fn rediss_connects_over_tls() {
     s.auth_token = Some("tok".into());
     let limiter = RedisLimiter::new(
         s,
-        support::limits(
+        limits(
             Limit::new(2, Duration::from_secs(60)),
             Limit::new(2, Duration::from_secs(60)),
         ),
@@ -268,7 +275,7 @@ async fn rediss_connects_over_tls() {
 /// waits at most the connect timeout instead of behind every earlier attempt.
 #[tokio::test]
 async fn concurrent_requests_share_one_connection_attempt() {
-    let (addr, hold) = support::hung_server().await;
+    let (addr, hold) = countries_testkit::hung_server().await;
     let port = addr.port();
     let limiter = Arc::new(limiter(
         format!("redis://127.0.0.1:{port}"),
@@ -309,7 +316,7 @@ async fn the_request_that_finds_a_dropped_connection_is_answered() {
     s.command_timeout = Duration::from_secs(1);
     let limiter = RedisLimiter::new(
         s,
-        support::limits(
+        limits(
             Limit::new(100, Duration::from_secs(60)),
             Limit::new(100, Duration::from_secs(60)),
         ),
