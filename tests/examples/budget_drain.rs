@@ -4,45 +4,20 @@
 //!
 //! `make bench-budget` (runs it under `scripts/with-emulators.sh`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use countries_aws::{DynamoBudget, DynamoStore, provision};
 use countries_core::budget::BudgetPolicy;
-use countries_core::country::{CountryCode, Fetched};
 use countries_core::memory::MemoryQueue;
-use countries_core::ports::{JobQueue, SystemClock, Upstream, UpstreamBudget, UpstreamError};
+use countries_core::ports::{JobQueue, SystemClock, UpstreamBudget};
 use countries_core::usecases::{FreshnessPolicy, JobOutcome, RetryPolicy, UseCases};
 use countries_stub::{Stub, StubOptions};
-use countries_testkit::{sdk, unique};
+use countries_testkit::{Scripted, sdk, unique};
 use countries_upstream::{HttpSettings, V5};
 
 const INSTANCES: usize = 4;
 const JOBS: usize = 200;
-
-/// The v5 client, with the time of every call it makes.
-struct Timed {
-    inner: V5,
-    calls: Mutex<Vec<Instant>>,
-}
-
-#[async_trait]
-impl Upstream for Timed {
-    fn kind(&self) -> countries_core::ports::UpstreamKind {
-        self.inner.kind()
-    }
-    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
-        self.calls.lock().unwrap().push(Instant::now());
-        self.inner.fetch(code).await
-    }
-    async fn catalogue(
-        &self,
-        gate: &dyn countries_core::ports::CallGate,
-    ) -> Result<countries_core::ports::CatalogueFetch, UpstreamError> {
-        self.inner.catalogue(gate).await
-    }
-}
 
 #[tokio::main]
 async fn main() {
@@ -52,10 +27,9 @@ async fn main() {
         .await
         .unwrap();
     let stub = Stub::start(StubOptions::default()).await.unwrap();
-    let upstream = Arc::new(Timed {
-        inner: V5::new(&stub.v5_base(), "key", &HttpSettings::default()).unwrap(),
-        calls: Mutex::new(Vec::new()),
-    });
+    // The v5 client, with the time of every call it makes.
+    let v5 = V5::new(&stub.v5_base(), "key", &HttpSettings::default()).unwrap();
+    let upstream = Arc::new(Scripted::over(Arc::new(v5)));
     let policy = BudgetPolicy::default();
     let (queue, jobs) = MemoryQueue::new();
     let queue = Arc::new(queue);
@@ -129,7 +103,7 @@ async fn main() {
         task.await.unwrap();
     }
     let drained = started.elapsed();
-    let calls = upstream.calls.lock().unwrap().clone();
+    let calls = upstream.call_times();
     let window = policy.burst.window;
     let most = calls
         .iter()

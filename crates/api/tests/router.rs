@@ -9,13 +9,13 @@ use async_trait::async_trait;
 use axum::http::{Method, StatusCode};
 use countries_api::Links;
 use countries_api::routes::table::{Limit, table};
-use countries_core::CountryCode;
 use countries_core::country::Fetched;
 use countries_core::memory::MemoryLimiter;
-use countries_core::ports::{Unanswered, Upstream, UpstreamError};
+use countries_core::ports::Unanswered;
 use countries_core::ratelimit::{
     Decision, LimiterError, LimiterPolicy, RateLimiter, RateLimits, RouteGroup,
 };
+use countries_testkit::Scripted;
 use serde_json::Value;
 
 mod support;
@@ -464,14 +464,8 @@ async fn the_operation_schema_matches_what_status_serialises() {
 }
 
 /// Answers every country with a small v5 document, as the v5 client would.
-struct FromV5;
-
-#[async_trait]
-impl Upstream for FromV5 {
-    fn kind(&self) -> countries_core::ports::UpstreamKind {
-        countries_core::ports::UpstreamKind::V5
-    }
-    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
+fn from_v5() -> Scripted {
+    Scripted::new().answering(|code| {
         let raw = serde_json::json!({
             "names": {"common": "Paraguay", "official": "Republic of Paraguay"},
             "codes": {"alpha_2": code.as_str(), "alpha_3": "PRY"},
@@ -483,21 +477,13 @@ impl Upstream for FromV5 {
             raw,
             source: "v5".into(),
         })
-    }
-
-    /// These tests fetch one country at a time; the catalogue is never asked for.
-    async fn catalogue(
-        &self,
-        _gate: &dyn countries_core::ports::CallGate,
-    ) -> Result<countries_core::ports::CatalogueFetch, UpstreamError> {
-        Ok(countries_core::ports::CatalogueFetch::default())
-    }
+    })
 }
 
 #[tokio::test]
 async fn a_country_from_v5_is_served_as_v5_sent_it_on_request() {
     let mut app = support::app_on(
-        Arc::new(FromV5),
+        Arc::new(from_v5()),
         support::generous(),
         LimiterPolicy::Open,
         Links::default(),

@@ -3,13 +3,17 @@
 //! - the emulators `scripts/with-emulators.sh` starts (`make test` runs the tests under it): every
 //!   `TEST_*` setting is read here;
 //! - the SDK configuration and process environment for moto (the SDK part behind the `aws` feature);
-//! - names no other test uses and a hung server.
+//! - names no other test uses and a hung server;
+//! - `Scripted`, the one scriptable upstream (feature `scripted`).
 //!
 //! A dev-dependency only: nothing that ships depends on it.
 
 use std::net::SocketAddr;
 
 use tokio::task::JoinHandle;
+
+#[cfg(feature = "scripted")]
+pub use countries_core::testing::Scripted;
 
 /// The region and credentials the emulators are called with.
 const REGION: &str = "us-east-1";

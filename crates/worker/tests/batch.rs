@@ -4,15 +4,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsEvent;
 use countries_core::budget::BudgetPolicy;
-use countries_core::country::{CountryCode, Fetched};
 use countries_core::memory::{InMemory, MemoryBudget, Unmetered};
 use countries_core::ports::{Upstream, UpstreamBudget, UpstreamError};
 use countries_core::ratelimit::Limit;
 use countries_core::usecases::{FetchOutcome, FreshnessPolicy, RetryPolicy, UseCases};
 use countries_core::{Job, OperationState};
+use countries_testkit::Scripted;
 use countries_worker::{Worker, WorkerSettings};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -20,34 +19,12 @@ use tokio::sync::mpsc::UnboundedReceiver;
 const SQS: &str = include_str!("../../../tests/events/sqs-receive-message.json");
 
 /// Succeeds for every country but Argentina, whose upstream answers 503.
-struct ArgentinaDown;
-
-#[async_trait]
-impl Upstream for ArgentinaDown {
-    fn kind(&self) -> countries_core::ports::UpstreamKind {
-        countries_core::ports::UpstreamKind::Bundled
-    }
-    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
-        if code.as_str() == "AR" {
-            return Err(UpstreamError::Retryable {
-                message: "upstream HTTP 503: down".into(),
-                retry_after: None,
-            });
-        }
-        Ok(Fetched {
-            document: json!({"cca2": code.as_str()}),
-            raw: json!({}),
-            source: "test".into(),
-        })
-    }
-
-    /// These tests fetch one country at a time; the catalogue is never asked for.
-    async fn catalogue(
-        &self,
-        _gate: &dyn countries_core::ports::CallGate,
-    ) -> Result<countries_core::ports::CatalogueFetch, UpstreamError> {
-        Ok(countries_core::ports::CatalogueFetch::default())
-    }
+fn argentina_down() -> Arc<Scripted> {
+    let down = UpstreamError::Retryable {
+        message: "upstream HTTP 503: down".into(),
+        retry_after: None,
+    };
+    Arc::new(Scripted::new().failing("AR", down))
 }
 
 struct Fixture {
@@ -81,7 +58,7 @@ fn fixture() -> Fixture {
         max_attempts: 3,
         ..RetryPolicy::default()
     };
-    let (worker, memory) = worker_on((Arc::new(ArgentinaDown), Arc::new(Unmetered)), retry, 4);
+    let (worker, memory) = worker_on((argentina_down(), Arc::new(Unmetered)), retry, 4);
     Fixture {
         worker,
         cases: memory.cases,
@@ -213,8 +190,7 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
         monthly_quota: 100,
     };
     let budget = Arc::new(MemoryBudget::new(policy));
-    let (worker, mut memory) =
-        worker_on((Arc::new(ArgentinaDown), budget), RetryPolicy::default(), 1);
+    let (worker, mut memory) = worker_on((argentina_down(), budget), RetryPolicy::default(), 1);
     let mut bodies = Vec::new();
     for country in ["PY", "DE"] {
         memory
@@ -244,49 +220,6 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
     assert_eq!(serde_json::to_string(&again).unwrap(), bodies[1]);
 }
 
-/// Every fetch takes `delay`; counts its calls.
-struct Slow {
-    delay: Duration,
-    calls: std::sync::atomic::AtomicU32,
-}
-
-impl Slow {
-    fn new(delay: Duration) -> Self {
-        Slow {
-            delay,
-            calls: Default::default(),
-        }
-    }
-
-    fn calls(&self) -> u32 {
-        self.calls.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl Upstream for Slow {
-    fn kind(&self) -> countries_core::ports::UpstreamKind {
-        countries_core::ports::UpstreamKind::Bundled
-    }
-    async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        tokio::time::sleep(self.delay).await;
-        Ok(Fetched {
-            document: json!({"cca2": code.as_str()}),
-            raw: json!({}),
-            source: "test".into(),
-        })
-    }
-
-    /// These tests fetch one country at a time; the catalogue is never asked for.
-    async fn catalogue(
-        &self,
-        _gate: &dyn countries_core::ports::CallGate,
-    ) -> Result<countries_core::ports::CatalogueFetch, UpstreamError> {
-        Ok(countries_core::ports::CatalogueFetch::default())
-    }
-}
-
 /// Two at a time, a second each, 1.5 s the longest a job may take and 2.6 s left: two waves start (at 0
 /// and 1 s, before 1.1 s), the third would end past the deadline and is not started.
 #[tokio::test(start_paused = true)]
@@ -295,7 +228,7 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
         attempt_lease: Duration::from_millis(1500),
         ..RetryPolicy::default()
     };
-    let slow = Arc::new(Slow::new(Duration::from_secs(1)));
+    let slow = Arc::new(Scripted::new().taking(Duration::from_secs(1)));
     let (worker, mut memory) = worker_on((slow, Arc::new(Unmetered)), retry, 2);
     let countries = ["PY", "DE", "FR", "IT", "ES", "PT"];
     let mut records = Vec::new();
@@ -336,7 +269,7 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
 /// the upstream; the others see it running under a live attempt (or finished) and are acknowledged.
 #[tokio::test(start_paused = true)]
 async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
-    let upstream = Arc::new(Slow::new(Duration::from_millis(100)));
+    let upstream = Arc::new(Scripted::new().taking(Duration::from_millis(100)));
     let (worker, mut memory) = worker_on(
         (upstream.clone(), Arc::new(Unmetered)),
         RetryPolicy::default(),
