@@ -98,6 +98,89 @@ fn boolean(name: &str, v: &str) -> Result<bool, QueryError> {
     }
 }
 
+/// What every parameter must be, whatever it means: known, given once, short, not empty (but `_`), and
+/// without control characters.
+fn well_formed(name: &str, value: &str, seen: &[&str]) -> Result<(), QueryError> {
+    if !PARAMETERS.contains(&name) {
+        let known: Vec<&str> = PARAMETERS.into_iter().filter(|p| *p != "_").collect();
+        return Err(bad(
+            name,
+            format!("unknown; the parameters are {}", known.join(", ")),
+        ));
+    }
+    if seen.contains(&name) {
+        return Err(bad(name, "given more than once"));
+    }
+    if value.chars().count() > MAX_VALUE_CHARS {
+        return Err(bad(
+            name,
+            format!("longer than {MAX_VALUE_CHARS} characters"),
+        ));
+    }
+    if value.is_empty() && name != "_" {
+        return Err(bad(name, "must not be empty"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(bad(name, "contains control characters"));
+    }
+    Ok(())
+}
+
+fn calling_code(name: &str, value: &str) -> Result<String, QueryError> {
+    let digits = value.strip_prefix('+').unwrap_or(value);
+    if !(1..=6).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(
+            name,
+            "must be 1 to 6 digits, with or without a leading +",
+        ));
+    }
+    Ok(digits.to_string())
+}
+
+fn fields(name: &str, value: &str) -> Result<Vec<Field>, QueryError> {
+    value
+        .split(',')
+        .map(|f| {
+            field(f).ok_or_else(|| {
+                let shown: String = f.chars().take(40).collect();
+                bad(name, format!("`{shown}` is not a field of a v3.1 document"))
+            })
+        })
+        .collect()
+}
+
+fn sort(name: &str, value: &str) -> Result<(SortKey, bool), QueryError> {
+    let (key, descending) = match value.strip_prefix('-') {
+        Some(k) => (k, true),
+        None => (value, false),
+    };
+    let key = match key {
+        "name" => SortKey::Name,
+        "population" => SortKey::Population,
+        "area" => SortKey::Area,
+        _ => {
+            return Err(bad(
+                name,
+                "must be name, population or area, with a leading - for descending",
+            ));
+        }
+    };
+    Ok((key, descending))
+}
+
+fn limit(name: &str, value: &str) -> Result<usize, QueryError> {
+    Some(value)
+        .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
+        .filter(|l| (1..=MAX_LIMIT).contains(l))
+        .ok_or_else(|| {
+            bad(
+                name,
+                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            )
+        })
+}
+
 impl Query {
     /// Parses the query string's pairs, in order: each parameter at most once, none unknown.
     pub fn parse(pairs: &[(String, String)]) -> Result<Query, QueryError> {
@@ -109,97 +192,12 @@ impl Query {
         let mut cursor = None;
         let mut identity: Vec<(&str, &str)> = Vec::new();
         for (name, value) in pairs {
-            if !PARAMETERS.contains(&name.as_str()) {
-                return Err(bad(
-                    name,
-                    format!(
-                        "unknown; the parameters are {}",
-                        PARAMETERS[..14].join(", ")
-                    ),
-                ));
-            }
-            if seen.contains(&name.as_str()) {
-                return Err(bad(name, "given more than once"));
-            }
+            well_formed(name, value, &seen)?;
             seen.push(name);
-            if value.chars().count() > MAX_VALUE_CHARS {
-                return Err(bad(
-                    name,
-                    format!("longer than {MAX_VALUE_CHARS} characters"),
-                ));
-            }
-            if value.is_empty() && name != "_" {
-                return Err(bad(name, "must not be empty"));
-            }
-            if value.chars().any(char::is_control) {
-                return Err(bad(name, "contains control characters"));
-            }
-            let text = || Some(value.trim().to_string());
             match name.as_str() {
-                "region" => q.region = text(),
-                "subregion" => q.subregion = text(),
-                "continent" => q.continent = text(),
-                "currency" => q.currency = text(),
-                "language" => q.language = text(),
-                "independent" => q.independent = Some(boolean(name, value)?),
-                "unMember" => q.un_member = Some(boolean(name, value)?),
-                "landlocked" => q.landlocked = Some(boolean(name, value)?),
-                "callingCode" => {
-                    let digits = value.strip_prefix('+').unwrap_or(value);
-                    if !(1..=6).contains(&digits.len())
-                        || !digits.bytes().all(|b| b.is_ascii_digit())
-                    {
-                        return Err(bad(
-                            name,
-                            "must be 1 to 6 digits, with or without a leading +",
-                        ));
-                    }
-                    q.calling_code = Some(digits.to_string());
-                }
-                // Without letters or digits it names nothing: an empty page, not an error.
-                "q" => q.q = Some(normalize(value)),
-                "fields" => {
-                    let mut fields = Vec::new();
-                    for f in value.split(',') {
-                        fields.push(field(f).ok_or_else(|| {
-                            let shown: String = f.chars().take(40).collect();
-                            bad(name, format!("`{shown}` is not a field of a v3.1 document"))
-                        })?);
-                    }
-                    q.fields = Some(fields);
-                }
-                "sort" => {
-                    let (key, descending) = match value.strip_prefix('-') {
-                        Some(k) => (k, true),
-                        None => (value.as_str(), false),
-                    };
-                    let key = match key {
-                        "name" => SortKey::Name,
-                        "population" => SortKey::Population,
-                        "area" => SortKey::Area,
-                        _ => {
-                            return Err(bad(
-                                name,
-                                "must be name, population or area, with a leading - for descending",
-                            ));
-                        }
-                    };
-                    q.sort = Some((key, descending));
-                }
-                "limit" => {
-                    q.limit = Some(value)
-                        .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
-                        .and_then(|v| v.parse().ok())
-                        .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| {
-                            bad(
-                                name,
-                                format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                            )
-                        })?;
-                }
                 "cursor" => cursor = Some(value.as_str()),
-                _ => {} // `_`: a cache buster some clients add
+                "_" => {} // a cache buster some clients add
+                _ => q.apply(name, value)?,
             }
             if !matches!(name.as_str(), "limit" | "cursor" | "_") {
                 identity.push((name, value));
@@ -215,6 +213,29 @@ impl Query {
             q.offset = decode_cursor(c, q.fingerprint)?;
         }
         Ok(q)
+    }
+
+    /// Sets one filter, the search, the fields, the order or the page size from its value.
+    fn apply(&mut self, name: &str, value: &str) -> Result<(), QueryError> {
+        let text = || Some(value.trim().to_string());
+        match name {
+            "region" => self.region = text(),
+            "subregion" => self.subregion = text(),
+            "continent" => self.continent = text(),
+            "currency" => self.currency = text(),
+            "language" => self.language = text(),
+            "independent" => self.independent = Some(boolean(name, value)?),
+            "unMember" => self.un_member = Some(boolean(name, value)?),
+            "landlocked" => self.landlocked = Some(boolean(name, value)?),
+            "callingCode" => self.calling_code = Some(calling_code(name, value)?),
+            // Without letters or digits it names nothing: an empty page, not an error.
+            "q" => self.q = Some(normalize(value)),
+            "fields" => self.fields = Some(fields(name, value)?),
+            "sort" => self.sort = Some(sort(name, value)?),
+            "limit" => self.limit = limit(name, value)?,
+            other => unreachable!("`{other}` is in PARAMETERS but has no parser"),
+        }
+        Ok(())
     }
 
     fn matches(&self, f: &Facets) -> bool {
