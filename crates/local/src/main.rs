@@ -21,7 +21,7 @@ use countries_core::ports::{
 use countries_core::ratelimit::RateLimiter;
 use countries_core::usecases::{UseCases, WorkerCases};
 use countries_local::config::{AwsBackend, Backend, Config};
-use countries_local::{sqs_poller, worker};
+use countries_local::{job_loop, sqs_poller};
 use countries_worker::Worker;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -131,13 +131,13 @@ where
         config.freshness,
         config.retry,
     );
-    tokio::spawn(worker::sweep_every(
+    tokio::spawn(job_loop::sweep_every(
         cases.worker.sweeper.clone(),
-        worker::SWEEP_EVERY,
+        job_loop::SWEEP_EVERY,
         stopped,
     ));
     if config.sync_on_start {
-        tokio::spawn(worker::first_sync(cases.worker.syncs.clone()));
+        tokio::spawn(job_loop::first_sync(cases.worker.syncs.clone()));
     }
     let limiter = (adapters.limiter, config.limits.on_error);
     let state = AppState::new(&cases.api, limiter, adapters.metrics)
@@ -175,9 +175,9 @@ fn memory(
         ],
     };
     let (state, cases) = compose(config, adapters, stopped.clone());
-    tokio::spawn(worker::run_syncs(cases.syncs, syncs));
+    tokio::spawn(job_loop::run_syncs(cases.syncs, syncs));
     let concurrency = config.worker.concurrency;
-    let worker = tokio::spawn(worker::run(cases.jobs, queue, jobs, concurrency, stopped));
+    let worker = tokio::spawn(job_loop::run(cases.jobs, queue, jobs, concurrency, stopped));
     Ok(Wired {
         state,
         worker,

@@ -1,5 +1,6 @@
-//! The in-process worker loop: takes jobs from the in-process queue, runs a bounded number at once,
-//! re-queues retryable failures after their backoff, and on shutdown finishes the jobs it started.
+//! The local server's background work. The job loop takes jobs from the in-process queue, runs a
+//! bounded number at once, re-queues retryable failures after their backoff, and on shutdown finishes
+//! the jobs it started; beside it, the sweep on a timer, the sync jobs, and the first sync.
 
 use std::sync::Arc;
 
