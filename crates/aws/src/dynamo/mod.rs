@@ -14,6 +14,7 @@
 mod budget;
 mod catalogue;
 mod items;
+mod syncs;
 
 use std::time::Duration;
 
