@@ -41,7 +41,6 @@ impl Http {
         })
     }
 
-    /// GETs `url` and returns its JSON body, or the classified failure.
     /// GETs `url` and reads its JSON body, classifying every failure. `not_found` recognises the
     /// upstream's own answer for "no such country" in a 404's body.
     pub(crate) async fn get_json(
