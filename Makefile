@@ -35,9 +35,10 @@ test: lint check-infra contract-tools ## Every test: formatting, clippy, terrafo
 		$(CARGO) test --workspace --all-targets --no-fail-fast; \
 	fi'
 
-lint: ## cargo fmt --check and clippy with warnings as errors
+lint: ## cargo fmt --check, clippy and rustdoc (broken links, bad HTML) with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 fmt: ## Format the code (Rust, and Terraform when a terraform CLI is installed)
 	$(CARGO) fmt --all

@@ -684,7 +684,7 @@ pub struct Terraform {
 }
 
 impl Terraform {
-    /// terraform/<dir> with terraform/environments/<tfvars> and extra `-var`s.
+    /// `terraform/<dir>` with `terraform/environments/<tfvars>` and extra `-var`s.
     pub fn root(dir: &str, tfvars_file: &str, extra: &[(&str, &str)]) -> Terraform {
         let module = Module::load(&terraform_dir().join(dir));
         let mut given = tfvars(tfvars_file);

@@ -15,7 +15,7 @@ pub const MAX_IDENTIFIER_CHARS: usize = 100;
 /// unknown (404), not malformed (400).
 pub const FORBIDDEN: &str = "/\\<>{}[]|^`\"#%?&=+;:!@$*~";
 
-/// [`validate`]'s rule as a regular expression, for the OpenAPI document (`{country}`'s `pattern`).
+/// `validate`'s rule as a regular expression, for the OpenAPI document (`{country}`'s `pattern`).
 pub const IDENTIFIER_PATTERN: &str =
     "^[^\\x00-\\x1f\\x7f-\\x9f/\\\\<>{}\\[\\]|^`\"#%?&=+;:!@$*~]{1,100}$";
 
