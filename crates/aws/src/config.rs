@@ -111,8 +111,21 @@ pub struct RedisEnv {
 }
 
 impl RedisEnv {
+    /// `REDIS_URL` and the settings beside it; the URL is required.
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let url = required(src, REDIS_URL)?;
+        RedisEnv::at(src, url)
+    }
+
+    /// As `from_source`, with `None` when `REDIS_URL` is not set (the local server then limits in
+    /// its own process).
+    pub fn from_source_if_set(src: &dyn Source) -> Result<Option<Self>, ConfigError> {
+        src.var(REDIS_URL)
+            .map(|url| RedisEnv::at(src, url))
+            .transpose()
+    }
+
+    fn at(src: &dyn Source, url: String) -> Result<Self, ConfigError> {
         let url = config::check(
             REDIS_URL,
             url.clone(),

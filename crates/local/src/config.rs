@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use countries_aws::config::{AwsEnv, REDIS_URL, RedisEnv};
+use countries_aws::config::{AwsEnv, RedisEnv};
 use countries_core::budget::BudgetPolicy;
 use countries_core::config::{self, ConfigError, Source};
 use countries_core::ratelimit::RateLimits;
@@ -38,10 +38,7 @@ impl Config {
             "aws" => Backend::Aws(Box::new(AwsBackend {
                 create_resources: config::parse_or(src, "AWS_CREATE_RESOURCES", false)?,
                 aws: AwsEnv::from_source(src)?,
-                redis: match src.var(REDIS_URL) {
-                    Some(_) => Some(RedisEnv::from_source(src)?),
-                    None => None,
-                },
+                redis: RedisEnv::from_source_if_set(src)?,
             })),
             _ => Backend::Memory {
                 retention: countries_core::operation::retention_from_source(src)?,
