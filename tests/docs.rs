@@ -171,3 +171,64 @@ fn each_setting_is_named_once_in_the_code() {
         assert_eq!(count, 1, "{quoted} is written {count} times");
     }
 }
+
+/// docs/api.md's table of routes says what the route table declares: every method and path (the
+/// `/v3.1/...` row stands for every route under `/v3.1/`) with the rate-limit group it counts against.
+#[test]
+fn the_routes_table_in_the_api_docs_is_the_route_table() {
+    use countries_api::routes::table::{Limit, table};
+    let group = |limit: Limit| match limit {
+        Limit::Read => "read",
+        Limit::Fetch => "fetch",
+        Limit::Sync => "sync",
+        Limit::Exempt => "none",
+    };
+    let declared: BTreeSet<(String, String, &str)> = table()
+        .iter()
+        .flat_map(|route| {
+            route
+                .methods
+                .iter()
+                .map(|m| (m.method.to_string(), route.path.to_string(), group(m.limit)))
+        })
+        .collect();
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let header = "| method and path | what | limit group |";
+    let start = doc.find(header).expect("api.md has the routes table");
+    let mut documented = BTreeSet::new();
+    for row in doc[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+    {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (routes, limit) = (cells[1], cells[3]);
+        // `GET`, `POST /fetch/{country}`: a bare method takes the path of the next quoted one.
+        let quoted: Vec<&str> = routes.split('`').skip(1).step_by(2).collect();
+        let mut path = None;
+        for q in quoted.iter().rev() {
+            let (method, p) = match q.split_once(' ') {
+                Some((m, p)) => (m, p),
+                None => (*q, path.expect("a method before its path")),
+            };
+            path = Some(p);
+            let paths: Vec<String> = match p.strip_suffix("...") {
+                Some(prefix) => declared
+                    .iter()
+                    .filter(|(_, d, _)| d.starts_with(prefix))
+                    .map(|(_, d, _)| d.clone())
+                    .collect(),
+                None => vec![p.to_string()],
+            };
+            for p in paths {
+                documented.insert((method.to_string(), p, limit));
+            }
+        }
+    }
+    assert_eq!(
+        documented, declared,
+        "docs/api.md's routes table against routes::table"
+    );
+}
