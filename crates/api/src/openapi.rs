@@ -52,11 +52,42 @@ impl Modify for FetchByPost {
     }
 }
 
-/// Which routes are rate limited, said from the route table so that the prose cannot go stale.
+/// Which routes are rate limited, said from the route table so that the prose cannot go stale, and
+/// the 429 each limited operation can answer (the `/v3.1/` ones too, though v3.1 had no such answer).
 struct RateLimited;
 
 impl Modify for RateLimited {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let rate_limited = ResponseBuilder::new()
+            .description(
+                "`RateLimited`: past the client's limit; `Retry-After` says when to come back",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for route in table() {
+            let Some(item) = doc.paths.paths.get_mut(route.path) else {
+                continue;
+            };
+            for served in route.methods.iter().filter(|s| s.limit != Limit::Exempt) {
+                let operation = match served.method.as_str() {
+                    "GET" => item.get.as_mut(),
+                    "POST" => item.post.as_mut(),
+                    _ => None,
+                };
+                if let Some(op) = operation {
+                    op.responses
+                        .responses
+                        .entry("429".into())
+                        .or_insert_with(|| rate_limited.clone().into());
+                }
+            }
+        }
         let exempt: Vec<String> = table()
             .iter()
             .filter(|r| r.methods.iter().all(|s| s.limit == Limit::Exempt))
@@ -80,4 +111,26 @@ pub fn json() -> &'static str {
             .to_pretty_json()
             .expect("the OpenAPI document serialises")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_limited_operation_documents_its_429() {
+        let doc: serde_json::Value = serde_json::from_str(json()).unwrap();
+        for route in table() {
+            for served in route.methods.iter().filter(|s| s.operation.is_some()) {
+                let method = served.method.as_str().to_lowercase();
+                let responses = &doc["paths"][route.path][&method]["responses"];
+                assert_eq!(
+                    responses.get("429").is_some(),
+                    served.limit != Limit::Exempt,
+                    "{method} {}",
+                    route.path
+                );
+            }
+        }
+    }
 }
