@@ -262,6 +262,12 @@ impl Clock for SystemClock {
     }
 }
 
+/// Every stored port on one store, as each store adapter (memory, DynamoDB) provides them: what the
+/// use cases' constructors take.
+pub trait Store: CountryStore + OperationStore + CatalogueStore + SyncStore {}
+
+impl<T: CountryStore + OperationStore + CatalogueStore + SyncStore> Store for T {}
+
 /// An upstream client and the budget its calls are spent from.
 pub type MeteredUpstream = (Arc<dyn Upstream>, Arc<dyn UpstreamBudget>);
 

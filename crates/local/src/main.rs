@@ -15,8 +15,7 @@ use countries_core::ident;
 use countries_core::memory::{MemoryBudget, MemoryLimiter, MemoryQueue, MemoryStore, Unmetered};
 use countries_core::metrics::{Emf, Metrics};
 use countries_core::ports::{
-    CatalogueStore, CountryStore, InProcess, JobQueue, OperationStore, Probe, SyncStore,
-    SystemClock, Upstream, UpstreamBudget,
+    InProcess, JobQueue, Probe, Store, SystemClock, Upstream, UpstreamBudget,
 };
 use countries_core::ratelimit::RateLimiter;
 use countries_core::usecases::{UseCases, WorkerCases};
@@ -119,7 +118,7 @@ fn compose<S>(
     stopped: watch::Receiver<bool>,
 ) -> (AppState, WorkerCases)
 where
-    S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
+    S: Store + 'static,
 {
     let budget = adapters.upstream.1.clone();
     let cases = UseCases::new(

@@ -30,10 +30,7 @@ use std::time::Duration;
 use crate::country::CountryCode;
 use crate::ident::IdentError;
 use crate::metrics::Metrics;
-use crate::ports::{
-    CatalogueStore, Clock, CountryStore, JobQueue, MeteredUpstream, OperationStore, QueueError,
-    StoreError, SyncStore,
-};
+use crate::ports::{Clock, JobQueue, MeteredUpstream, QueueError, Store, StoreError};
 
 /// The use cases of a process that serves the API: the api Lambda, the local server, the router tests.
 #[derive(Clone)]
@@ -47,16 +44,13 @@ pub struct ApiCases {
 impl ApiCases {
     /// `catalogue_refresh` is how stale the catalogue snapshot may be: zero in a process that also
     /// works, so that it sees its own writes at once.
-    pub fn new<S>(
+    pub fn new<S: Store + 'static>(
         store: Arc<S>,
         queue: Arc<dyn JobQueue>,
         clock: Arc<dyn Clock>,
         freshness: FreshnessPolicy,
         catalogue_refresh: Duration,
-    ) -> Self
-    where
-        S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
-    {
+    ) -> Self {
         ApiCases {
             fetches: Arc::new(FetchRequests::new(
                 store.clone(),
@@ -82,7 +76,7 @@ pub struct WorkerCases {
 
 impl WorkerCases {
     /// `queue` is where the sweep sends again the jobs of operations nobody will finish.
-    pub fn new<S>(
+    pub fn new<S: Store + 'static>(
         store: Arc<S>,
         queue: Arc<dyn JobQueue>,
         (upstream, budget): MeteredUpstream,
@@ -90,10 +84,7 @@ impl WorkerCases {
         metrics: Arc<dyn Metrics>,
         freshness: FreshnessPolicy,
         retry: RetryPolicy,
-    ) -> Self
-    where
-        S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
-    {
+    ) -> Self {
         WorkerCases {
             jobs: Arc::new(JobProcessor::new(
                 (store.clone(), store.clone(), store.clone()),
@@ -124,7 +115,7 @@ pub struct UseCases {
 }
 
 impl UseCases {
-    pub fn new<S>(
+    pub fn new<S: Store + 'static>(
         store: Arc<S>,
         queue: Arc<dyn JobQueue>,
         upstream: MeteredUpstream,
@@ -132,10 +123,7 @@ impl UseCases {
         metrics: Arc<dyn Metrics>,
         freshness: FreshnessPolicy,
         retry: RetryPolicy,
-    ) -> Self
-    where
-        S: CountryStore + OperationStore + CatalogueStore + SyncStore + 'static,
-    {
+    ) -> Self {
         UseCases {
             api: ApiCases::new(
                 store.clone(),
