@@ -99,58 +99,38 @@ impl Route {
 }
 
 /// Every route. Paths under `/v3.1/` have their trailing slash trimmed before routing (`router`).
+// One row per route reads as the table it is; rustfmt would break the long rows over five lines.
+#[rustfmt::skip]
 pub fn table() -> Vec<Route> {
     use Limit::*;
     vec![
-        Route::get("/fetch/{country}", Fetch, Some("fetch"), fetch::get).post(
-            Fetch,
-            Some("fetchPost"),
-            fetch::get,
-        ),
-        Route::get("/country/{country}", Read, Some("country"), country::get),
-        Route::get("/status/{country}", Read, Some("status"), status::get),
-        Route::get("/countries", Read, Some("countries"), catalogue::list),
-        Route::get("/sync", Read, Some("syncs"), sync::list).post(Sync, Some("sync"), sync::post),
-        Route::get("/sync/{id}", Read, Some("syncStatus"), sync::get),
-        Route::get("/v3.1/all", Read, Some("all"), v31::all),
-        Route::get("/v3.1/alpha", Read, Some("alpha_list"), v31::alpha_list),
-        Route::get(
-            "/v3.1/independent",
-            Read,
-            Some("independent"),
-            v31::independent,
-        ),
-        Route::get("/v3.1/alpha/{value}", Read, Some("alpha"), v31::alpha),
-        Route::get("/v3.1/name/{value}", Read, Some("name"), v31::name),
-        Route::get(
-            "/v3.1/currency/{value}",
-            Read,
-            Some("currency"),
-            v31::currency,
-        ),
-        Route::get("/v3.1/demonym/{value}", Read, Some("demonym"), v31::demonym),
-        Route::get("/v3.1/lang/{value}", Read, Some("lang"), v31::lang),
-        Route::get("/v3.1/capital/{value}", Read, Some("capital"), v31::capital),
-        Route::get("/v3.1/region/{value}", Read, Some("region"), v31::region),
-        Route::get(
-            "/v3.1/subregion/{value}",
-            Read,
-            Some("subregion"),
-            v31::subregion,
-        ),
-        Route::get(
-            "/v3.1/translation/{value}",
-            Read,
-            Some("translation"),
-            v31::translation,
-        ),
+        Route::get("/fetch/{country}",          Fetch, Some("fetch"),       fetch::get)
+            .post(                              Fetch, Some("fetchPost"),   fetch::get),
+        Route::get("/country/{country}",        Read,  Some("country"),     country::get),
+        Route::get("/status/{country}",         Read,  Some("status"),      status::get),
+        Route::get("/countries",                Read,  Some("countries"),   catalogue::list),
+        Route::get("/sync",                     Read,  Some("syncs"),       sync::list)
+            .post(                              Sync,  Some("sync"),        sync::post),
+        Route::get("/sync/{id}",                Read,  Some("syncStatus"),  sync::get),
+        Route::get("/v3.1/all",                 Read,  Some("all"),         v31::all),
+        Route::get("/v3.1/alpha",               Read,  Some("alpha_list"),  v31::alpha_list),
+        Route::get("/v3.1/independent",         Read,  Some("independent"), v31::independent),
+        Route::get("/v3.1/alpha/{value}",       Read,  Some("alpha"),       v31::alpha),
+        Route::get("/v3.1/name/{value}",        Read,  Some("name"),        v31::name),
+        Route::get("/v3.1/currency/{value}",    Read,  Some("currency"),    v31::currency),
+        Route::get("/v3.1/demonym/{value}",     Read,  Some("demonym"),     v31::demonym),
+        Route::get("/v3.1/lang/{value}",        Read,  Some("lang"),        v31::lang),
+        Route::get("/v3.1/capital/{value}",     Read,  Some("capital"),     v31::capital),
+        Route::get("/v3.1/region/{value}",      Read,  Some("region"),      v31::region),
+        Route::get("/v3.1/subregion/{value}",   Read,  Some("subregion"),   v31::subregion),
+        Route::get("/v3.1/translation/{value}", Read,  Some("translation"), v31::translation),
         // v3.1's own 404 for the rest of `/v3.1/`: an answer, not an operation to document.
-        Route::get("/v3.1/{*rest}", Read, None, v31::no_route),
+        Route::get("/v3.1/{*rest}",             Read,  None,                v31::no_route),
         // The load balancer's and the operator's probes, and the document: never refused for a
         // client's traffic, and they reach no dependency a client could exhaust (`deep=true`'s
         // probes are bounded by `PROBE_TIMEOUT`).
-        Route::get("/health", Exempt, Some("health"), service::health),
-        Route::get("/openapi.json", Exempt, Some("openapi"), service::openapi),
+        Route::get("/health",                   Exempt, Some("health"),     service::health),
+        Route::get("/openapi.json",             Exempt, Some("openapi"),    service::openapi),
     ]
 }
 
