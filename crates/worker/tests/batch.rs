@@ -87,6 +87,18 @@ impl Fixture {
     }
 }
 
+/// Requests a fetch of `country` and takes the message its job went out as.
+async fn queued(memory: &mut InMemory, country: &str) -> String {
+    memory
+        .cases
+        .api
+        .fetches
+        .request(country, false)
+        .await
+        .unwrap();
+    serde_json::to_string(&memory.jobs.try_recv().unwrap()).unwrap()
+}
+
 /// The sample event's record, with another id, body and receive count.
 fn record(id: &str, body: &str, receives: u32) -> Value {
     let mut r: Value = serde_json::from_str::<Value>(SQS).unwrap()["Records"][0].clone();
@@ -193,15 +205,7 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
     let (worker, mut memory) = worker_on((argentina_down(), budget), RetryPolicy::default(), 1);
     let mut bodies = Vec::new();
     for country in ["PY", "DE"] {
-        memory
-            .cases
-            .api
-            .fetches
-            .request(country, false)
-            .await
-            .unwrap();
-        let job = memory.jobs.try_recv().unwrap();
-        bodies.push(serde_json::to_string(&job).unwrap());
+        bodies.push(queued(&mut memory, country).await);
     }
     let response = worker
         .handle(event(vec![
@@ -233,15 +237,7 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
     let countries = ["PY", "DE", "FR", "IT", "ES", "PT"];
     let mut records = Vec::new();
     for (n, country) in countries.iter().enumerate() {
-        memory
-            .cases
-            .api
-            .fetches
-            .request(country, false)
-            .await
-            .unwrap();
-        let job = memory.jobs.try_recv().unwrap();
-        let body = serde_json::to_string(&job).unwrap();
+        let body = queued(&mut memory, country).await;
         records.push(record(&format!("m{n}"), &body, 1));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_millis(2600);
@@ -275,8 +271,7 @@ async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
         RetryPolicy::default(),
         5,
     );
-    memory.cases.api.fetches.request("PY", false).await.unwrap();
-    let body = serde_json::to_string(&memory.jobs.try_recv().unwrap()).unwrap();
+    let body = queued(&mut memory, "PY").await;
     let copies = (1..=5)
         .map(|n| record(&format!("m{n}"), &body, 1))
         .collect();
