@@ -1,5 +1,5 @@
 //! The REST Countries v3.1 read API under `/v3.1/`, answered from the catalogue snapshot with v3.1's own
-//! matching (`countries_core::catalogue::v31`), answers and errors: a migrating app changes only its base
+//! matching (`countries_core::catalogue::v31_matching`), answers and errors: a migrating app changes only its base
 //! URL. Every route also takes a trailing slash, as v3.1's server did.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use countries_core::catalogue::{Snapshot, v31};
+use countries_core::catalogue::{Snapshot, v31_matching as matching};
 use serde::Serialize;
 use serde_json::json;
 
@@ -126,7 +126,7 @@ fn answer(
     if found.is_empty() {
         return Err(V31Fail::NotFound);
     }
-    let fields = v31::fields(params.get("fields").map(String::as_str));
+    let fields = matching::fields(params.get("fields").map(String::as_str));
     Ok(json_text(s.array(found, fields.as_deref())))
 }
 
@@ -161,49 +161,49 @@ macro_rules! by_segment {
 by_segment!(
     currency,
     "/v3.1/currency/{value}",
-    v31::currency,
+    matching::currency,
     "eur",
     "Countries with a currency of that code, or whose name contains the text."
 );
 by_segment!(
     demonym,
     "/v3.1/demonym/{value}",
-    v31::demonym,
+    matching::demonym,
     "peruvian",
     "Countries with a demonym containing the text."
 );
 by_segment!(
     lang,
     "/v3.1/lang/{value}",
-    v31::lang,
+    matching::lang,
     "spanish",
     "Countries with a language of that name or ISO 639-3 code."
 );
 by_segment!(
     capital,
     "/v3.1/capital/{value}",
-    v31::capital,
+    matching::capital,
     "tallinn",
     "Countries with a capital containing the text (accents optional)."
 );
 by_segment!(
     region,
     "/v3.1/region/{value}",
-    v31::region,
+    matching::region,
     "europe",
     "Countries whose region contains the text, or whose subregion is it."
 );
 by_segment!(
     subregion,
     "/v3.1/subregion/{value}",
-    v31::subregion,
+    matching::subregion,
     "northern europe",
     "Countries whose subregion contains the text."
 );
 by_segment!(
     translation,
     "/v3.1/translation/{value}",
-    v31::translation,
+    matching::translation,
     "saksamaa",
     "Countries with a translated name containing the text."
 );
@@ -231,7 +231,7 @@ pub async fn name(
         Some(_) => return Err(V31Fail::BadRequest),
     };
     let s = snapshot(&app).await?;
-    answer(&s, &v31::name(&s, &value, full_text), &params)
+    answer(&s, &matching::name(&s, &value, full_text), &params)
 }
 
 /// One country by cca2, ccn3, cca3 or cioc: a list of one, or the object alone with `fields`.
@@ -251,8 +251,8 @@ pub async fn alpha(
 ) -> Result<Response, V31Fail> {
     let (code, params) = (segment(p)?, query(q)?);
     let s = snapshot(&app).await?;
-    let found = v31::alpha(&s, &code).map_err(|_| V31Fail::BadRequest)?;
-    match v31::fields(params.get("fields").map(String::as_str)) {
+    let found = matching::alpha(&s, &code).map_err(|_| V31Fail::BadRequest)?;
+    match matching::fields(params.get("fields").map(String::as_str)) {
         Some(fields) if !found.is_empty() => {
             let mut out = String::new();
             s.write(&mut out, found[0], Some(&fields));
@@ -276,7 +276,7 @@ pub async fn alpha_list(State(app): State<AppState>, q: V31Query) -> Result<Resp
     let params = query(q)?;
     let s = snapshot(&app).await?;
     let codes = params.get("codes").map(String::as_str).unwrap_or_default();
-    let found = v31::codes(&s, codes).map_err(|_| V31Fail::BadRequest)?;
+    let found = matching::codes(&s, codes).map_err(|_| V31Fail::BadRequest)?;
     answer(&s, &found, &params)
 }
 
@@ -291,7 +291,7 @@ pub async fn alpha_list(State(app): State<AppState>, q: V31Query) -> Result<Resp
 pub async fn all(State(app): State<AppState>, q: V31Query) -> Result<Response, V31Fail> {
     let params = query(q)?;
     let s = snapshot(&app).await?;
-    answer(&s, &v31::all(&s), &params)
+    answer(&s, &matching::all(&s), &params)
 }
 
 /// Independent countries (`status=false`: the others).
@@ -315,7 +315,7 @@ pub async fn independent(State(app): State<AppState>, q: V31Query) -> Result<Res
         Some(_) => return Err(V31Fail::BadRequest),
     };
     let s = snapshot(&app).await?;
-    answer(&s, &v31::independent(&s, status), &params)
+    answer(&s, &matching::independent(&s, status), &params)
 }
 
 /// Anything else under `/v3.1/`: v3.1's 404.

@@ -4,11 +4,11 @@
 //! - [`StoredCatalogue`]: what the store keeps (one item; the adapter may compress it);
 //! - [`Snapshot`]: the same, indexed for the reads, holding every document as JSON text so that an answer
 //!   is copied, not serialised;
-//! - [`v31`]: REST Countries v3.1's own matching (`/v3.1/name/...`, `/v3.1/currency/...`, ...);
+//! - [`v31_matching`]: REST Countries v3.1's own matching (`/v3.1/name/...`, `/v3.1/currency/...`, ...);
 //! - [`query`]: the service's `/countries` search, filters, sorting and cursor.
 
 pub mod query;
-pub mod v31;
+pub mod v31_matching;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -264,7 +264,7 @@ impl Facets {
             continents: d.continents,
             currencies: d.currencies.into_iter().map(|(k, v)| (k, v.name)).collect(),
             languages: d.languages.into_iter().collect(),
-            capitals_folded: joined(&d.capital, v31::fold),
+            capitals_folded: joined(&d.capital, v31_matching::fold),
             demonyms_lower: joined(d.demonyms.values().flat_map(BTreeMap::values), lower),
             translations_lower: joined(d.translations.values().flat_map(BTreeMap::values), lower),
             independent: d.independent,
