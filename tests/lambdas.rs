@@ -116,7 +116,7 @@ async fn the_scheduled_sweep_queues_the_job_of_an_orphaned_operation() {
     assert_eq!(body["operations"][0]["state"], "succeeded", "{body}");
     assert_eq!(
         body["operations"][0]["request_id"],
-        orphan.request_id.to_string()
+        orphan.request_id().to_string()
     );
 
     let reply = d.worker.invoke(json!({"sweep": {}})).await.unwrap();

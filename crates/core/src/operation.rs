@@ -65,21 +65,38 @@ impl FromStr for OperationState {
     }
 }
 
-/// One request to fetch a country from the upstream, and what became of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One request to fetch a country from the upstream, and what became of it. Its fields are private so
+/// that only its transitions move it; a store rebuilds one it read back with `Operation::restore`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
     /// Time-ordered (UUID v7), so sorting by it sorts by request time.
+    request_id: Uuid,
+    country: CountryCode,
+    state: OperationState,
+    requested_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    /// Upstream calls made so far.
+    attempts: u32,
+    /// The last failure's message: the final error, or the one that will be retried.
+    error: Option<String>,
+    /// The upstream kind that answered (`bundled`, `v3.1`, `v5`).
+    source: Option<String>,
+}
+
+/// An operation as a store keeps it, field for field: what `Operation::restore` rebuilds one from. A
+/// plain struct, not a constructor with nine arguments, so that a store names each field it read.
+/// Restoring trusts the store: the transitions guard the moves, not what was already stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredOperation {
     pub request_id: Uuid,
     pub country: CountryCode,
     pub state: OperationState,
     pub requested_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// Upstream calls made so far.
     pub attempts: u32,
-    /// The last failure's message: the final error, or the one that will be retried.
     pub error: Option<String>,
-    /// The upstream kind that answered (`bundled`, `v3.1`, `v5`).
     pub source: Option<String>,
 }
 
@@ -112,6 +129,68 @@ impl Operation {
             error: None,
             source: None,
         }
+    }
+
+    /// An operation read back from a store, as it was stored.
+    pub fn restore(stored: StoredOperation) -> Self {
+        let StoredOperation {
+            request_id,
+            country,
+            state,
+            requested_at,
+            started_at,
+            finished_at,
+            attempts,
+            error,
+            source,
+        } = stored;
+        Operation {
+            request_id,
+            country,
+            state,
+            requested_at,
+            started_at,
+            finished_at,
+            attempts,
+            error,
+            source,
+        }
+    }
+
+    pub fn request_id(&self) -> Uuid {
+        self.request_id
+    }
+
+    pub fn country(&self) -> CountryCode {
+        self.country
+    }
+
+    pub fn state(&self) -> OperationState {
+        self.state
+    }
+
+    pub fn requested_at(&self) -> DateTime<Utc> {
+        self.requested_at
+    }
+
+    pub fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.started_at
+    }
+
+    pub fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.finished_at
+    }
+
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
     }
 
     pub fn revision(&self) -> Revision {

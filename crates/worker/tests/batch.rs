@@ -83,7 +83,7 @@ impl Fixture {
 
     async fn state(&self, country: &str) -> (OperationState, Option<String>) {
         let (_, ops) = self.cases.api.reads.status(country, 1).await.unwrap();
-        (ops[0].state, ops[0].error.clone())
+        (ops[0].state(), ops[0].error().map(str::to_string))
     }
 }
 
@@ -215,8 +215,11 @@ async fn a_job_the_budget_cannot_afford_is_queued_again_and_acknowledged() {
         .await;
     assert!(response.batch_item_failures.is_empty(), "both acknowledged");
     let (_, ops) = memory.cases.api.reads.status("DE", 1).await.unwrap();
-    assert_eq!((ops[0].state, ops[0].attempts), (OperationState::Queued, 0));
-    assert!(ops[0].error.as_deref().unwrap().contains("burst limit"));
+    assert_eq!(
+        (ops[0].state(), ops[0].attempts()),
+        (OperationState::Queued, 0)
+    );
+    assert!(ops[0].error().unwrap().contains("burst limit"));
     let again = tokio::time::timeout(Duration::from_secs(5), memory.jobs.recv())
         .await
         .expect("queued again within the window")
@@ -252,10 +255,10 @@ async fn near_the_deadline_no_job_starts_and_the_rest_are_failures() {
     let mut done = 0;
     for country in countries {
         let (_, ops) = memory.cases.api.reads.status(country, 1).await.unwrap();
-        match ops[0].state {
+        match ops[0].state() {
             OperationState::Succeeded => done += 1,
             // Not started: still queued, no attempt spent.
-            state => assert_eq!((state, ops[0].attempts), (OperationState::Queued, 0)),
+            state => assert_eq!((state, ops[0].attempts()), (OperationState::Queued, 0)),
         }
     }
     assert_eq!(done, 4);
@@ -283,7 +286,7 @@ async fn copies_of_one_job_delivered_together_make_one_upstream_call() {
     assert_eq!(upstream.calls(), 1);
     let (_, ops) = memory.cases.api.reads.status("PY", 1).await.unwrap();
     assert_eq!(
-        (ops[0].state, ops[0].attempts),
+        (ops[0].state(), ops[0].attempts()),
         (OperationState::Succeeded, 1)
     );
 

@@ -83,13 +83,13 @@ pub async fn get(
         .map_err(|e| ApiError::service(e, &app.links))?;
     Ok(match outcome {
         FetchOutcome::Accepted { op, deduplicated } => {
-            let status_url = app.links.status(op.country);
+            let status_url = app.links.status(op.country());
             let location = HeaderValue::from_str(&status_url).expect("a path is a valid header");
             let body = FetchAccepted {
-                request_id: op.request_id,
-                country: op.country.to_string(),
-                state: op.state.into(),
-                requested_at: op.requested_at,
+                request_id: op.request_id(),
+                country: op.country().to_string(),
+                state: op.state().into(),
+                requested_at: op.requested_at(),
                 deduplicated,
                 status_url,
             };

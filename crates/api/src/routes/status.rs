@@ -48,15 +48,15 @@ pub struct OperationBody {
 impl From<&Operation> for OperationBody {
     fn from(op: &Operation) -> Self {
         OperationBody {
-            request_id: op.request_id,
-            country: op.country.to_string(),
-            state: op.state.into(),
-            requested_at: op.requested_at,
-            started_at: op.started_at,
-            finished_at: op.finished_at,
-            attempts: op.attempts,
-            error: op.error.clone(),
-            source: op.source.clone(),
+            request_id: op.request_id(),
+            country: op.country().to_string(),
+            state: op.state().into(),
+            requested_at: op.requested_at(),
+            started_at: op.started_at(),
+            finished_at: op.finished_at(),
+            attempts: op.attempts(),
+            error: op.error().map(str::to_string),
+            source: op.source().map(str::to_string),
         }
     }
 }
@@ -129,13 +129,24 @@ pub async fn get(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use countries_core::operation::StoredOperation;
 
     /// The example in docs/api.md, as `/status` served it before the API had its own form.
     const EXAMPLE: &str = r#"{"request_id":"01a20811-9d47-7107-827d-6af3a8884c20","country":"PY","state":"succeeded","requested_at":"2026-11-23T11:01:41.831695132Z","started_at":"2026-11-23T11:01:41.831992554Z","finished_at":"2026-11-23T11:01:41.862388981Z","attempts":1,"error":null,"source":"bundled"}"#;
 
     #[test]
     fn an_operation_is_served_as_before() {
-        let op: Operation = serde_json::from_str(EXAMPLE).unwrap();
+        let op = Operation::restore(StoredOperation {
+            request_id: "01a20811-9d47-7107-827d-6af3a8884c20".parse().unwrap(),
+            country: "PY".parse().unwrap(),
+            state: OperationState::Succeeded,
+            requested_at: "2026-11-23T11:01:41.831695132Z".parse().unwrap(),
+            started_at: Some("2026-11-23T11:01:41.831992554Z".parse().unwrap()),
+            finished_at: Some("2026-11-23T11:01:41.862388981Z".parse().unwrap()),
+            attempts: 1,
+            error: None,
+            source: Some("bundled".into()),
+        });
         let served = serde_json::to_string(&OperationBody::from(&op)).unwrap();
         assert_eq!(served, EXAMPLE);
     }

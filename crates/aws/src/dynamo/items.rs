@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use countries_core::catalogue::StoredCatalogue;
 use countries_core::country::{CountryCode, CountryRecord};
-use countries_core::operation::Operation;
+use countries_core::operation::{Operation, StoredOperation};
 use countries_core::ports::StoreError;
 use countries_core::sync_record::SyncRecord;
 
@@ -92,18 +92,18 @@ pub fn operation_sort_key(request_id: impl std::fmt::Display) -> AttributeValue 
 
 pub fn operation(op: &Operation, expires_at: i64) -> Item {
     let mut item = Item::new();
-    item.insert(keys::COUNTRY.into(), s(op.country.as_str()));
-    item.insert(keys::SORT.into(), operation_sort_key(op.request_id));
-    item.insert("request_id".into(), s(op.request_id.to_string()));
-    item.insert("state".into(), s(op.state.as_str()));
-    item.insert("requested_at".into(), s(op.requested_at.to_rfc3339()));
-    item.insert("attempts".into(), n(op.attempts));
+    item.insert(keys::COUNTRY.into(), s(op.country().as_str()));
+    item.insert(keys::SORT.into(), operation_sort_key(op.request_id()));
+    item.insert("request_id".into(), s(op.request_id().to_string()));
+    item.insert("state".into(), s(op.state().as_str()));
+    item.insert("requested_at".into(), s(op.requested_at().to_rfc3339()));
+    item.insert("attempts".into(), n(op.attempts()));
     item.insert(keys::EXPIRES_AT.into(), n(expires_at));
     let optional = [
-        ("started_at", op.started_at.map(|t| t.to_rfc3339())),
-        ("finished_at", op.finished_at.map(|t| t.to_rfc3339())),
-        ("error", op.error.clone()),
-        ("source", op.source.clone()),
+        ("started_at", op.started_at().map(|t| t.to_rfc3339())),
+        ("finished_at", op.finished_at().map(|t| t.to_rfc3339())),
+        ("error", op.error().map(str::to_string)),
+        ("source", op.source().map(str::to_string)),
     ];
     for (key, value) in optional {
         if let Some(value) = value {
@@ -115,7 +115,7 @@ pub fn operation(op: &Operation, expires_at: i64) -> Item {
 
 pub fn operation_from(item: &Item) -> Result<Operation, StoreError> {
     let state = get_s(item, "state").ok_or_else(|| bad("state"))?;
-    Ok(Operation {
+    Ok(Operation::restore(StoredOperation {
         request_id: get_s(item, "request_id")
             .and_then(|r| r.parse().ok())
             .ok_or_else(|| bad("request_id"))?,
@@ -129,15 +129,15 @@ pub fn operation_from(item: &Item) -> Result<Operation, StoreError> {
         attempts: get_n(item, "attempts").ok_or_else(|| bad("attempts"))?,
         error: get_s(item, "error").map(str::to_string),
         source: get_s(item, "source").map(str::to_string),
-    })
+    }))
 }
 
 /// The marker that gives `op` the country's in-flight slot.
 pub fn inflight(op: &Operation, expires_at: i64) -> Item {
     HashMap::from([
-        (keys::COUNTRY.into(), s(op.country.as_str())),
+        (keys::COUNTRY.into(), s(op.country().as_str())),
         (keys::SORT.into(), s(INFLIGHT)),
-        ("holder".into(), s(op.request_id.to_string())),
+        ("holder".into(), s(op.request_id().to_string())),
         (keys::EXPIRES_AT.into(), n(expires_at)),
     ])
 }
@@ -267,7 +267,7 @@ mod tests {
         op.requeue("upstream 503".into()).unwrap();
         assert_eq!(operation_from(&operation(&op, 1)).unwrap(), op);
         let record = CountryRecord {
-            code: op.country,
+            code: op.country(),
             document: serde_json::json!({"cca2": "PY"}),
             raw: serde_json::json!({}),
             source: "bundled".into(),
@@ -308,6 +308,41 @@ mod tests {
         assert_eq!(get_s(&sync(&record, 1), "record"), Some(stored));
     }
 
+    /// An operation item as operations already stored have it: it must still read, and be written back
+    /// attribute for attribute, whatever the operation's fields are called in the code.
+    #[test]
+    fn an_operation_stored_in_the_current_format_reads_and_writes_back_the_same() {
+        let stored = Item::from([
+            (keys::COUNTRY.into(), s("PY")),
+            (
+                keys::SORT.into(),
+                s("op#01a20811-9d47-7107-827d-6af3a8884c20"),
+            ),
+            (
+                "request_id".into(),
+                s("01a20811-9d47-7107-827d-6af3a8884c20"),
+            ),
+            ("state".into(), s("queued")),
+            (
+                "requested_at".into(),
+                s("2026-11-23T11:01:41.831695132+00:00"),
+            ),
+            (
+                "started_at".into(),
+                s("2026-11-23T11:01:41.831992554+00:00"),
+            ),
+            ("attempts".into(), n(1)),
+            ("error".into(), s("upstream HTTP 503: busy")),
+            (keys::EXPIRES_AT.into(), n(1_766_488_901)),
+        ]);
+        let op = operation_from(&stored).unwrap();
+        assert_eq!(
+            (op.state(), op.attempts(), op.error()),
+            (OperationState::Queued, 1, Some("upstream HTTP 503: busy"))
+        );
+        assert_eq!(operation(&op, 1_766_488_901), stored);
+    }
+
     #[test]
     fn an_unknown_state_is_corrupt_data_that_names_it() {
         let op = Operation::new("PY".parse().unwrap(), Utc::now());
@@ -318,6 +353,6 @@ mod tests {
             matches!(&e, StoreError::Corrupt(m) if m.contains("`done`")),
             "{e:?}"
         );
-        assert_eq!(op.state, OperationState::Queued);
+        assert_eq!(op.state(), OperationState::Queued);
     }
 }

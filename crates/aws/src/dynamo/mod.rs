@@ -74,7 +74,7 @@ impl DynamoStore {
     }
 
     fn expires_at(&self, op: &Operation) -> i64 {
-        op.requested_at.timestamp() + self.retention.as_secs() as i64
+        op.requested_at().timestamp() + self.retention.as_secs() as i64
     }
 
     async fn holder(&self, country: CountryCode) -> Result<Option<Uuid>, StoreError> {
@@ -101,10 +101,10 @@ impl DynamoStore {
             .client
             .delete_item()
             .table_name(&self.operations_table)
-            .key(keys::COUNTRY, s(op.country.as_str()))
+            .key(keys::COUNTRY, s(op.country().as_str()))
             .key(keys::SORT, s(INFLIGHT))
             .condition_expression("holder = :id")
-            .expression_attribute_values(":id", s(op.request_id.to_string()))
+            .expression_attribute_values(":id", s(op.request_id().to_string()))
             .send()
             .await;
         match result {
@@ -173,9 +173,9 @@ impl OperationStore for DynamoStore {
         // Read the marker, decide, then write the marker and the operation in one transaction conditional
         // on the marker being as read: of two racing writers exactly one wins; the other reads again.
         for _ in 0..3 {
-            let holder_id = self.holder(op.country).await?;
+            let holder_id = self.holder(op.country()).await?;
             let holder = match holder_id {
-                Some(id) => self.get_operation(op.country, id).await?,
+                Some(id) => self.get_operation(op.country(), id).await?,
                 None => None,
             };
             if let Some(h) = &holder
@@ -221,7 +221,7 @@ impl OperationStore for DynamoStore {
             match result {
                 Ok(_) => {
                     return Ok(Created::New {
-                        superseded: holder.filter(|h| !h.state.is_final()),
+                        superseded: holder.filter(|h| !h.state().is_final()),
                     });
                 }
                 Err(e)
@@ -233,8 +233,8 @@ impl OperationStore for DynamoStore {
                 Err(e) => return Err(err("create operation", e)),
             }
         }
-        let holder = match self.holder(op.country).await? {
-            Some(id) => self.get_operation(op.country, id).await?,
+        let holder = match self.holder(op.country()).await? {
+            Some(id) => self.get_operation(op.country(), id).await?,
             None => None,
         };
         holder
@@ -284,7 +284,7 @@ impl OperationStore for DynamoStore {
             Err(e) if condition_failed(&e) => return Ok(false),
             Err(e) => return Err(err("update operation", e)),
         }
-        if op.state.is_final() {
+        if op.state().is_final() {
             self.release(op).await?;
         }
         Ok(true)
@@ -331,7 +331,7 @@ impl OperationStore for DynamoStore {
         let mut ops = Vec::new();
         for (country, holder) in holders {
             if let Some(op) = self.get_operation(country, holder).await?
-                && !op.state.is_final()
+                && !op.state().is_final()
             {
                 ops.push(op);
             }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use countries_aws::{DynamoStore, provision};
 use countries_core::CountryCode;
 use countries_core::country::CountryRecord;
-use countries_core::operation::{Operation, OperationState};
+use countries_core::operation::Operation;
 use countries_core::ports::{CountryStore, Created, OperationStore, StoreError};
 
 async fn store(retention: Duration) -> DynamoStore {
@@ -63,7 +63,7 @@ async fn racing_creates_make_one_operation() {
             tokio::spawn(async move {
                 let op = Operation::new(py(), now);
                 (
-                    op.request_id,
+                    op.request_id(),
                     store.create_operation(&op, stuck_before).await.unwrap(),
                 )
             })
@@ -74,7 +74,7 @@ async fn racing_creates_make_one_operation() {
     for r in racers {
         match r.await.unwrap() {
             (id, Created::New { superseded: None }) => winners.push(id),
-            (_, Created::InFlight(holder)) => holders.push(holder.request_id),
+            (_, Created::InFlight(holder)) => holders.push(holder.request_id()),
             other => panic!("{other:?}"),
         }
     }
@@ -102,7 +102,7 @@ async fn the_slot_frees_when_the_operation_finishes_or_gets_stuck() {
     first.succeed(now, "v5").unwrap();
     assert!(store.update_operation(&first, running).await.unwrap());
     assert_eq!(
-        store.get_operation(py(), first.request_id).await.unwrap(),
+        store.get_operation(py(), first.request_id()).await.unwrap(),
         Some(first.clone())
     );
 
@@ -125,11 +125,11 @@ async fn the_slot_frees_when_the_operation_finishes_or_gets_stuck() {
         .await
         .unwrap()
         .into_iter()
-        .map(|o| o.request_id)
+        .map(|o| o.request_id())
         .collect();
     assert_eq!(
         listed,
-        [third.request_id, second.request_id, first.request_id],
+        [third.request_id(), second.request_id(), first.request_id()],
         "newest first"
     );
 }
@@ -139,7 +139,7 @@ async fn expired_operations_are_hidden() {
     let store = store(Duration::from_secs(3600)).await;
     let now = Utc::now();
     let mut old = Operation::new(py(), now - chrono::Duration::hours(2));
-    old.state = OperationState::Failed;
+    old.fail(now, "gave up".into()).unwrap();
     // Written through the store, with an expires_at already past.
     assert!(matches!(
         store.create_operation(&old, now).await.unwrap(),
@@ -152,11 +152,11 @@ async fn expired_operations_are_hidden() {
         .unwrap();
     let listed = store.list_operations(py(), 10).await.unwrap();
     assert_eq!(
-        listed.iter().map(|o| o.request_id).collect::<Vec<_>>(),
-        [recent.request_id]
+        listed.iter().map(|o| o.request_id()).collect::<Vec<_>>(),
+        [recent.request_id()]
     );
     assert_eq!(
-        store.get_operation(py(), old.request_id).await.unwrap(),
+        store.get_operation(py(), old.request_id()).await.unwrap(),
         None
     );
 }
@@ -172,7 +172,7 @@ async fn operations_keep_every_field() {
     op.requeue("upstream HTTP 503: busy".into()).unwrap();
     assert!(store.update_operation(&op, read).await.unwrap());
     assert_eq!(
-        store.get_operation(py(), op.request_id).await.unwrap(),
+        store.get_operation(py(), op.request_id()).await.unwrap(),
         Some(op)
     );
 }

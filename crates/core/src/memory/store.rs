@@ -80,12 +80,12 @@ impl OperationStore for MemoryStore {
     ) -> Result<Created, StoreError> {
         let expired_before = self.expired_before();
         let mut all = self.operations.lock().unwrap();
-        let ops = all.entry(op.country).or_default();
-        ops.retain(|o| !(o.state.is_final() && o.requested_at < expired_before));
+        let ops = all.entry(op.country()).or_default();
+        ops.retain(|o| !(o.state().is_final() && o.requested_at() < expired_before));
         if let Some(holder) = ops.iter().find(|o| o.blocks_new_fetch(stuck_before)) {
             return Ok(Created::InFlight(holder.clone()));
         }
-        let superseded = ops.iter().rev().find(|o| !o.state.is_final()).cloned();
+        let superseded = ops.iter().rev().find(|o| !o.state().is_final()).cloned();
         ops.push(op.clone());
         Ok(Created::New { superseded })
     }
@@ -98,7 +98,7 @@ impl OperationStore for MemoryStore {
         let all = self.operations.lock().unwrap();
         Ok(all
             .get(&country)
-            .and_then(|ops| ops.iter().find(|o| o.request_id == request_id))
+            .and_then(|ops| ops.iter().find(|o| o.request_id() == request_id))
             .cloned())
     }
 
@@ -109,8 +109,8 @@ impl OperationStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         let mut all = self.operations.lock().unwrap();
         let stored = all
-            .get_mut(&op.country)
-            .and_then(|ops| ops.iter_mut().find(|o| o.request_id == op.request_id));
+            .get_mut(&op.country())
+            .and_then(|ops| ops.iter_mut().find(|o| o.request_id() == op.request_id()));
         match stored {
             Some(stored) if stored.revision() == expected => {
                 *stored = op.clone();
@@ -125,7 +125,7 @@ impl OperationStore for MemoryStore {
         Ok(all
             .values()
             .flatten()
-            .filter(|o| !o.state.is_final())
+            .filter(|o| !o.state().is_final())
             .cloned()
             .collect())
     }
@@ -137,7 +137,7 @@ impl OperationStore for MemoryStore {
     ) -> Result<Vec<Operation>, StoreError> {
         let all = self.operations.lock().unwrap();
         let mut ops: Vec<Operation> = all.get(&country).cloned().unwrap_or_default();
-        ops.sort_by_key(|o| std::cmp::Reverse(o.request_id));
+        ops.sort_by_key(|o| std::cmp::Reverse(o.request_id()));
         ops.truncate(limit);
         Ok(ops)
     }
@@ -300,7 +300,7 @@ mod tests {
             }
         );
         let listed = store.list_operations(code, 10).await.unwrap();
-        assert_eq!(listed[0].request_id, second.request_id);
+        assert_eq!(listed[0].request_id(), second.request_id());
         assert_eq!(listed.len(), 2);
     }
 

@@ -134,7 +134,7 @@ impl FetchRequests {
                 if let Err(e) = self.queue.enqueue(&Job::from(&op)).await {
                     // The client is told (503) and the operation does not sit queued with no job. Its
                     // error is what any client may read on /status; the detail goes to the log.
-                    warn!(country = %code, request_id = %op.request_id, error = %e, "could not queue the job");
+                    warn!(country = %code, request_id = %op.request_id(), error = %e, "could not queue the job");
                     let mut failed = op.clone();
                     failed
                         .fail(
@@ -147,7 +147,7 @@ impl FetchRequests {
                         .await?;
                     return Err(e.into());
                 }
-                info!(country = %code, request_id = %op.request_id, "fetch queued");
+                info!(country = %code, request_id = %op.request_id(), "fetch queued");
                 Ok(FetchOutcome::Accepted {
                     op,
                     deduplicated: false,
@@ -159,7 +159,7 @@ impl FetchRequests {
     /// Sends the job of an operation that may never have been queued (see `Operation::may_be_orphaned`).
     async fn resend(&self, op: &Operation) -> Result<(), ServiceError> {
         self.queue.enqueue(&Job::from(op)).await?;
-        warn!(country = %op.country, request_id = %op.request_id, "queued the job of an operation no worker has taken");
+        warn!(country = %op.country(), request_id = %op.request_id(), "queued the job of an operation no worker has taken");
         Ok(())
     }
 
@@ -173,10 +173,10 @@ impl FetchRequests {
         if stuck.fail(self.clock.now(), message).is_ok() {
             match self.operations.update_operation(&stuck, expected).await {
                 Ok(_) => {
-                    warn!(country = %stuck.country, request_id = %stuck.request_id, "stuck operation abandoned")
+                    warn!(country = %stuck.country(), request_id = %stuck.request_id(), "stuck operation abandoned")
                 }
                 Err(e) => {
-                    warn!(country = %stuck.country, request_id = %stuck.request_id, error = %e, "could not mark a stuck operation failed")
+                    warn!(country = %stuck.country(), request_id = %stuck.request_id(), error = %e, "could not mark a stuck operation failed")
                 }
             }
         }
@@ -196,10 +196,10 @@ mod tests {
         let mut f = fixture(vec![]);
         let (op, dedup) = accepted(&f, "paraguay", false).await;
         assert!(!dedup);
-        assert_eq!(op.state, OperationState::Queued);
+        assert_eq!(op.state(), OperationState::Queued);
         let (same, dedup) = accepted(&f, "PRY", false).await;
         assert!(dedup);
-        assert_eq!(same.request_id, op.request_id);
+        assert_eq!(same.request_id(), op.request_id());
         let job = f.queued.try_recv().unwrap();
         assert!(f.queued.try_recv().is_err(), "one job only");
         assert_eq!(
@@ -221,8 +221,8 @@ mod tests {
         let (code, ops) = f.reads.status("py", 10).await.unwrap();
         assert_eq!(code.as_str(), "PY");
         assert_eq!(ops.len(), 3);
-        assert_eq!(ops[0].state, OperationState::Queued, "newest first");
-        assert_eq!(ops[2].state, OperationState::Succeeded);
+        assert_eq!(ops[0].state(), OperationState::Queued, "newest first");
+        assert_eq!(ops[2].state(), OperationState::Succeeded);
     }
 
     #[tokio::test]
@@ -233,10 +233,10 @@ mod tests {
         f.clock.advance(Duration::from_secs(16 * 60));
         let (fresh, dedup) = accepted(&f, "py", false).await;
         assert!(!dedup);
-        assert_ne!(fresh.request_id, stuck.request_id);
+        assert_ne!(fresh.request_id(), stuck.request_id());
         let (_, ops) = f.reads.status("py", 10).await.unwrap();
-        assert_eq!(ops[1].state, OperationState::Failed);
-        assert!(ops[1].error.as_deref().unwrap().starts_with("abandoned"));
+        assert_eq!(ops[1].state(), OperationState::Failed);
+        assert!(ops[1].error().unwrap().starts_with("abandoned"));
         // Its late job is a no-op.
         assert_eq!(
             f.jobs.process(&stale_job).await.unwrap(),
@@ -251,7 +251,7 @@ mod tests {
         let err = f.fetches.request("py", false).await.unwrap_err();
         assert!(matches!(err, ServiceError::Queue(_)));
         let (_, ops) = f.reads.status("py", 10).await.unwrap();
-        assert_eq!(ops[0].state, OperationState::Failed);
+        assert_eq!(ops[0].state(), OperationState::Failed);
     }
 
     #[tokio::test]

@@ -144,12 +144,12 @@ impl JobProcessor {
             warn!(country = %job.country, request_id = %job.request_id, "job for an unknown operation");
             return Ok(JobOutcome::Skipped("unknown operation"));
         };
-        if op.state.is_final() {
+        if op.state().is_final() {
             return Ok(JobOutcome::Skipped("already finished"));
         }
         let started = self.clock.now();
         let lease = super::chrono(self.policy.attempt_lease);
-        if op.state == OperationState::Running && op.last_activity() + lease > started {
+        if op.state() == OperationState::Running && op.last_activity() + lease > started {
             return Ok(JobOutcome::Skipped("running under another attempt"));
         }
         // Take the operation first: of copies delivered together, only the winner goes on.
@@ -163,7 +163,7 @@ impl JobProcessor {
         let spent = match self.budget.spend(started).await {
             Ok(spent) => spent,
             Err(e) => {
-                warn!(country = %op.country, request_id = %op.request_id, error = %e, "could not read the upstream budget");
+                warn!(country = %op.country(), request_id = %op.request_id(), error = %e, "could not read the upstream budget");
                 let shown = "the upstream budget could not be read; the job will be tried again";
                 self.give_back(&mut op, running, shown.to_string()).await;
                 return Err(e.into());
@@ -183,7 +183,7 @@ impl JobProcessor {
                 if !self.give_back(&mut op, running, message).await {
                     return Ok(JobOutcome::Skipped("taken by another worker"));
                 }
-                info!(country = %op.country, request_id = %op.request_id, until = %until, "job deferred: upstream budget spent");
+                info!(country = %op.country(), request_id = %op.request_id(), until = %until, "job deferred: upstream budget spent");
                 let after = (until - started).to_std().unwrap_or_default();
                 return Ok(JobOutcome::Deferred { after });
             }
@@ -212,12 +212,12 @@ impl JobProcessor {
                 message,
                 retry_after,
             }) => {
-                if op.attempts >= self.policy.max_attempts {
-                    let m = format!("gave up after {} attempts: {message}", op.attempts);
+                if op.attempts() >= self.policy.max_attempts {
+                    let m = format!("gave up after {} attempts: {message}", op.attempts());
                     op.fail(now, m).map(|_| JobOutcome::GaveUp)
                 } else {
                     let after = operation::backoff(
-                        op.attempts,
+                        op.attempts(),
                         self.policy.base_delay,
                         self.policy.max_delay,
                         retry_after,
@@ -231,8 +231,8 @@ impl JobProcessor {
         if !self.operations.update_operation(&op, running).await? {
             return Ok(JobOutcome::Skipped("taken by another worker"));
         }
-        info!(country = %op.country, request_id = %op.request_id, state = op.state.as_str(),
-              attempts = op.attempts, error = op.error.as_deref().unwrap_or(""), "job processed");
+        info!(country = %op.country(), request_id = %op.request_id(), state = op.state().as_str(),
+              attempts = op.attempts(), error = op.error().unwrap_or(""), "job processed");
         Ok(outcome)
     }
 
@@ -250,7 +250,7 @@ impl JobProcessor {
         match self.operations.update_operation(op, running).await {
             Ok(updated) => updated,
             Err(e) => {
-                warn!(country = %op.country, request_id = %op.request_id, error = %e, "could not give the attempt back");
+                warn!(country = %op.country(), request_id = %op.request_id(), error = %e, "could not give the attempt back");
                 false
             }
         }
@@ -309,7 +309,8 @@ mod tests {
         assert_eq!(f.upstream.calls(), 1);
         let (_, ops) = f.reads.status("PY", 1).await.unwrap();
         assert_eq!(
-            ops[0].attempts, 2,
+            ops[0].attempts(),
+            2,
             "the dead attempt counts, the takeover is the second"
         );
     }
@@ -341,8 +342,8 @@ mod tests {
                 other => panic!("{other:?}"),
             }
             let (_, ops) = f.reads.status("py", 1).await.unwrap();
-            assert_eq!(ops[0].state, OperationState::Queued);
-            assert!(ops[0].error.as_deref().unwrap().starts_with("503"));
+            assert_eq!(ops[0].state(), OperationState::Queued);
+            assert!(ops[0].error().unwrap().starts_with("503"));
         }
         // Exponential with equal jitter: between half and all of 2, 4, 8, 16 s.
         for (delay, full) in delays.iter().zip([2, 4, 8, 16]) {
@@ -350,11 +351,8 @@ mod tests {
         }
         assert_eq!(f.jobs.process(&job).await.unwrap(), JobOutcome::GaveUp);
         let (_, ops) = f.reads.status("py", 1).await.unwrap();
-        assert_eq!(ops[0].attempts, 5);
-        assert_eq!(
-            ops[0].error.as_deref(),
-            Some("gave up after 5 attempts: 503 #4")
-        );
+        assert_eq!(ops[0].attempts(), 5);
+        assert_eq!(ops[0].error(), Some("gave up after 5 attempts: 503 #4"));
     }
 
     #[tokio::test]
@@ -377,8 +375,8 @@ mod tests {
                 JobOutcome::Finished(state)
             );
             let (_, ops) = f.reads.status("py", 1).await.unwrap();
-            assert_eq!((ops[0].state, ops[0].attempts), (state, 1));
-            assert!(ops[0].error.is_some());
+            assert_eq!((ops[0].state(), ops[0].attempts()), (state, 1));
+            assert!(ops[0].error().is_some());
             assert!(matches!(
                 f.reads.country("py").await,
                 Err(ServiceError::NotFetched { .. })
@@ -396,8 +394,8 @@ mod tests {
             .await
             .unwrap();
         let (_, ops) = f.reads.status("py", 1).await.unwrap();
-        assert_eq!(ops[0].state, OperationState::Failed);
-        assert_eq!(ops[0].error.as_deref(), Some("in the dead-letter queue"));
+        assert_eq!(ops[0].state(), OperationState::Failed);
+        assert_eq!(ops[0].error(), Some("in the dead-letter queue"));
         assert_eq!(
             f.jobs.process(&job).await.unwrap(),
             JobOutcome::Skipped("already finished")
@@ -425,8 +423,11 @@ mod tests {
         };
         assert_eq!(after, Duration::from_secs(11), "10 s and the grant margin");
         let (_, ops) = f.reads.status("UY", 1).await.unwrap();
-        assert_eq!((ops[0].state, ops[0].attempts), (OperationState::Queued, 0));
-        let error = ops[0].error.clone().unwrap();
+        assert_eq!(
+            (ops[0].state(), ops[0].attempts()),
+            (OperationState::Queued, 0)
+        );
+        let error = ops[0].error().unwrap();
         assert!(
             error.contains("burst limit of 1/10s") && error.contains("next try at"),
             "{error}"
@@ -447,8 +448,7 @@ mod tests {
         let (_, ops) = f.reads.status("AR", 1).await.unwrap();
         assert!(
             ops[0]
-                .error
-                .as_deref()
+                .error()
                 .unwrap()
                 .contains("monthly quota of 2 calls is spent")
         );

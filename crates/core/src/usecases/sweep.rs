@@ -54,17 +54,17 @@ impl Sweeper {
         };
         for op in in_flight {
             let abandoned =
-                op.state == OperationState::Running && op.last_activity() < abandoned_before;
+                op.state() == OperationState::Running && op.last_activity() < abandoned_before;
             if !(op.may_be_orphaned(orphaned_before) || abandoned) {
                 continue;
             }
             match self.queue.enqueue(&Job::from(&op)).await {
                 Ok(()) => {
                     swept.resent += 1;
-                    info!(country = %op.country, request_id = %op.request_id, state = op.state.as_str(), "sweep: job sent again");
+                    info!(country = %op.country(), request_id = %op.request_id(), state = op.state().as_str(), "sweep: job sent again");
                 }
                 Err(e) => {
-                    warn!(country = %op.country, request_id = %op.request_id, error = %e, "sweep: could not send the job again");
+                    warn!(country = %op.country(), request_id = %op.request_id(), error = %e, "sweep: could not send the job again");
                     return Err(e.into());
                 }
             }
@@ -144,14 +144,14 @@ mod tests {
         let mut f = fixture(vec![]);
         let op = orphan(&f, "PY").await;
         let (found, dedup) = accepted(&f, "PY", false).await;
-        assert!(dedup && found.request_id == op.request_id);
+        assert!(dedup && found.request_id() == op.request_id());
         assert!(
             f.queued.try_recv().is_err(),
             "within the grace nothing is sent"
         );
         f.clock.advance(ORPHAN_GRACE + Duration::from_secs(1));
         let (found, dedup) = accepted(&f, "paraguay", false).await;
-        assert!(dedup && found.request_id == op.request_id);
+        assert!(dedup && found.request_id() == op.request_id());
         let job = f.queued.try_recv().unwrap();
         f.jobs.process(&job).await.unwrap();
         assert!(matches!(
