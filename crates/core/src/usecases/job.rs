@@ -1,9 +1,12 @@
-//! Processing a fetch job: take the operation (a conditional write), call the upstream once, store the
-//! document, and finish, requeue or fail the operation by what the upstream answered.
+//! Processing a fetch job: take the operation (a conditional write), spend one call from the upstream
+//! budget, call the upstream once and store the document, and settle the operation (finish, requeue or
+//! fail it) by what the upstream answered.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use super::ServiceError;
@@ -12,7 +15,7 @@ use crate::catalogue::{Entry, content_hash};
 use crate::config::{self, ConfigError, Source};
 use crate::country::CountryRecord;
 use crate::metrics::{Metric, Metrics};
-use crate::operation::{self, Job, OperationState};
+use crate::operation::{self, Job, Operation, OperationState, Revision};
 use crate::ports::{
     CatalogueStore, Clock, CountryStore, OperationStore, Upstream, UpstreamBudget, UpstreamError,
 };
@@ -136,36 +139,67 @@ impl JobProcessor {
     /// through conditional writes, a document only replaces an older one, and of several copies
     /// delivered at once only the one that takes the operation calls the upstream (and spends budget).
     pub async fn process(&self, job: &Job) -> Result<JobOutcome, ServiceError> {
+        let (mut op, running, started) = match self.take(job).await? {
+            ControlFlow::Continue(taken) => taken,
+            ControlFlow::Break(skipped) => return Ok(skipped),
+        };
+        if let ControlFlow::Break(deferred) = self.spend(&mut op, running, started).await? {
+            return Ok(deferred);
+        }
+        let (answer, answered) = self.call(job, started).await?;
+        self.settle(op, running, answer, answered).await
+    }
+
+    /// Takes the operation before anything is spent: of copies delivered together, only the one whose
+    /// conditional write wins goes on. Gives the operation, its revision as running, and the start.
+    async fn take(
+        &self,
+        job: &Job,
+    ) -> Result<ControlFlow<JobOutcome, (Operation, Revision, DateTime<Utc>)>, ServiceError> {
         let Some(mut op) = self
             .operations
             .get_operation(job.country, job.request_id)
             .await?
         else {
             warn!(country = %job.country, request_id = %job.request_id, "job for an unknown operation");
-            return Ok(JobOutcome::Skipped("unknown operation"));
+            return Ok(ControlFlow::Break(JobOutcome::Skipped("unknown operation")));
         };
         if op.state().is_final() {
-            return Ok(JobOutcome::Skipped("already finished"));
+            return Ok(ControlFlow::Break(JobOutcome::Skipped("already finished")));
         }
         let started = self.clock.now();
         let lease = super::chrono(self.policy.attempt_lease);
         if op.state() == OperationState::Running && op.last_activity() + lease > started {
-            return Ok(JobOutcome::Skipped("running under another attempt"));
+            return Ok(ControlFlow::Break(JobOutcome::Skipped(
+                "running under another attempt",
+            )));
         }
-        // Take the operation first: of copies delivered together, only the winner goes on.
         let read = op.revision();
         op.start(started)
             .expect("a queued or running operation can start");
         if !self.operations.update_operation(&op, read).await? {
-            return Ok(JobOutcome::Skipped("taken by another worker"));
+            return Ok(ControlFlow::Break(JobOutcome::Skipped(
+                "taken by another worker",
+            )));
         }
         let running = op.revision();
+        Ok(ControlFlow::Continue((op, running, started)))
+    }
+
+    /// Spends one upstream call from the budget, so that the quota holds across workers; without it the
+    /// attempt is given back and the job deferred until the budget allows.
+    async fn spend(
+        &self,
+        op: &mut Operation,
+        running: Revision,
+        started: DateTime<Utc>,
+    ) -> Result<ControlFlow<JobOutcome>, ServiceError> {
         let spent = match self.budget.spend(started).await {
             Ok(spent) => spent,
             Err(e) => {
                 warn!(country = %op.country(), request_id = %op.request_id(), error = %e, "could not read the upstream budget");
                 let shown = "the upstream budget could not be read; the job will be tried again";
-                self.give_back(&mut op, running, shown.to_string()).await;
+                self.give_back(op, running, shown.to_string()).await;
                 return Err(e.into());
             }
         };
@@ -174,34 +208,62 @@ impl JobProcessor {
                 if used.saturating_mul(5) >= quota.saturating_mul(4) {
                     self.metrics.count(Metric::UpstreamQuotaHigh);
                 }
+                Ok(ControlFlow::Continue(()))
             }
             Spend::Wait { until, reason } => {
                 let message = format!(
                     "waiting for the upstream budget: {reason}; next try at {}",
                     until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 );
-                if !self.give_back(&mut op, running, message).await {
-                    return Ok(JobOutcome::Skipped("taken by another worker"));
+                if !self.give_back(op, running, message).await {
+                    return Ok(ControlFlow::Break(JobOutcome::Skipped(
+                        "taken by another worker",
+                    )));
                 }
                 info!(country = %op.country(), request_id = %op.request_id(), until = %until, "job deferred: upstream budget spent");
                 let after = (until - started).to_std().unwrap_or_default();
-                return Ok(JobOutcome::Deferred { after });
+                Ok(ControlFlow::Break(JobOutcome::Deferred { after }))
             }
         }
+    }
+
+    /// Calls the upstream once and stores what it brought before the operation says so, so that a
+    /// succeeded operation always has its document. Gives the answer (the source on success) and when
+    /// it came, which is when the operation finishes.
+    async fn call(
+        &self,
+        job: &Job,
+        started: DateTime<Utc>,
+    ) -> Result<(Result<String, UpstreamError>, DateTime<Utc>), ServiceError> {
         let result = self.upstream.fetch(job.country).await;
-        let now = self.clock.now();
-        let outcome = match result {
-            Ok(fetched) => {
-                let source = fetched.source.clone();
-                let record = CountryRecord::new(job.country, fetched, started);
-                if self.countries.put_country(&record).await? {
-                    self.publish(&record).await;
-                } else {
-                    info!(country = %job.country, "a newer document is already stored");
-                }
-                op.succeed(now, &source)
-                    .map(|_| JobOutcome::Finished(OperationState::Succeeded))
-            }
+        let answered = self.clock.now();
+        let fetched = match result {
+            Ok(fetched) => fetched,
+            Err(e) => return Ok((Err(e), answered)),
+        };
+        let source = fetched.source.clone();
+        let record = CountryRecord::new(job.country, fetched, started);
+        if self.countries.put_country(&record).await? {
+            self.publish(&record).await;
+        } else {
+            info!(country = %job.country, "a newer document is already stored");
+        }
+        Ok((Ok(source), answered))
+    }
+
+    /// Moves the operation by the upstream's answer (finished, retried, or given up after the last
+    /// attempt) in a write conditional on the attempt still holding it.
+    async fn settle(
+        &self,
+        mut op: Operation,
+        running: Revision,
+        answer: Result<String, UpstreamError>,
+        now: DateTime<Utc>,
+    ) -> Result<JobOutcome, ServiceError> {
+        let outcome = match answer {
+            Ok(source) => op
+                .succeed(now, &source)
+                .map(|_| JobOutcome::Finished(OperationState::Succeeded)),
             Err(UpstreamError::NotFound(m)) => op
                 .not_found(now, m)
                 .map(|_| JobOutcome::Finished(OperationState::NotFound)),
@@ -239,12 +301,7 @@ impl JobProcessor {
     /// An attempt taken but not made (no budget, or the budget could not be asked): the operation goes
     /// back to `queued` with its attempt returned and the reason shown. False when another attempt took
     /// it meanwhile.
-    async fn give_back(
-        &self,
-        op: &mut crate::operation::Operation,
-        running: crate::operation::Revision,
-        reason: String,
-    ) -> bool {
+    async fn give_back(&self, op: &mut Operation, running: Revision, reason: String) -> bool {
         op.wait(reason)
             .expect("a running operation can go back to the queue");
         match self.operations.update_operation(op, running).await {
