@@ -65,38 +65,28 @@ impl FromStr for OperationState {
     }
 }
 
-/// One request to fetch a country from the upstream, and what became of it. Its fields are private so
+/// One request to fetch a country from the upstream, and what became of it. What it holds is private, so
 /// that only its transitions move it; a store rebuilds one it read back with `Operation::restore`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Operation {
-    /// Time-ordered (UUID v7), so sorting by it sorts by request time.
-    request_id: Uuid,
-    country: CountryCode,
-    state: OperationState,
-    requested_at: DateTime<Utc>,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: Option<DateTime<Utc>>,
-    /// Upstream calls made so far.
-    attempts: u32,
-    /// The last failure's message: the final error, or the one that will be retried.
-    error: Option<String>,
-    /// The upstream kind that answered (`bundled`, `v3.1`, `v5`).
-    source: Option<String>,
-}
+pub struct Operation(StoredOperation);
 
 /// An operation as a store keeps it, field for field: what `Operation::restore` rebuilds one from. A
 /// plain struct, not a constructor with nine arguments, so that a store names each field it read.
 /// Restoring trusts the store: the transitions guard the moves, not what was already stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredOperation {
+    /// Time-ordered (UUID v7), so sorting by it sorts by request time.
     pub request_id: Uuid,
     pub country: CountryCode,
     pub state: OperationState,
     pub requested_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Upstream calls made so far.
     pub attempts: u32,
+    /// The last failure's message: the final error, or the one that will be retried.
     pub error: Option<String>,
+    /// The upstream kind that answered (`bundled`, `v3.1`, `v5`).
     pub source: Option<String>,
 }
 
@@ -118,7 +108,7 @@ pub struct TransitionError {
 
 impl Operation {
     pub fn new(country: CountryCode, now: DateTime<Utc>) -> Self {
-        Operation {
+        Operation(StoredOperation {
             request_id: Uuid::now_v7(),
             country,
             state: OperationState::Queued,
@@ -128,101 +118,81 @@ impl Operation {
             attempts: 0,
             error: None,
             source: None,
-        }
+        })
     }
 
     /// An operation read back from a store, as it was stored.
     pub fn restore(stored: StoredOperation) -> Self {
-        let StoredOperation {
-            request_id,
-            country,
-            state,
-            requested_at,
-            started_at,
-            finished_at,
-            attempts,
-            error,
-            source,
-        } = stored;
-        Operation {
-            request_id,
-            country,
-            state,
-            requested_at,
-            started_at,
-            finished_at,
-            attempts,
-            error,
-            source,
-        }
+        Operation(stored)
     }
 
     pub fn request_id(&self) -> Uuid {
-        self.request_id
+        self.0.request_id
     }
 
     pub fn country(&self) -> CountryCode {
-        self.country
+        self.0.country
     }
 
     pub fn state(&self) -> OperationState {
-        self.state
+        self.0.state
     }
 
     pub fn requested_at(&self) -> DateTime<Utc> {
-        self.requested_at
+        self.0.requested_at
     }
 
     pub fn started_at(&self) -> Option<DateTime<Utc>> {
-        self.started_at
+        self.0.started_at
     }
 
     pub fn finished_at(&self) -> Option<DateTime<Utc>> {
-        self.finished_at
+        self.0.finished_at
     }
 
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        self.0.attempts
     }
 
     pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.0.error.as_deref()
     }
 
     pub fn source(&self) -> Option<&str> {
-        self.source.as_deref()
+        self.0.source.as_deref()
     }
 
     pub fn revision(&self) -> Revision {
         Revision {
-            state: self.state,
-            attempts: self.attempts,
+            state: self.0.state,
+            attempts: self.0.attempts,
         }
     }
 
     /// When it last moved: a queued or running operation idle longer than the stuck age no longer blocks.
     pub fn last_activity(&self) -> DateTime<Utc> {
-        self.started_at
-            .map_or(self.requested_at, |s| s.max(self.requested_at))
+        self.0
+            .started_at
+            .map_or(self.0.requested_at, |s| s.max(self.0.requested_at))
     }
 
     /// Queued and never taken by a worker since `before`: its job may never have been sent (the process
     /// that created it stopped before queueing it), so sending it again is due. Safe either way: of two
     /// copies of a job only one calls the upstream.
     pub fn may_be_orphaned(&self, before: DateTime<Utc>) -> bool {
-        self.state == OperationState::Queued
-            && self.started_at.is_none()
-            && self.requested_at < before
+        self.0.state == OperationState::Queued
+            && self.0.started_at.is_none()
+            && self.0.requested_at < before
     }
 
     /// Whether it holds the country's one in-flight slot: queued or running, and not stuck.
     pub fn blocks_new_fetch(&self, stuck_before: DateTime<Utc>) -> bool {
-        !self.state.is_final() && self.last_activity() >= stuck_before
+        !self.0.state.is_final() && self.last_activity() >= stuck_before
     }
 
     fn transition(&mut self, to: OperationState) -> Result<(), TransitionError> {
         let allowed = matches!(
-            (self.state, to),
+            (self.0.state, to),
             (
                 OperationState::Queued | OperationState::Running,
                 OperationState::Running | OperationState::Failed
@@ -233,12 +203,12 @@ impl Operation {
         );
         if !allowed {
             return Err(TransitionError {
-                request_id: self.request_id,
-                from: self.state,
+                request_id: self.0.request_id,
+                from: self.0.state,
                 to,
             });
         }
-        self.state = to;
+        self.0.state = to;
         Ok(())
     }
 
@@ -246,16 +216,16 @@ impl Operation {
     /// a job is only delivered again once the worker that had it is gone (SQS visibility timeout).
     pub fn start(&mut self, now: DateTime<Utc>) -> Result<(), TransitionError> {
         self.transition(OperationState::Running)?;
-        self.attempts += 1;
-        self.started_at = Some(now);
+        self.0.attempts += 1;
+        self.0.started_at = Some(now);
         Ok(())
     }
 
     pub fn succeed(&mut self, now: DateTime<Utc>, source: &str) -> Result<(), TransitionError> {
         self.transition(OperationState::Succeeded)?;
-        self.finished_at = Some(now);
-        self.source = Some(source.to_string());
-        self.error = None;
+        self.0.finished_at = Some(now);
+        self.0.source = Some(source.to_string());
+        self.0.error = None;
         Ok(())
     }
 
@@ -265,35 +235,35 @@ impl Operation {
         message: String,
     ) -> Result<(), TransitionError> {
         self.transition(OperationState::NotFound)?;
-        self.finished_at = Some(now);
-        self.error = Some(message);
+        self.0.finished_at = Some(now);
+        self.0.error = Some(message);
         Ok(())
     }
 
     pub fn fail(&mut self, now: DateTime<Utc>, message: String) -> Result<(), TransitionError> {
         self.transition(OperationState::Failed)?;
-        self.finished_at = Some(now);
-        self.error = Some(message);
+        self.0.finished_at = Some(now);
+        self.0.error = Some(message);
         Ok(())
     }
 
     /// Taken but not started (no upstream budget): queued again, its attempt given back, the reason
     /// shown.
     pub fn wait(&mut self, message: String) -> Result<(), TransitionError> {
-        if self.state == OperationState::Running {
+        if self.0.state == OperationState::Running {
             self.transition(OperationState::Queued)?;
-            self.attempts = self.attempts.saturating_sub(1);
-        } else if self.state != OperationState::Queued {
+            self.0.attempts = self.0.attempts.saturating_sub(1);
+        } else if self.0.state != OperationState::Queued {
             self.transition(OperationState::Queued)?;
         }
-        self.error = Some(message);
+        self.0.error = Some(message);
         Ok(())
     }
 
     /// A retryable failure: back in the queue, the error kept so that status shows why it waits.
     pub fn requeue(&mut self, message: String) -> Result<(), TransitionError> {
         self.transition(OperationState::Queued)?;
-        self.error = Some(message);
+        self.0.error = Some(message);
         Ok(())
     }
 }
@@ -319,8 +289,8 @@ pub struct Job {
 impl From<&Operation> for Job {
     fn from(op: &Operation) -> Self {
         Job {
-            request_id: op.request_id,
-            country: op.country,
+            request_id: op.0.request_id,
+            country: op.0.country,
         }
     }
 }
@@ -355,11 +325,11 @@ mod tests {
         let mut o = op();
         let now = Utc::now();
         o.start(now).unwrap();
-        assert_eq!((o.state, o.attempts), (OperationState::Running, 1));
+        assert_eq!((o.0.state, o.0.attempts), (OperationState::Running, 1));
         o.succeed(now, "bundled").unwrap();
-        assert_eq!(o.state, OperationState::Succeeded);
-        assert_eq!(o.source.as_deref(), Some("bundled"));
-        assert!(o.finished_at.is_some());
+        assert_eq!(o.0.state, OperationState::Succeeded);
+        assert_eq!(o.0.source.as_deref(), Some("bundled"));
+        assert!(o.0.finished_at.is_some());
     }
 
     #[test]
@@ -368,11 +338,11 @@ mod tests {
         let now = Utc::now();
         o.start(now).unwrap();
         o.requeue("upstream 503".into()).unwrap();
-        assert_eq!(o.state, OperationState::Queued);
+        assert_eq!(o.0.state, OperationState::Queued);
         o.start(now).unwrap();
-        assert_eq!(o.attempts, 2);
+        assert_eq!(o.0.attempts, 2);
         o.fail(now, "gave up".into()).unwrap();
-        assert_eq!(o.error.as_deref(), Some("gave up"));
+        assert_eq!(o.0.error.as_deref(), Some("gave up"));
     }
 
     #[test]
@@ -386,7 +356,7 @@ mod tests {
             let mut o = op();
             o.start(now).unwrap();
             finish(&mut o, now).unwrap();
-            assert!(o.state.is_final());
+            assert!(o.0.state.is_final());
             assert!(o.start(now).is_err());
             assert!(o.requeue("x".into()).is_err());
             assert!(o.succeed(now, "x").is_err());
@@ -409,7 +379,7 @@ mod tests {
     fn stuck_operations_stop_blocking() {
         let now = Utc::now();
         let mut o = op();
-        o.requested_at = now - chrono::Duration::minutes(20);
+        o.0.requested_at = now - chrono::Duration::minutes(20);
         assert!(o.blocks_new_fetch(now - chrono::Duration::minutes(30)));
         assert!(!o.blocks_new_fetch(now - chrono::Duration::minutes(15)));
         o.start(now).unwrap();
