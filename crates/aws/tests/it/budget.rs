@@ -4,20 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use countries_aws::{DynamoBudget, provision};
+use countries_aws::DynamoBudget;
 use countries_core::budget::{BudgetPolicy, Exhausted, Spend};
 use countries_core::ports::UpstreamBudget;
 use countries_core::ratelimit::Limit;
 
 async fn budget(burst: u32, quota: u64) -> Arc<DynamoBudget> {
-    let client = aws_sdk_dynamodb::Client::new(&countries_testkit::sdk().await);
-    let (countries, operations) = (
-        countries_testkit::unique("countries"),
-        countries_testkit::unique("operations"),
-    );
-    provision::create_tables(&client, &countries, &operations)
-        .await
-        .unwrap();
+    let (client, _, operations) = crate::fresh_tables().await;
     let policy = BudgetPolicy {
         burst: Limit::new(burst, Duration::from_secs(10)),
         monthly_quota: quota,

@@ -4,22 +4,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use countries_aws::{DynamoStore, provision};
+use countries_aws::DynamoStore;
 use countries_core::CountryCode;
 use countries_core::country::CountryRecord;
 use countries_core::operation::Operation;
 use countries_core::ports::{CountryStore, Created, OperationStore, StoreError};
 
 async fn store(retention: Duration) -> DynamoStore {
-    let client = aws_sdk_dynamodb::Client::new(&countries_testkit::sdk().await);
-    let (countries, operations) = (
-        countries_testkit::unique("countries"),
-        countries_testkit::unique("operations"),
-    );
-    provision::create_tables(&client, &countries, &operations)
-        .await
-        .unwrap();
+    let (client, countries, operations) = crate::fresh_tables().await;
     DynamoStore::new(client, &countries, &operations, retention)
+}
+
+/// A store on `config`'s endpoint, its tables never made: for calls that must fail before any table.
+fn store_on(config: &aws_config::SdkConfig) -> DynamoStore {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    DynamoStore::new(client, "a", "b", Duration::from_secs(60))
 }
 
 fn py() -> CountryCode {
@@ -183,13 +182,7 @@ async fn a_store_that_cannot_be_reached_is_an_error() {
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        "a",
-        "b",
-        Duration::from_secs(60),
-    );
-    let e = store.get_country(py()).await.unwrap_err();
+    let e = store_on(&config).get_country(py()).await.unwrap_err();
     assert!(
         matches!(&e, StoreError::Unavailable(m) if m.starts_with("DynamoDB get country")),
         "{e:?}"
@@ -208,12 +201,7 @@ async fn a_hung_store_or_queue_answers_within_the_call_deadline() {
         .timeout_config(countries_aws::deadlines(timeouts))
         .load()
         .await;
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        "a",
-        "b",
-        Duration::from_secs(60),
-    );
+    let store = store_on(&config);
     let started = std::time::Instant::now();
     assert!(store.get_country(py()).await.is_err());
     let queue = countries_aws::SqsQueue::new(aws_sdk_sqs::Client::new(&config), "http://q/1/q");
