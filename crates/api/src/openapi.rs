@@ -23,7 +23,7 @@ use crate::routes::{catalogue, country, fetch, service, status, sync, v31};
                        sync::SyncAnswer, sync::SyncList, sync::SyncBody, sync::SyncStateBody, sync::SyncTriggerBody, v31::V31Error, v31::CountryV31, catalogue::CountriesPage,
                        status::StatusBody, status::OperationBody, status::OperationStateBody, service::Health,
                        service::BudgetBody, service::DependencyBody)),
-    modifiers(&FetchByPost, &RateLimited),
+    modifiers(&FetchByPost, &RateLimited, &ParameterRules),
     tags((name = "countries", description = "Country data, one country at a time"),
          (name = "catalogue", description = "The whole catalogue: search, filters, syncs"),
          (name = "v3.1", description = "The REST Countries v3.1 read API, with v3.1's answers and errors"),
@@ -103,6 +103,60 @@ impl Modify for RateLimited {
     }
 }
 
+/// The parameters' rules, from the constants the parsers check them with, so that the document cannot
+/// drift from them: `{country}` (`IDENTIFIER_PATTERN`), and `/countries`' text lengths
+/// (`MAX_VALUE_CHARS`), `fields` (`V31_KEYS`) and `limit` (`MAX_LIMIT`).
+struct ParameterRules;
+
+impl Modify for ParameterRules {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use countries_core::catalogue::query::{MAX_LIMIT, MAX_VALUE_CHARS};
+        use countries_core::country::V31_KEYS;
+        use countries_core::ident::{IDENTIFIER_PATTERN, MAX_IDENTIFIER_CHARS};
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::schema::Schema;
+
+        let text = format!("^[^\\x00-\\x1f\\x7f-\\x9f]{{1,{MAX_VALUE_CHARS}}}$");
+        let keys = V31_KEYS.map(|(key, _)| key).join("|");
+        let fields = format!("^({keys})(,({keys}))*$");
+        for (path, item) in doc.paths.paths.iter_mut() {
+            for op in [item.get.as_mut(), item.post.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                for p in op.parameters.iter_mut().flatten() {
+                    let Some(RefOr::T(Schema::Object(o))) = p.schema.as_mut() else {
+                        continue;
+                    };
+                    // Query parameters of the same names mean other things on the `/v3.1/` routes.
+                    let countries = path == "/countries" && p.parameter_in == ParameterIn::Query;
+                    let (min, max, pattern) = match p.name.as_str() {
+                        "country" if p.parameter_in == ParameterIn::Path => {
+                            (1, MAX_IDENTIFIER_CHARS, IDENTIFIER_PATTERN)
+                        }
+                        "region" | "subregion" | "continent" | "currency" | "language" | "q"
+                            if countries =>
+                        {
+                            (1, MAX_VALUE_CHARS, text.as_str())
+                        }
+                        "fields" if countries => (1, MAX_VALUE_CHARS, fields.as_str()),
+                        "limit" if countries => {
+                            o.minimum = Some(1.into());
+                            o.maximum = Some(MAX_LIMIT.into());
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    o.min_length = Some(min);
+                    o.max_length = Some(max);
+                    o.pattern = Some(pattern.to_string());
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document, generated once per process.
 pub fn json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
@@ -132,5 +186,54 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The rules the document states are the parsers' own: changing a constant changes the document.
+    #[test]
+    fn the_parameters_carry_the_parsers_rules() {
+        use countries_core::catalogue::query::{MAX_LIMIT, MAX_VALUE_CHARS};
+        let doc: serde_json::Value = serde_json::from_str(json()).unwrap();
+        let param = |path: &str, name: &str| {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("{path} has no parameter {name}"))["schema"]
+                .clone()
+        };
+        for path in [
+            "/fetch/{country}",
+            "/country/{country}",
+            "/status/{country}",
+        ] {
+            let country = param(path, "country");
+            assert_eq!(
+                country["pattern"],
+                countries_core::ident::IDENTIFIER_PATTERN
+            );
+            assert_eq!(
+                country["maxLength"],
+                countries_core::ident::MAX_IDENTIFIER_CHARS
+            );
+        }
+        assert_eq!(param("/countries", "region")["maxLength"], MAX_VALUE_CHARS);
+        assert_eq!(param("/countries", "limit")["maximum"], MAX_LIMIT);
+        let fields = param("/countries", "fields")["pattern"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (key, _) in countries_core::country::V31_KEYS {
+            assert!(
+                fields.contains(&format!("|{key}|"))
+                    || fields.contains(&format!("({key}|"))
+                    || fields.contains(&format!("|{key})")),
+                "{key}"
+            );
+        }
+        assert!(
+            param("/v3.1/name/{value}", "fields")["pattern"].is_null(),
+            "v3.1's fields are its own"
+        );
     }
 }

@@ -23,44 +23,21 @@ pub struct CountriesPage {
     countries: Vec<super::v31::CountryV31>,
 }
 
+/// `/countries`' parameters; their lengths, patterns and bounds come from the parser's own constants
+/// (`openapi::ParameterRules`).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct CountriesQuery {
     /// Region, whole, case- and accent-insensitive (`Europe`).
-    #[param(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
-    )]
     region: Option<String>,
     /// Subregion, whole (`South America`).
-    #[param(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
-    )]
     subregion: Option<String>,
     /// One of the country's continents, whole (`Africa`).
-    #[param(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
-    )]
     continent: Option<String>,
     /// A currency code (`EUR`) or words of its name (`euro`).
-    #[param(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
-    )]
     currency: Option<String>,
     /// A language's ISO 639-3 code (`grn`) or its English name (`Guaraní`).
-    #[param(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
-    )]
     language: Option<String>,
     independent: Option<bool>,
     #[param(rename = "unMember")]
@@ -73,24 +50,14 @@ pub struct CountriesQuery {
     /// translated names; best match first (the whole name, then its beginning, then whole words, then part
     /// of a word; the English common name before the official one, then alternate, native and translated
     /// names).
-    #[param(
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{1,100}$"
-    )]
     q: Option<String>,
     /// Comma-separated top-level fields of the v3.1 document (`name,capital`), no spaces.
-    #[param(
-        max_length = 100,
-        pattern = "^(name|tld|cca2|ccn3|cca3|cioc|fifa|independent|status|unMember|currencies|idd|capital|capitalInfo|altSpellings|region|subregion|continents|languages|translations|latlng|landlocked|borders|area|flag|demonyms|flags|coatOfArms|population|maps|gini|car|postalCode|startOfWeek|timezones)(,(name|tld|cca2|ccn3|cca3|cioc|fifa|independent|status|unMember|currencies|idd|capital|capitalInfo|altSpellings|region|subregion|continents|languages|translations|latlng|landlocked|borders|area|flag|demonyms|flags|coatOfArms|population|maps|gini|car|postalCode|startOfWeek|timezones))*$"
-    )]
     fields: Option<String>,
     /// `name`, `population` or `area`; a leading `-` sorts descending. Default: by name, or by relevance
     /// with `q`.
     #[param(pattern = "^-?(name|population|area)$")]
     sort: Option<String>,
     /// Countries per page, 1 to 250 (default 50).
-    #[param(minimum = 1, maximum = 250)]
     limit: Option<u32>,
     /// The `cursor` of the previous page's answer.
     #[param(pattern = "^[0-9a-f]{24}$")]

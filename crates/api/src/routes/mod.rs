@@ -45,12 +45,8 @@ pub struct CountryPath {
     /// alternate, native, translated), case-insensitive, accents optional, dashes for spaces. 1 to 100
     /// characters, no control characters and none of `/ \ < > { } [ ] | ^ ` " # % ? & = + ; : ! @ $ * ~`
     /// (`countries_core::ident::IDENTIFIER_PATTERN`); one that names no country is a 404.
-    #[param(
-        example = "paraguay",
-        min_length = 1,
-        max_length = 100,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f/\\\\<>{}\\[\\]|^`\"#%?&=+;:!@$*~]{1,100}$"
-    )]
+    // Its lengths and pattern come from `ident` (`openapi::ParameterRules`).
+    #[param(example = "paraguay")]
     country: String,
 }
 
