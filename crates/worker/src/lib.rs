@@ -1,5 +1,6 @@
-//! The worker: an SQS batch of fetch and sync jobs in, the message ids to retry out. The worker Lambda runs it on
-//! the events the SQS event source mapping delivers; the local server in AWS mode on messages it polls.
+//! The worker: an SQS batch of fetch and sync jobs in, the message ids to retry out. The worker Lambda
+//! runs it on the events the SQS event source mapping delivers; the local server in AWS mode on messages
+//! it polls. What a failed job becomes end to end is docs/architecture.md's "One job".
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
-//! Processing a fetch job: take the operation (a conditional write), spend one call from the upstream
-//! budget, call the upstream once and store the document, and settle the operation (finish, requeue or
-//! fail it) by what the upstream answered.
+//! Processing a fetch job: take the operation (a conditional write), spend one call from the
+//! upstream budget, call the upstream once and store the document, and settle the operation (finish,
+//! requeue or fail it) by what the upstream answered. What a failed job becomes end to end (the SQS
+//! redelivery, the dead-letter queue, the sweep) is docs/architecture.md's "One job".
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
