@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countries_api::{AppState, router};
-use countries_aws::config::AwsEnv;
+use countries_aws::config::{AwsEnv, RedisEnv};
 use countries_aws::wiring::Aws;
 use countries_aws::{RedisLimiter, provision};
 use countries_core::config::ProcessEnv;
@@ -198,17 +198,7 @@ async fn aws(
     if *create_resources {
         provision(&aws, env, config.retry.max_attempts).await?;
     }
-    let (limiter, limiter_probe): (Arc<dyn RateLimiter>, Arc<dyn Probe>) = match redis {
-        Some(redis) => {
-            let settings = aws.redis_settings(redis.clone()).await?;
-            let redis = Arc::new(RedisLimiter::new(settings, config.limits)?);
-            (redis.clone(), redis)
-        }
-        None => (
-            Arc::new(MemoryLimiter::new(&config.limits)),
-            Arc::new(InProcess),
-        ),
-    };
+    let (limiter, limiter_probe) = limiter(&aws, redis.as_ref(), config).await?;
     let metrics = metrics();
     let adapters = Adapters {
         store: aws.store.clone(),
@@ -247,6 +237,25 @@ async fn aws(
         description: format!(
             "store: DynamoDB; queue: SQS {} (polled here); limiter: {limiter}",
             env.queue_url
+        ),
+    })
+}
+
+/// Rate limits in Redis with `REDIS_URL`, else in this process; and the limiter's probe.
+async fn limiter(
+    aws: &Aws,
+    redis: Option<&RedisEnv>,
+    config: &Config,
+) -> Result<(Arc<dyn RateLimiter>, Arc<dyn Probe>), StartError> {
+    Ok(match redis {
+        Some(redis) => {
+            let settings = aws.redis_settings(redis.clone()).await?;
+            let redis = Arc::new(RedisLimiter::new(settings, config.limits)?);
+            (redis.clone(), redis)
+        }
+        None => (
+            Arc::new(MemoryLimiter::new(&config.limits)),
+            Arc::new(InProcess),
         ),
     })
 }
