@@ -69,7 +69,7 @@ impl Aws {
         tables: &Tables,
         policy: BudgetPolicy,
         metrics: Arc<dyn Metrics>,
-    ) -> Result<MeteredUpstream, String> {
+    ) -> Result<MeteredUpstream, countries_upstream::BuildError> {
         let key = config
             .key_secret_id()
             .map(|id| self.secret_put_later(id, "api_key"));

@@ -18,15 +18,20 @@ impl CountryCode {
     }
 }
 
+/// Text that is not two ASCII letters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an alpha-2 country code")]
+pub struct NotAlpha2(pub String);
+
 impl FromStr for CountryCode {
-    type Err = String;
+    type Err = NotAlpha2;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.as_bytes() {
             [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Ok(CountryCode([
                 a.to_ascii_uppercase(),
                 b.to_ascii_uppercase(),
             ])),
-            _ => Err(format!("`{s}` is not an alpha-2 country code")),
+            _ => Err(NotAlpha2(s.to_string())),
         }
     }
 }

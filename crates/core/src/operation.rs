@@ -55,13 +55,18 @@ impl fmt::Display for OperationState {
     }
 }
 
+/// A stored state this code does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown operation state `{0}`")]
+pub struct UnknownState(pub String);
+
 impl FromStr for OperationState {
-    type Err = String;
+    type Err = UnknownState;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         OperationState::ALL
             .into_iter()
             .find(|state| state.as_str() == s)
-            .ok_or_else(|| format!("unknown operation state `{s}`"))
+            .ok_or_else(|| UnknownState(s.to_string()))
     }
 }
 

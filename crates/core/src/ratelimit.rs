@@ -28,26 +28,34 @@ impl Limit {
     }
 }
 
+/// Why a limit's text (`REQUESTS/WINDOW`) is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidLimit(String);
+
 impl FromStr for Limit {
-    type Err = String;
+    type Err = InvalidLimit;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = |reason: String| InvalidLimit(reason);
         let (n, w) = s
             .split_once('/')
-            .ok_or("expected REQUESTS/WINDOW, such as 10/1m")?;
+            .ok_or_else(|| invalid("expected REQUESTS/WINDOW, such as 10/1m".into()))?;
         let requests: u32 = n
             .trim()
             .parse()
-            .map_err(|_| format!("`{n}` is not a whole number of requests"))?;
+            .map_err(|_| invalid(format!("`{n}` is not a whole number of requests")))?;
         let window: Duration = w
             .trim()
             .parse::<humantime::Duration>()
-            .map_err(|e| format!("window `{w}`: {e}"))?
+            .map_err(|e| invalid(format!("window `{w}`: {e}")))?
             .into();
         if requests == 0 || window.is_zero() {
-            return Err("requests and window must be above zero".into());
+            return Err(invalid("requests and window must be above zero".into()));
         }
         if (window / requests).is_zero() {
-            return Err("more than one request per nanosecond cannot be measured".into());
+            return Err(invalid(
+                "more than one request per nanosecond cannot be measured".into(),
+            ));
         }
         Ok(Limit { requests, window })
     }

@@ -27,13 +27,12 @@ pub(crate) struct Http {
 }
 
 impl Http {
-    pub(crate) fn new(s: &HttpSettings) -> Result<Self, String> {
+    pub(crate) fn new(s: &HttpSettings) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(s.connect_timeout)
             .timeout(s.timeout)
             .user_agent(concat!("country-data-service/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .build()?;
         Ok(Http {
             client,
             max_bytes: s.max_bytes,

@@ -62,7 +62,7 @@ impl KeyInSecret {
             }
         };
         let v5 = V5::new(&self.base_url, key, &self.http)
-            .map_err(UpstreamError::Permanent)?
+            .map_err(|e| UpstreamError::Permanent(e.to_string()))?
             .counting(self.metrics.clone());
         Ok(self.client.get_or_init(|| async { v5 }).await)
     }

@@ -158,7 +158,7 @@ impl UpstreamConfig {
         }
     }
 
-    pub fn build(&self, metrics: Arc<dyn Metrics>) -> Result<Arc<dyn Upstream>, String> {
+    pub fn build(&self, metrics: Arc<dyn Metrics>) -> Result<Arc<dyn Upstream>, BuildError> {
         self.build_with(None, metrics)
     }
 
@@ -168,7 +168,7 @@ impl UpstreamConfig {
         &self,
         key: Option<Arc<dyn Secret>>,
         metrics: Arc<dyn Metrics>,
-    ) -> Result<Arc<dyn Upstream>, String> {
+    ) -> Result<Arc<dyn Upstream>, BuildError> {
         Ok(match self {
             UpstreamConfig::Bundled => Arc::new(Bundled::new()),
             UpstreamConfig::V31 { base_url, http } => {
@@ -185,10 +185,20 @@ impl UpstreamConfig {
                 http,
             } => match key {
                 Some(secret) => Arc::new(KeyInSecret::new(base_url, id, secret, (http, metrics))),
-                None => return Err(format!("the v5 key's secret {id} was not given")),
+                None => return Err(BuildError::NoKeySecret(id.clone())),
             },
         })
     }
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The configuration names the v5 key's secret, and the composition gave none.
+    #[error("the v5 key's secret {0} was not given")]
+    NoKeySecret(String),
 }
 
 impl HttpSettings {

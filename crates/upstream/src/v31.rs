@@ -7,6 +7,7 @@ use countries_core::metrics::Metrics;
 use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError, UpstreamKind};
 use serde_json::{Map, Value};
 
+use crate::BuildError;
 use crate::http::{Http, HttpSettings};
 
 /// Fields per `/all` call: the last v3.1 server answers `/all` only with `fields`, 1 to 10 of them.
@@ -20,7 +21,7 @@ pub struct V31 {
 }
 
 impl V31 {
-    pub fn new(base_url: &str, http: &HttpSettings) -> Result<Self, String> {
+    pub fn new(base_url: &str, http: &HttpSettings) -> Result<Self, BuildError> {
         Ok(V31 {
             base_url: base_url.trim_end_matches('/').to_string(),
             http: Http::new(http)?,
@@ -117,7 +118,7 @@ impl Upstream for V31 {
                     };
                     fetch.countries.push((c, fetched));
                 }
-                Err(e) => fetch.failed.push(e),
+                Err(e) => fetch.failed.push(e.to_string()),
             }
         }
         Ok(fetch)

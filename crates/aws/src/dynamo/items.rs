@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use countries_core::catalogue::StoredCatalogue;
 use countries_core::country::{CountryCode, CountryRecord};
-use countries_core::operation::{Operation, StoredOperation};
+use countries_core::operation::{Operation, StoredOperation, UnknownState};
 use countries_core::ports::StoreError;
 use countries_core::sync_record::SyncRecord;
 
@@ -122,7 +122,9 @@ pub fn operation_from(item: &Item) -> Result<Operation, StoreError> {
         country: get_s(item, keys::COUNTRY)
             .and_then(|c| c.parse().ok())
             .ok_or_else(|| bad(keys::COUNTRY))?,
-        state: state.parse().map_err(StoreError::Corrupt)?,
+        state: state
+            .parse()
+            .map_err(|e: UnknownState| StoreError::Corrupt(e.to_string()))?,
         requested_at: time(item, "requested_at")?.ok_or_else(|| bad("requested_at"))?,
         started_at: time(item, "started_at")?,
         finished_at: time(item, "finished_at")?,

@@ -7,6 +7,7 @@ use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError, U
 use serde_json::Value;
 
 use super::Document;
+use crate::BuildError;
 use crate::http::{Http, HttpSettings, json_message};
 
 /// Countries per list call: the free plan's largest page, so the catalogue is 3 calls.
@@ -24,7 +25,7 @@ pub struct V5 {
 }
 
 impl V5 {
-    pub fn new(base_url: &str, api_key: &str, http: &HttpSettings) -> Result<Self, String> {
+    pub fn new(base_url: &str, api_key: &str, http: &HttpSettings) -> Result<Self, BuildError> {
         Ok(V5 {
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
