@@ -261,43 +261,20 @@ fn the_check_catches_a_typo_an_unknown_service_and_an_ignored_condition_key() {
     assert!(faults(&["kms:Decrypt"], "kms:EncryptionContext:aws:logs:arn").is_empty());
     assert!(faults(&["iam:CreateRole"], "iam:PermissionsBoundary").is_empty());
     assert!(faults(&["dynamodb:Get*"], "aws:SourceAccount").is_empty());
-    for (actions, key, expected) in [
-        (
-            &["dynamodb:Scann"][..],
-            "aws:SourceAccount",
-            "is no action AWS has",
-        ),
-        (
-            &["dynamo:Scan"][..],
-            "aws:SourceAccount",
-            "is no action AWS has",
-        ),
-        (
-            &["dynamodb:TransactWriteItems"][..],
-            "aws:SourceAccount",
-            "is no action AWS has",
-        ),
-        (
-            &["dynamodb:Nothing*"][..],
-            "aws:SourceAccount",
-            "is no action AWS has",
-        ),
-        (
-            &["lambda:AddPermission"][..],
-            "lambda:Principals",
-            "does not support",
-        ),
-        (
-            &["sqs:SendMessage"][..],
-            "kms:GrantIsForAWSResource",
-            "does not support",
-        ),
-        (
-            &["kms:Decrypt", "s3:GetObject"][..],
-            "kms:ViaService",
-            "does not support",
-        ),
-    ] {
+    let no_action = "is no action AWS has";
+    let unsupported = "does not support";
+    // One row per planted fault: rustfmt would spread each over five lines.
+    #[rustfmt::skip]
+    let planted: [(&[&str], &str, &str); 7] = [
+        (&["dynamodb:Scann"],              "aws:SourceAccount",         no_action),
+        (&["dynamo:Scan"],                 "aws:SourceAccount",         no_action),
+        (&["dynamodb:TransactWriteItems"], "aws:SourceAccount",         no_action),
+        (&["dynamodb:Nothing*"],           "aws:SourceAccount",         no_action),
+        (&["lambda:AddPermission"],        "lambda:Principals",         unsupported),
+        (&["sqs:SendMessage"],             "kms:GrantIsForAWSResource", unsupported),
+        (&["kms:Decrypt", "s3:GetObject"], "kms:ViaService",            unsupported),
+    ];
+    for (actions, key, expected) in planted {
         let found = faults(actions, key);
         assert!(
             found.iter().any(|f| f.contains(expected)),
