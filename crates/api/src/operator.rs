@@ -103,20 +103,32 @@ impl OperatorKey {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer_token)
             .unwrap_or_default();
-        let same = given.len() == key.len()
-            && given
-                .bytes()
-                .zip(key.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if same {
+        if same_key(given, key) {
             Ok(())
         } else {
             Err(ApiError::OperatorKeyRequired)
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 9110).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Whether `given` is the key, in time that tells nothing about either: their SHA-256 digests are
+/// compared in constant time, so not even a length mismatch answers sooner.
+fn same_key(given: &str, key: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let (given, key) = (
+        Sha256::digest(given.as_bytes()),
+        Sha256::digest(key.as_bytes()),
+    );
+    given.as_slice().ct_eq(key.as_slice()).into()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,11 +180,16 @@ mod tests {
     #[tokio::test]
     async fn only_the_exact_key_is_admitted() {
         let key = OperatorKey::new("0123456789abcdef").unwrap();
-        assert_eq!(
-            code(key.admit(&bearer("Bearer 0123456789abcdef")).await),
-            "admitted"
-        );
+        for right in [
+            "Bearer 0123456789abcdef",
+            "bearer 0123456789abcdef",
+            "BEARER  0123456789abcdef",
+        ] {
+            assert_eq!(code(key.admit(&bearer(right)).await), "admitted", "{right}");
+        }
         for wrong in [
+            "Basic 0123456789abcdef",
+            "Bearer0123456789abcdef",
             "Bearer 0123456789abcdeX",
             "Bearer 0123456789abcde",
             "0123456789abcdef",
