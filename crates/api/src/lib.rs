@@ -164,6 +164,15 @@ fn cors() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(3600))
 }
 
+/// Whether a client's `X-Request-Id` may stand for the request in the logs and the answer: short, and
+/// of characters that cannot forge a log field or inflate a line. Any other gets an id of our own.
+fn usable_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+}
+
 /// One span per request (request id, method, path, and the country once known) and one line when done;
 /// a 5xx's detail (which the client never sees) logged and, for corrupt stored data, counted.
 async fn request_log(State(app): State<AppState>, req: Request, next: Next) -> Response {
@@ -171,6 +180,7 @@ async fn request_log(State(app): State<AppState>, req: Request, next: Next) -> R
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
+        .filter(|id| usable_request_id(id))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let span = info_span!("request", request_id = %request_id, method = %req.method(),

@@ -820,3 +820,34 @@ mod generated {
         assert!(run("health", &["deep"], false) >= CASES);
     }
 }
+
+/// A client's request id is kept when it is a plain token, and replaced by one of ours when it could
+/// forge a log field or inflate every line of the request (the security review's L3).
+#[tokio::test]
+async fn only_a_plain_request_id_is_taken_from_the_client() {
+    let app = app();
+    let id_for = |given: String| {
+        let router = app.router.clone();
+        async move {
+            let (_, headers, _) = support::call_from(
+                &router,
+                Method::GET,
+                "/health",
+                &[("x-request-id", &given)],
+                "192.0.2.30",
+            )
+            .await;
+            headers["x-request-id"].to_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(id_for("req-42.a:b_c".into()).await, "req-42.a:b_c");
+    for forged in [
+        "forged-id \"quoted\" <script>".to_string(),
+        "a=b c=d".to_string(),
+        "A".repeat(65),
+    ] {
+        let answered = id_for(forged.clone()).await;
+        assert_ne!(answered, forged);
+        assert!(answered.parse::<uuid::Uuid>().is_ok(), "{answered}");
+    }
+}
