@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use countries_core::metrics::{Metric, Metrics};
@@ -27,6 +27,7 @@ use countries_core::usecases::{
 use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::{Instrument, error, info, info_span};
 
 pub use links::Links;
@@ -127,6 +128,11 @@ pub fn router(state: AppState) -> Router {
     // Around the whole router once, not route by route (as `Router::layer` does): it is built at every
     // cold start. The trailing slash goes before routing: v3.1 took `/v3.1/name/peru/` as well.
     let service = ServiceBuilder::new()
+        // Every answer is JSON (or a 304): a browser must not sniff one into HTML.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(cors())
         .layer(middleware::from_fn_with_state(state.clone(), request_log))
         .layer(NormalizePathLayer::trim_trailing_slash())

@@ -851,3 +851,30 @@ async fn only_a_plain_request_id_is_taken_from_the_client() {
         assert!(answered.parse::<uuid::Uuid>().is_ok(), "{answered}");
     }
 }
+
+/// A bad value is repeated in its error cut short, and no answer may be sniffed into HTML (the
+/// security review's L4): a 50 KB value once came back as a 50 KB answer.
+#[tokio::test]
+async fn errors_repeat_a_bad_value_cut_short_and_answers_are_not_sniffed() {
+    let app = app();
+    let long = "x".repeat(50_000);
+    for path in [
+        format!("/status/PY?limit={long}"),
+        format!("/country/PY?format={long}"),
+        format!("/health?deep={long}"),
+        format!("/fetch/PY?force={long}"),
+    ] {
+        let (status, headers, body) = get(&app.router, &path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{}", &path[..20]);
+        let message = body["Message"].as_str().unwrap();
+        assert!(
+            message.len() < 300,
+            "{}: {} bytes",
+            &path[..20],
+            message.len()
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+    let (_, headers, _) = get(&app.router, "/v3.1/all").await;
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+}

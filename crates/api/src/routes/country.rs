@@ -155,7 +155,7 @@ impl Format {
             Some("v5") => Ok(Format::V5),
             Some(other) => Err(ApiError::InvalidParameter {
                 name: "format".into(),
-                reason: format!("`{other}` is not v3.1 or v5"),
+                reason: format!("`{}` is not v3.1 or v5", super::shown(other, 40)),
             }),
         }
     }

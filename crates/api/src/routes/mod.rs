@@ -77,8 +77,17 @@ pub type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
 pub fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
     p.map(|Query(q)| q).map_err(|e| ApiError::InvalidParameter {
         name: "query".into(),
-        reason: e.body_text(),
+        reason: shown(&e.body_text(), 200),
     })
+}
+
+/// A value a client sent, as an error message repeats it: its first `chars` characters, so that a
+/// 50 KB value does not come back as a 50 KB answer.
+pub fn shown(value: &str, chars: usize) -> String {
+    match value.char_indices().nth(chars) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_string(),
+    }
 }
 
 /// A boolean query parameter, `true` or `false` as the OpenAPI document's `boolean` says; absent is false.
@@ -88,7 +97,7 @@ pub fn flag(params: &HashMap<String, String>, name: &'static str) -> Result<bool
         Some("true") => Ok(true),
         Some(other) => Err(ApiError::InvalidParameter {
             name: name.into(),
-            reason: format!("`{other}` is not true or false"),
+            reason: format!("`{}` is not true or false", shown(other, 40)),
         }),
     }
 }

@@ -112,7 +112,10 @@ pub async fn get(
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| ApiError::InvalidParameter {
                 name: "limit".into(),
-                reason: format!("`{v}` is not a whole number from 1 to 100"),
+                reason: format!(
+                    "`{}` is not a whole number from 1 to 100",
+                    super::shown(v, 40)
+                ),
             })?,
     };
     let (code, operations) = app
