@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use countries_core::config::{self, ConfigError, Source};
+use countries_core::config::{self, ConfigError, Hidden, Source};
 
 pub const COUNTRIES_TABLE: &str = "COUNTRIES_TABLE";
 pub const OPERATIONS_TABLE: &str = "OPERATIONS_TABLE";
@@ -104,7 +104,7 @@ impl AwsEnv {
 pub struct RedisEnv {
     pub url: String,
     pub auth_secret_id: Option<String>,
-    pub auth_token: Option<String>,
+    pub auth_token: Option<Hidden>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
     pub key_prefix: String,
@@ -126,16 +126,17 @@ impl RedisEnv {
     }
 
     fn at(src: &dyn Source, url: String) -> Result<Self, ConfigError> {
-        let url = config::check(
-            REDIS_URL,
-            url.clone(),
-            url.starts_with("redis://") || url.starts_with("rediss://"),
-            "must start with redis:// or rediss://",
-        )?;
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(ConfigError {
+                var: REDIS_URL.into(),
+                value: config::without_userinfo(&url),
+                reason: "must start with redis:// or rediss://".into(),
+            });
+        }
         Ok(RedisEnv {
             url,
             auth_secret_id: src.var(REDIS_AUTH_SECRET_ID),
-            auth_token: src.var(REDIS_AUTH_TOKEN),
+            auth_token: src.var(REDIS_AUTH_TOKEN).map(Hidden::from),
             connect_timeout: config::duration_or(
                 src,
                 REDIS_CONNECT_TIMEOUT,
@@ -148,5 +149,39 @@ impl RedisEnv {
             )?,
             key_prefix: src.var(RATE_LIMIT_KEY_PREFIX).unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// The Redis password reaches neither a `Debug` of the settings nor a configuration error (the
+    /// security review's L6).
+    #[test]
+    fn the_redis_password_is_never_printed() {
+        let src = HashMap::from([
+            (REDIS_URL.to_string(), "rediss://cache:6379".to_string()),
+            (
+                REDIS_AUTH_TOKEN.to_string(),
+                "pa55word-in-the-env".to_string(),
+            ),
+        ]);
+        let env = RedisEnv::from_source(&src).unwrap();
+        assert_eq!(
+            env.auth_token.as_ref().unwrap().expose(),
+            "pa55word-in-the-env"
+        );
+        assert!(!format!("{env:?}").contains("pa55word"), "{env:?}");
+
+        let bad = HashMap::from([(
+            REDIS_URL.to_string(),
+            "http://user:pa55word-in-the-url@cache:6379".to_string(),
+        )]);
+        let e = RedisEnv::from_source(&bad).unwrap_err();
+        assert!(!e.to_string().contains("pa55word"), "{e}");
+        assert!(e.to_string().contains("http://(hidden)@cache:6379"), "{e}");
     }
 }

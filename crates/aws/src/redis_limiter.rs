@@ -7,7 +7,7 @@ use std::time::Duration;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use countries_core::config::ConfigError;
+use countries_core::config::{ConfigError, Hidden};
 use countries_core::ports::Unanswered;
 use countries_core::ratelimit::{Decision, LimiterError, RateLimiter, RateLimits, RouteGroup};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
@@ -39,7 +39,7 @@ pub struct RedisSettings {
     /// `redis://host:6379` or, for ElastiCache in-transit encryption, `rediss://host:6379`.
     pub url: String,
     /// The AUTH token, kept out of the URL so that it never reaches a log line.
-    pub auth_token: Option<String>,
+    pub auth_token: Option<Hidden>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
     /// Prefixed to every key, so that environments can share a cluster.
@@ -104,12 +104,12 @@ impl RedisLimiter {
     pub fn new(settings: RedisSettings, limits: RateLimits) -> Result<Self, ConfigError> {
         let invalid = |e: RedisError| ConfigError {
             var: crate::config::REDIS_URL.into(),
-            value: settings.url.clone(),
+            value: countries_core::config::without_userinfo(&settings.url),
             reason: e.to_string(),
         };
         let mut info: redis::ConnectionInfo = settings.url.as_str().parse().map_err(invalid)?;
         if let Some(token) = &settings.auth_token {
-            let redis = info.redis_settings().clone().set_password(token);
+            let redis = info.redis_settings().clone().set_password(token.expose());
             info = info.set_redis_settings(redis);
         }
         let client = Client::open(info).map_err(invalid)?;

@@ -92,7 +92,7 @@ impl Aws {
     /// Redis settings, with the AUTH token from its secret (`REDIS_AUTH_SECRET_ID`) or `REDIS_AUTH_TOKEN`.
     pub async fn redis_settings(&self, env: RedisEnv) -> Result<RedisSettings, Unanswered> {
         let token = match &env.auth_secret_id {
-            Some(id) => Some(self.secret(id, "auth_token").await?),
+            Some(id) => Some(self.secret(id, "auth_token").await?.into()),
             None => env.auth_token.clone(),
         };
         Ok(RedisSettings {

@@ -13,6 +13,45 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// A secret setting's value (a password, a token): shown as `Hidden` by `Debug`, so that no derived
+/// `Debug` of a configuration, no failed `assert_eq!` and no `?config` log field can print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hidden(String);
+
+impl Hidden {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hidden")
+    }
+}
+
+impl From<String> for Hidden {
+    fn from(value: String) -> Self {
+        Hidden(value)
+    }
+}
+
+impl From<&str> for Hidden {
+    fn from(value: &str) -> Self {
+        Hidden(value.to_string())
+    }
+}
+
+/// `url` with any `user:password@` replaced by `(hidden)@`: how an error or a banner may show a URL.
+pub fn without_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}(hidden){}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Where configuration comes from: the process environment, or a map in tests.
 pub trait Source {
     fn var(&self, name: &str) -> Option<String>;
