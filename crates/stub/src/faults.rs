@@ -43,6 +43,19 @@ pub enum Fault {
     },
     /// Accept the request and never answer.
     Hang,
+    /// Answer 302 to `location`, wherever it points.
+    Redirect { location: String },
+    /// Answer with this status and an HTML page of `bytes` bytes, streamed without `Content-Length`
+    /// unless one is given (a lie when it differs from `bytes`).
+    Huge {
+        status: u16,
+        bytes: u64,
+        #[serde(default)]
+        content_length: Option<u64>,
+    },
+    /// Answer with this status and v5's error envelope, its message quoting the request's
+    /// `Authorization` header, as a debugging proxy or a careless upstream would.
+    EchoKey { status: u16 },
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -54,6 +67,9 @@ pub struct FaultPlan {
     #[serde(default)]
     pub sticky: Option<Fault>,
 }
+
+/// The chunk a [`Fault::Huge`] page is streamed in.
+const CHUNK: usize = 64 * 1024;
 
 pub(crate) async fn inject(State(s): State<Arc<StubState>>, req: Request, next: Next) -> Response {
     s.requests.fetch_add(1, Ordering::SeqCst);
@@ -130,6 +146,51 @@ pub(crate) async fn inject(State(s): State<Arc<StubState>>, req: Request, next: 
         Fault::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Fault::Redirect { location } => {
+            (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+        }
+        Fault::Huge {
+            status: code,
+            bytes,
+            content_length,
+        } => {
+            let head = Bytes::from(format!(
+                "<!DOCTYPE html><html><head><title>{code} {}</title></head><body>",
+                status(code).canonical_reason().unwrap_or("Error")
+            ));
+            let padding = Bytes::from(vec![b'x'; CHUNK]);
+            // Made as it is sent, so that a page of gigabytes costs the stand-in no memory.
+            let chunks = futures_util::stream::unfold(bytes, move |left| {
+                let chunk = if left == bytes {
+                    head.clone()
+                } else {
+                    padding.clone()
+                };
+                let chunk = chunk.slice(..chunk.len().min(left as usize));
+                let left = left - chunk.len() as u64;
+                async move { (!chunk.is_empty()).then_some((Ok::<_, std::io::Error>(chunk), left)) }
+            });
+            let mut response = (status(code), Body::from_stream(chunks)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, "text/html".parse().unwrap());
+            if let Some(length) = content_length {
+                headers.insert(header::CONTENT_LENGTH, length.into());
+            }
+            response
+        }
+        Fault::EchoKey { status: code } => {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(none)")
+                .to_string();
+            (
+                status(code),
+                Json(json!({"success": false, "data": null, "errors": [{"message": format!("invalid key {given}")}]})),
+            )
+                .into_response()
         }
     }
 }

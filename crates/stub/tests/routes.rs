@@ -158,3 +158,39 @@ async fn faults_are_applied_in_order_then_sticky_and_reset() {
     let (_, stats) = get(&format!("{}/_stub/stats", stub.url()), None).await;
     assert_eq!(stats["requests"], 2);
 }
+
+/// The hostile faults answer as their names say: a redirect not followed here, a page of exactly the
+/// size asked, and an error quoting the key it was sent.
+#[tokio::test]
+async fn hostile_faults_answer_as_described() {
+    let stub = Stub::start(StubOptions::default()).await.unwrap();
+    let url = format!("{}/alpha/PY", stub.v31_base());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    stub.push_faults([
+        Fault::Redirect {
+            location: "http://127.0.0.2:9/secret".into(),
+        },
+        Fault::Huge {
+            status: 503,
+            bytes: 300_000,
+            content_length: None,
+        },
+        Fault::EchoKey { status: 401 },
+    ]);
+    let redirect = client.get(&url).send().await.unwrap();
+    assert_eq!(redirect.status(), 302);
+    assert_eq!(redirect.headers()["location"], "http://127.0.0.2:9/secret");
+    let huge = client.get(&url).send().await.unwrap();
+    assert_eq!((huge.status().as_u16(), huge.content_length()), (503, None));
+    let page = huge.text().await.unwrap();
+    assert_eq!(page.len(), 300_000);
+    assert!(page.contains("<title>503 Service Unavailable</title>"));
+    let (status, body) = get(&url, Some("rc_secret")).await;
+    assert_eq!(
+        (status, body["errors"][0]["message"].as_str()),
+        (401, Some("invalid key Bearer rc_secret"))
+    );
+}
