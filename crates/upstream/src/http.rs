@@ -1,5 +1,5 @@
-//! The HTTP plumbing both clients share: timeouts, a cap on the response size, and the classification of
-//! every failure into not found, retryable or permanent.
+//! The HTTP plumbing both clients share: timeouts, no redirects, a cap on the response size, and the
+//! classification of every failure into not found, retryable or permanent.
 
 use std::time::{Duration, SystemTime};
 
@@ -32,6 +32,10 @@ impl Http {
             .connect_timeout(s.connect_timeout)
             .timeout(s.timeout)
             .user_agent(concat!("country-data-service/", env!("CARGO_PKG_VERSION")))
+            // Neither v5 nor v3.1 redirects. Following one would let the upstream send the worker to
+            // any host (the instance metadata, the Lambda runtime API) and publish the answer on
+            // `/status`; a host-checking policy would still spend uncounted calls on every hop.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Http {
             client,
@@ -112,7 +116,15 @@ pub(crate) fn classify(
     if status.is_success() {
         return serde_json::from_slice(body).map_err(|e| unreadable(&e, body));
     }
-    let message = format!("upstream HTTP {}: {}", status.as_u16(), message_of(body));
+    let code = status.as_u16();
+    if status.is_redirection() {
+        metrics.count(Metric::UpstreamMisconfigured);
+        // Where it points is the upstream's text, and may be an internal address: not repeated.
+        return Err(UpstreamError::Permanent(format!(
+            "upstream HTTP {code}, a redirect, which is not followed (is REST_COUNTRIES_URL its base URL?)"
+        )));
+    }
+    let message = format!("upstream HTTP {code}: {}", message_of(body));
     Err(match status {
         StatusCode::NOT_FOUND
             if serde_json::from_slice::<Value>(body).is_ok_and(|v| not_found(&v)) =>

@@ -318,3 +318,28 @@ async fn the_bundled_catalogue_calls_nothing() {
         (0, 250, 0)
     );
 }
+
+/// Neither client follows a redirect, to another host or anywhere (M1): the other host, which would
+/// answer, is never asked, and the redirect fails for good, naming the likely misconfiguration.
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let stub = stub().await;
+    // Keyless, so that a followed redirect would succeed rather than fail on the dropped key.
+    let other = Stub::start(StubOptions::default()).await.unwrap();
+    let v31 = V31::new(&stub.v31_base(), &settings()).unwrap();
+    let v5 = V5::new(&stub.v5_base(), KEY, &settings()).unwrap();
+    let clients: [(&dyn Upstream, String); 2] = [
+        (&v31, format!("{}/alpha/PY", other.v31_base())),
+        (&v5, format!("{}/codes.alpha_2/PY", other.v5_base())),
+    ];
+    for (client, location) in clients {
+        stub.push_faults([Fault::Redirect { location }]);
+        let result = client.fetch(py()).await.map(|_| ());
+        assert!(
+            matches!(&result, Err(UpstreamError::Permanent(m)) if m.contains("redirect") && m.contains("REST_COUNTRIES_URL")),
+            "{}: {result:?}",
+            client.kind()
+        );
+    }
+    assert_eq!((stub.requests(), other.requests()), (2, 0));
+}
