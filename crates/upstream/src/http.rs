@@ -11,6 +11,10 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde_json::Value;
 
+/// The most of an error's body that is read: enough for an error envelope or a page's title. Only its
+/// words are used, so a larger one is cut rather than refused, and its status still classifies it.
+const ERROR_BODY_BYTES: usize = 16 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSettings {
     pub connect_timeout: Duration,
@@ -59,9 +63,19 @@ impl Http {
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
+        let cap = if status.is_success() {
+            self.max_bytes
+        } else {
+            ERROR_BODY_BYTES.min(self.max_bytes)
+        };
+        // Counted as it streams: `Content-Length` may be absent or lie.
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > self.max_bytes {
+            if body.len() + chunk.len() > cap {
+                if !status.is_success() {
+                    body.extend_from_slice(&chunk[..cap - body.len()]);
+                    break;
+                }
                 return Err(UpstreamError::Permanent(format!(
                     "upstream response is larger than {} bytes",
                     self.max_bytes

@@ -343,3 +343,53 @@ async fn a_redirect_is_not_followed() {
     }
     assert_eq!((stub.requests(), other.requests()), (2, 0));
 }
+
+/// A 5 MB error page (M2) is cut, not refused: its status still decides the class, its title is the
+/// message, short and one line. Only the head of the page is read, whatever its framing says.
+#[tokio::test]
+async fn a_5_mb_error_page_keeps_its_status_and_gives_a_short_message() {
+    let stub = stub().await;
+    let v31 = V31::new(&stub.v31_base(), &HttpSettings::default()).unwrap();
+    let v5 = V5::new(&stub.v5_base(), KEY, &HttpSettings::default()).unwrap();
+    let clients: [&dyn Upstream; 2] = [&v31, &v5];
+    for client in clients {
+        for content_length in [None, Some(5_000_000), Some(1 << 40)] {
+            stub.push_faults([Fault::Huge {
+                status: 503,
+                bytes: 5_000_000,
+                content_length,
+            }]);
+            match client.fetch(py()).await {
+                Err(UpstreamError::Retryable { message, .. }) => {
+                    assert_eq!(
+                        message,
+                        "upstream HTTP 503: HTML page \"503 Service Unavailable\"",
+                        "{} {content_length:?}",
+                        client.kind()
+                    );
+                }
+                other => panic!("{} {content_length:?}: {other:?}", client.kind()),
+            }
+        }
+    }
+}
+
+/// A success body past `max_bytes` is refused while it streams, without `Content-Length` or with
+/// one that lies: an endless body ends in the refusal, not in the timeout.
+#[tokio::test]
+async fn a_body_past_the_cap_is_refused_as_it_streams() {
+    let stub = stub().await;
+    let client = V31::new(&stub.v31_base(), &settings()).unwrap();
+    for content_length in [None, Some(1 << 40)] {
+        stub.push_faults([Fault::Huge {
+            status: 200,
+            bytes: u64::MAX,
+            content_length,
+        }]);
+        let result = client.fetch(py()).await;
+        assert!(
+            matches!(&result, Err(UpstreamError::Permanent(m)) if m.contains("larger than 1048576 bytes")),
+            "{content_length:?}: {result:?}"
+        );
+    }
+}
