@@ -1,5 +1,6 @@
-//! The HTTP plumbing both clients share: timeouts, no redirects, a cap on the response size, and the
-//! classification of every failure into not found, retryable or permanent.
+//! The HTTP plumbing both clients share: timeouts, no redirects, a cap on the response size, the
+//! classification of every failure into not found, retryable or permanent, and the containment of what
+//! the upstream says (the key redacted, one short line) before it is stored, logged or served.
 
 use std::time::{Duration, SystemTime};
 
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use countries_core::metrics::{Counted, Metric, Metrics};
 use countries_core::ports::UpstreamError;
+use memchr::memmem;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde_json::Value;
@@ -14,6 +16,13 @@ use serde_json::Value;
 /// The most of an error's body that is read: enough for an error envelope or a page's title. Only its
 /// words are used, so a larger one is cut rather than refused, and its status still classifies it.
 const ERROR_BODY_BYTES: usize = 16 * 1024;
+
+/// The longest message kept from an answer, in characters: it is stored on every operation and served
+/// on the anonymous `/status`, up to 100 at a time.
+pub(crate) const MESSAGE_CHARS: usize = 200;
+
+/// What stands for the key wherever an upstream sends it back.
+const REDACTED: &str = "[key]";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSettings {
@@ -49,7 +58,8 @@ impl Http {
     }
 
     /// GETs `url` and reads its JSON body, classifying every failure. `not_found` recognises the
-    /// upstream's own answer for "no such country" in a 404's body.
+    /// upstream's own answer for "no such country" in a 404's body. Every copy of the `bearer` key in
+    /// the body is replaced before anything reads it, so that no document or message can carry it.
     pub(crate) async fn get_json(
         &self,
         url: &str,
@@ -82,6 +92,9 @@ impl Http {
                 )));
             }
             body.extend_from_slice(&chunk);
+        }
+        if let Some(key) = bearer {
+            body = redact(body, key);
         }
         classify(status, &headers, &body, not_found, self.metrics.as_ref())
     }
@@ -147,8 +160,11 @@ pub(crate) fn classify(
         }
         StatusCode::NOT_FOUND => {
             metrics.count(Metric::UpstreamMisconfigured);
+            // The hint first: the upstream's words after it are what a long message loses.
             UpstreamError::Permanent(format!(
-                "{message} (not the upstream's answer for an unknown country: is REST_COUNTRIES_URL its base URL?)"
+                "upstream HTTP 404, not the upstream's answer for an unknown country (is \
+                 REST_COUNTRIES_URL its base URL?): {}",
+                message_of(body)
             ))
         }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -171,7 +187,6 @@ pub(crate) fn classify(
     })
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
 /// A body cut short (the JSON ends early, however the response was framed) is worth another try, like
 /// any network error; a body that is not JSON is not.
 fn unreadable(e: &serde_json::Error, body: &[u8]) -> UpstreamError {
@@ -190,6 +205,7 @@ fn unreadable(e: &serde_json::Error, body: &[u8]) -> UpstreamError {
     ))
 }
 
+/// `Retry-After` as seconds or as an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
@@ -223,6 +239,76 @@ pub(crate) fn json_message(v: &Value) -> Option<String> {
         .or(v["message"].as_str())
         .or(v["error"].as_str())
         .map(str::to_string)
+}
+
+/// The error as it may be stored, logged and served: see [`contained_text`]. Each client passes every
+/// error through here, whatever built its message.
+pub(crate) fn contained(e: UpstreamError, key: Option<&str>) -> UpstreamError {
+    match e {
+        UpstreamError::NotFound(m) => UpstreamError::NotFound(contained_text(&m, key)),
+        UpstreamError::Retryable {
+            message,
+            retry_after,
+        } => UpstreamError::Retryable {
+            message: contained_text(&message, key),
+            retry_after,
+        },
+        UpstreamError::Permanent(m) => UpstreamError::Permanent(contained_text(&m, key)),
+    }
+}
+
+/// `text` with the key replaced, as one line of at most [`MESSAGE_CHARS`] characters. The body was
+/// redacted already; this catches a key the upstream spelled with JSON escapes.
+pub(crate) fn contained_text(text: &str, key: Option<&str>) -> String {
+    match key {
+        Some(k) if !k.is_empty() && text.contains(k) => summary(&text.replace(k, REDACTED)),
+        _ => summary(text),
+    }
+}
+
+/// Every verbatim copy of `key` in `body` replaced with [`REDACTED`], which keeps a JSON string valid.
+fn redact(body: Vec<u8>, key: &str) -> Vec<u8> {
+    let key = key.as_bytes();
+    if key.is_empty() || memmem::find(&body, key).is_none() {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = &body[..];
+    while let Some(at) = memmem::find(rest, key) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        rest = &rest[at + key.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// `text` as one line of at most [`MESSAGE_CHARS`] characters. Control characters (newlines, ANSI
+/// escapes) and bidirectional overrides become spaces: in a log line or on a page they could forge
+/// lines or reorder what a reader sees.
+fn summary(text: &str) -> String {
+    let words = text
+        .split(|c: char| c.is_whitespace() || c.is_control() || is_bidi_control(c))
+        .filter(|w| !w.is_empty());
+    let mut line = String::new();
+    let mut kept = 0;
+    for word in words {
+        let space = if line.is_empty() { "" } else { " " };
+        for c in space.chars().chain(word.chars()) {
+            if kept == MESSAGE_CHARS {
+                line.pop();
+                line.push('…');
+                return line;
+            }
+            line.push(c);
+            kept += 1;
+        }
+    }
+    line
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -353,6 +439,47 @@ mod tests {
                 other => panic!("{body}: {other:?}"),
             }
         }
+    }
+
+    /// Upstream text becomes one short line (M2) without the key (M1): a 1.5 MB message, newlines,
+    /// ANSI escapes and a bidirectional override, a key spelled with JSON escapes; the hint of a wrong
+    /// base URL outlives a long page.
+    #[test]
+    fn upstream_text_is_contained() {
+        let long = format!(r#"{{"message": "{}"}}"#, "a".repeat(1_500_000));
+        let m = contained(err(500, &[], &long), None).to_string();
+        assert_eq!(m.chars().count(), MESSAGE_CHARS, "{m}");
+        assert!(
+            m.starts_with("upstream HTTP 500: aaa") && m.ends_with("a…"),
+            "{m}"
+        );
+        let forged = r#"{"message": "bad\u001b[31m\r\nINFO forged=line \u202Eevil\t"}"#;
+        assert_eq!(
+            contained(err(401, &[], forged), None).to_string(),
+            "upstream HTTP 401: bad [31m INFO forged=line evil"
+        );
+        let escaped = r#"{"message": "invalid key Bearer \u0072c_live_secret"}"#;
+        assert_eq!(
+            contained(err(401, &[], escaped), Some("rc_live_secret")).to_string(),
+            "upstream HTTP 401: invalid key Bearer [key]"
+        );
+        let page = format!("<html>{}</html>", "x".repeat(100_000));
+        let m = contained(err(404, &[], &page), None).to_string();
+        assert!(
+            m.contains("REST_COUNTRIES_URL") && m.chars().count() <= MESSAGE_CHARS,
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn every_copy_of_the_key_is_redacted_and_nothing_else() {
+        let body = br#"{"a": "kk1 key key", "b": "keykey"}"#.to_vec();
+        assert_eq!(
+            redact(body.clone(), "key"),
+            br#"{"a": "kk1 [key] [key]", "b": "[key][key]"}"#.to_vec()
+        );
+        assert_eq!(redact(body.clone(), ""), body);
+        assert_eq!(redact(body.clone(), "absent"), body);
     }
 
     /// The answers a person must act on are counted, each as its own metric; the others are not.

@@ -8,7 +8,7 @@ use countries_core::ports::{CallGate, CatalogueFetch, Upstream, UpstreamError, U
 use serde_json::{Map, Value};
 
 use crate::BuildError;
-use crate::http::{Http, HttpSettings};
+use crate::http::{Http, HttpSettings, contained, contained_text};
 
 /// Fields per `/all` call: the last v3.1 server answers `/all` only with `fields`, 1 to 10 of them.
 const FIELDS_PER_CALL: usize = 10;
@@ -42,6 +42,23 @@ impl Upstream for V31 {
     }
 
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
+        self.fetch_one(code).await.map_err(|e| contained(e, None))
+    }
+
+    async fn catalogue(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
+        let mut fetch = self
+            .all_fields(gate)
+            .await
+            .map_err(|e| contained(e, None))?;
+        for m in &mut fetch.failed {
+            *m = contained_text(m, None);
+        }
+        Ok(fetch)
+    }
+}
+
+impl V31 {
+    async fn fetch_one(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
         let url = format!("{}/alpha/{code}", self.base_url);
         let body = self
             .http
@@ -51,9 +68,11 @@ impl Upstream for V31 {
         let candidates: Vec<Value> = match body {
             Value::Array(items) => items,
             obj @ Value::Object(_) => vec![obj],
+            // Named by its kind: the value is the upstream's, of any size.
             other => {
                 return Err(UpstreamError::Permanent(format!(
-                    "upstream sent {other} where a country was expected"
+                    "upstream sent a JSON {} where a country was expected",
+                    json_kind(&other)
                 )));
             }
         };
@@ -75,7 +94,7 @@ impl Upstream for V31 {
         })
     }
 
-    async fn catalogue(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
+    async fn all_fields(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
         let others: Vec<&str> = V31_KEYS
             .iter()
             .map(|(k, _)| *k)
@@ -122,5 +141,16 @@ impl Upstream for V31 {
             }
         }
         Ok(fetch)
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }

@@ -344,6 +344,17 @@ async fn a_redirect_is_not_followed() {
     assert_eq!((stub.requests(), other.requests()), (2, 0));
 }
 
+/// The longest message a client may give: what is stored on every operation and served on `/status`.
+const MESSAGE_CHARS: usize = 200;
+
+fn assert_contained(message: &str) {
+    assert!(
+        message.chars().count() <= MESSAGE_CHARS && !message.chars().any(char::is_control),
+        "{} characters: {message:.300}",
+        message.chars().count()
+    );
+}
+
 /// A 5 MB error page (M2) is cut, not refused: its status still decides the class, its title is the
 /// message, short and one line. Only the head of the page is read, whatever its framing says.
 #[tokio::test]
@@ -392,4 +403,25 @@ async fn a_body_past_the_cap_is_refused_as_it_streams() {
             "{content_length:?}: {result:?}"
         );
     }
+}
+
+/// An upstream that echoes the key (M1) never gets it into an error: the key is replaced before the
+/// message exists, on a refusal, an outage and an error envelope sent with 200 alike.
+#[tokio::test]
+async fn an_error_that_echoes_the_key_is_redacted() {
+    let stub = stub().await;
+    let v5 = V5::new(&stub.v5_base(), KEY, &settings()).unwrap();
+    for status in [401, 503, 200] {
+        stub.push_faults([Fault::EchoKey { status }]);
+        let err = v5.fetch(py()).await.unwrap_err();
+        let message = err.to_string();
+        assert!(
+            !message.contains(KEY) && message.contains("invalid key Bearer [key]"),
+            "{status}: {message}"
+        );
+        assert_contained(&message);
+    }
+    stub.push_faults([Fault::EchoKey { status: 401 }]);
+    let err = v5.catalogue(&CountingGate::default()).await.unwrap_err();
+    assert!(!err.to_string().contains(KEY), "{err}");
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::Document;
 use crate::BuildError;
-use crate::http::{Http, HttpSettings, json_message};
+use crate::http::{Http, HttpSettings, contained, contained_text, json_message};
 
 /// Countries per list call: the free plan's largest page, so the catalogue is 3 calls.
 const PAGE: usize = 100;
@@ -46,7 +46,28 @@ impl Upstream for V5 {
         UpstreamKind::V5
     }
 
+    // Every answer leaves through `contained`, whatever built its message: the key cannot slip out
+    // through a message added later.
     async fn fetch(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
+        self.fetch_one(code)
+            .await
+            .map_err(|e| contained(e, Some(&self.api_key)))
+    }
+
+    async fn catalogue(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
+        let mut fetch = self
+            .all_pages(gate)
+            .await
+            .map_err(|e| contained(e, Some(&self.api_key)))?;
+        for m in &mut fetch.failed {
+            *m = contained_text(m, Some(&self.api_key));
+        }
+        Ok(fetch)
+    }
+}
+
+impl V5 {
+    async fn fetch_one(&self, code: CountryCode) -> Result<Fetched, UpstreamError> {
         let url = format!("{}/codes.alpha_2/{code}", self.base_url);
         let body = self.get(&url).await?;
         let objects = objects(&body)?;
@@ -64,7 +85,7 @@ impl Upstream for V5 {
         self.mapped(code, raw)
     }
 
-    async fn catalogue(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
+    async fn all_pages(&self, gate: &dyn CallGate) -> Result<CatalogueFetch, UpstreamError> {
         let mut fetch = CatalogueFetch::default();
         for page in 0..MOST_PAGES {
             let offset = page * PAGE;
@@ -114,9 +135,7 @@ impl Upstream for V5 {
         ));
         Ok(fetch)
     }
-}
 
-impl V5 {
     async fn get(&self, url: &str) -> Result<Value, UpstreamError> {
         self.http
             .get_json(url, Some(&self.api_key), |v| v["errors"].is_array())
