@@ -878,3 +878,21 @@ async fn errors_repeat_a_bad_value_cut_short_and_answers_are_not_sniffed() {
     let (_, headers, _) = get(&app.router, "/v3.1/all").await;
     assert_eq!(headers["x-content-type-options"], "nosniff");
 }
+
+/// `fields` keeps only keys a v3.1 document has, so a 21,000-name list costs what `fields=name`
+/// does (the security review's M4) and still answers as before: unknown names select nothing.
+#[tokio::test]
+async fn a_long_fields_list_selects_as_a_short_one() {
+    let mut app = app();
+    get(&app.router, "/fetch/PY").await;
+    app.drain().await;
+    let long = vec!["zz"; 21_000].join(",");
+    let (status, _, body) = get(&app.router, &format!("/country/PY?fields=name,{long}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["name"]
+    );
+    let (_, _, nothing) = get(&app.router, &format!("/country/PY?fields={long}")).await;
+    assert_eq!(nothing, serde_json::json!({}));
+}

@@ -53,6 +53,12 @@ fn by_alpha(s: &Snapshot, code: &str) -> Vec<usize> {
     })
 }
 
+/// The most codes `alpha?codes=` takes, after duplicates are dropped: each is a scan of the catalogue,
+/// so an unbounded list was seconds of CPU on one request. 250 names every country once.
+pub const MAX_CODES: usize = 250;
+/// The longest `codes` list, in characters: 250 codes of 3 characters and their commas.
+pub const MAX_CODES_CHARS: usize = 1_000;
+
 /// `alpha/{code}`: cca2, ccn3, cca3 or cioc, ignoring case; 2 or 3 characters.
 pub fn alpha(s: &Snapshot, code: &str) -> Result<Vec<usize>, BadRequest> {
     let code = code.strip_prefix("codes=").unwrap_or(code);
@@ -62,16 +68,23 @@ pub fn alpha(s: &Snapshot, code: &str) -> Result<Vec<usize>, BadRequest> {
     Ok(by_alpha(s, code))
 }
 
-/// `alpha?codes=a,b,c`: each code as `alpha/{code}`, each country once.
+/// `alpha?codes=a,b,c`: each code as `alpha/{code}`, each country once; at most [`MAX_CODES`] distinct
+/// codes and [`MAX_CODES_CHARS`] characters, and a longer list is v3.1's 400.
 pub fn codes(s: &Snapshot, codes: &str) -> Result<Vec<usize>, BadRequest> {
     let length = codes.chars().count();
-    if length < 2 || (length > 3 && !codes.contains(',')) {
+    if length < 2 || (length > 3 && !codes.contains(',')) || length > MAX_CODES_CHARS {
         return Err(BadRequest);
     }
-    let mut found: Vec<usize> = codes
+    let mut asked: Vec<String> = codes
         .split(',')
-        .flat_map(|c| by_alpha(s, c.trim()))
+        .map(|c| c.trim().to_ascii_uppercase())
         .collect();
+    asked.sort_unstable();
+    asked.dedup();
+    if asked.len() > MAX_CODES {
+        return Err(BadRequest);
+    }
+    let mut found: Vec<usize> = asked.iter().flat_map(|c| by_alpha(s, c)).collect();
     found.sort_unstable();
     found.dedup();
     Ok(found)
@@ -221,5 +234,24 @@ mod tests {
         assert_eq!(fields(Some("")), None);
         assert_eq!(fields(Some("name, capital,nope")), Some(vec![0, 12]));
         assert_eq!(fields(Some("nope")), Some(vec![]));
+    }
+
+    /// The list's cost is bounded before any scan (the security review's M4): a copy of a code costs
+    /// nothing, and past 250 distinct codes or 1,000 characters the answer is v3.1's 400.
+    #[test]
+    fn a_codes_list_is_bounded_before_it_is_read() {
+        let s = snapshot();
+        let every: Vec<String> = (0..s.len()).map(|i| s.facet(i).cca3.clone()).collect();
+        assert_eq!(every.len(), 250);
+        assert_eq!(codes(s, &every.join(",")).unwrap().len(), 250);
+        let copies = vec!["py"; 300].join(",");
+        assert_eq!(codes_of(codes(s, &copies).unwrap()), ["PY"]);
+        let mut too_many: Vec<String> = (0..251).map(|n| format!("{n:03}")).collect();
+        too_many.sort();
+        assert!(codes(s, &too_many.join(",")).is_err(), "251 distinct codes");
+        assert!(
+            codes(s, &format!("py,{}", " ".repeat(1_000))).is_err(),
+            "over 1,000 characters"
+        );
     }
 }
