@@ -61,20 +61,21 @@ pub enum UpstreamConfig {
 
 impl std::fmt::Debug for UpstreamConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The key never reaches a log line.
+        // Neither the key nor a password in the URL reaches a log line or the start-up banner.
+        let at = |url: &str| config::without_userinfo(url);
         match self {
             UpstreamConfig::Bundled => write!(f, "bundled"),
-            UpstreamConfig::V31 { base_url, .. } => write!(f, "v3.1 at {base_url}"),
+            UpstreamConfig::V31 { base_url, .. } => write!(f, "v3.1 at {}", at(base_url)),
             UpstreamConfig::V5 {
                 base_url,
                 api_key: ApiKey::Value(_),
                 ..
-            } => write!(f, "v5 at {base_url} (key set)"),
+            } => write!(f, "v5 at {} (key set)", at(base_url)),
             UpstreamConfig::V5 {
                 base_url,
                 api_key: ApiKey::Secret(id),
                 ..
-            } => write!(f, "v5 at {base_url} (key in secret {id})"),
+            } => write!(f, "v5 at {} (key in secret {id})", at(base_url)),
         }
     }
 }
@@ -97,7 +98,7 @@ impl UpstreamConfig {
         if let Some(u) = &url {
             config::check(
                 URL,
-                u,
+                config::without_userinfo(u),
                 u.starts_with("http://") || u.starts_with("https://"),
                 "must start with http:// or https://",
             )?;
@@ -301,5 +302,23 @@ mod tests {
             format!("v5 at {V5_DEFAULT_URL} (key in secret arn:secret)")
         );
         assert!(c.has_quota());
+    }
+
+    /// The start-up banner and the logs show the upstream by this `Debug`: a password in its URL stays
+    /// out of both (the security review's L6).
+    #[test]
+    fn a_password_in_the_upstream_url_is_not_shown() {
+        let c = UpstreamConfig::from_source(&[
+            ("COUNTRIES_UPSTREAM", "v3.1"),
+            (
+                "REST_COUNTRIES_URL",
+                "https://me:s3cret@countries.internal/v3.1",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            format!("{c:?}"),
+            "v3.1 at https://(hidden)@countries.internal/v3.1"
+        );
     }
 }
