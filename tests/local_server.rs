@@ -673,3 +673,23 @@ async fn schemathesis_finds_no_failure_against_the_local_service() {
     );
     assert!(report.contains("No issues found"), "{report}");
 }
+
+/// A client that sends part of a request and then nothing, or keeps a connection idle, is cut off
+/// after `HEADER_READ_TIMEOUT` (the security review's M3: such connections stayed open for as long as
+/// the client liked, and a few thousand exhaust the server); a whole request is answered as before.
+#[tokio::test]
+async fn a_slow_or_idle_connection_is_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = LocalServer::start(&[("HEADER_READ_TIMEOUT", "1s")]);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    for opening in ["", "GET /health HTTP/1.1\r\nHost: x\r\n"] {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        conn.write_all(opening.as_bytes()).await.unwrap();
+        let mut rest = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "{opening:?}: still open after 5 s");
+    }
+    let (status, _) = get_owned(server.url("/health")).await;
+    assert_eq!(status, 200);
+}

@@ -16,6 +16,8 @@ pub struct Config {
     /// `BIND`, `PORT`: where the server listens (`PORT=0`: any free port).
     pub bind: IpAddr,
     pub port: u16,
+    /// `HEADER_READ_TIMEOUT`, `MAX_CONNECTIONS`: what one client can hold of the listener.
+    pub listener: crate::serve::Limits,
     pub upstream: UpstreamConfig,
     pub freshness: FreshnessPolicy,
     pub retry: RetryPolicy,
@@ -49,6 +51,14 @@ impl Config {
             backend,
             bind: config::parse_or(src, "BIND", IpAddr::from([127, 0, 0, 1]))?,
             port: config::parse_or(src, "PORT", 3000u16)?,
+            listener: crate::serve::Limits {
+                header_read: config::duration_or(
+                    src,
+                    "HEADER_READ_TIMEOUT",
+                    std::time::Duration::from_secs(10),
+                )?,
+                max_connections: config::number_in(src, "MAX_CONNECTIONS", 1024, 1..=65_536)?,
+            },
             worker: WorkerSettings::from_source(src)?,
             retry: RetryPolicy::from_source(src, upstream.call_timeout())?,
             upstream,

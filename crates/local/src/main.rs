@@ -20,7 +20,7 @@ use countries_core::ports::{
 use countries_core::ratelimit::RateLimiter;
 use countries_core::usecases::{UseCases, WorkerCases};
 use countries_local::config::{AwsBackend, Backend, Config};
-use countries_local::{job_loop, sqs_poller};
+use countries_local::{job_loop, serve, sqs_poller};
 use countries_worker::Worker;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -73,13 +73,7 @@ async fn main() {
     println!("    curl {base}/sync");
     println!("  Ctrl-C stops it.");
 
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal())
-    .await
-    .unwrap_or_else(|e| fail(&format!("server error: {e}")));
+    serve::serve(listener, app, config.listener, signal()).await;
     info!("no longer accepting requests");
     stop.send(true).ok();
     wired.worker.await.ok();
